@@ -1,0 +1,41 @@
+/**
+ * focal-loss: sigmoid and softmax focal loss (Lin et al., ICCV 2017) and their gradients, computed
+ * by a native addon when it is built, by an equivalent JS implementation otherwise.
+ */
+import { createFocalLoss } from './api.js';
+import { jsKernels } from './js/kernels.js';
+import { loadNative } from './loader.js';
+import type { BackendInfo } from './types.js';
+
+const native = loadNative();
+const api = createFocalLoss(native.kernels ?? jsKernels);
+
+/**
+ * Binary / multi-label focal loss: every element of `logits` is its own binary problem with
+ * target `targets[i]` (0/1 labels, or soft targets in [0, 1]).
+ */
+export const sigmoidFocalLoss = api.sigmoidFocalLoss;
+
+/**
+ * Multi-class focal loss over logits `[N, C]` (`numClasses: C`) or `[N, C, ...spatial]`
+ * (`shape`, `classAxis`), with one integer class per sample or soft targets shaped like the logits.
+ */
+export const softmaxFocalLoss = api.softmaxFocalLoss;
+
+/** Which implementation computes, and why the native addon is not used when it is not. */
+export function backend(): BackendInfo {
+  if (native.kernels) return { name: 'native', openmp: native.openmp, threads: native.threads };
+  return { name: 'js', openmp: false, threads: 1, loadError: native.loadError! };
+}
+
+export type {
+  BackendInfo,
+  FloatArray,
+  FocalLossResult,
+  IntegerArray,
+  NumericInput,
+  OutputBuffers,
+  Reduction,
+  SigmoidFocalLossOptions,
+  SoftmaxFocalLossOptions,
+} from './types.js';

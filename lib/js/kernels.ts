@@ -1,0 +1,262 @@
+/**
+ * The JS backend: the same kernels as native/sigmoid_focal.cpp and native/softmax_focal.cpp, one
+ * fused loop each, no intermediate arrays. All arithmetic is float64; float32 outputs are rounded
+ * once when stored.
+ */
+import type { KernelInputError, KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../kernels.js';
+import type { FloatArray } from '../types.js';
+import {
+  isValidTarget,
+  isValidWeight,
+  logPOverQ,
+  sigmoidFocalFromLogit,
+  sigmoidFocalFromProbability,
+  timesUnlessZero,
+} from './math.js';
+
+function isFloatArray(a: ArrayLike<number>): boolean {
+  return a instanceof Float32Array || a instanceof Float64Array;
+}
+
+function sigmoid(plan: SigmoidPlan): KernelResult {
+  const { logits, targets, weights, gamma, alpha, labelSmoothing: s, probabilities, gradScale, lossOut, gradOut } = plan;
+  const eps = plan.probabilityEpsilon;
+  const floatTargets = isFloatArray(targets);
+  const n = logits.length;
+  let sum = 0;
+  let error: KernelInputError | undefined;
+  for (let i = 0; i < n; i++) {
+    const rawTarget = targets[i]!;
+    if (floatTargets ? !isValidTarget(rawTarget) : rawTarget !== 0 && rawTarget !== 1) {
+      error = { kind: 'target', index: i, value: rawTarget };
+      break;
+    }
+    const w = weights ? weights[i]! : 1;
+    if (weights && !isValidWeight(w)) {
+      error = { kind: 'weight', index: i, value: w };
+      break;
+    }
+    let x = logits[i]!;
+    if (probabilities) {
+      if (x < 0 || x > 1) {
+        error = { kind: 'probability', index: i, value: x };
+        break;
+      }
+      x = Math.min(Math.max(x, eps), 1 - eps);
+    }
+    const t = rawTarget * (1 - s) + 0.5 * s;
+    const a = alpha === null ? 1 : alpha * t + (1 - alpha) * (1 - t);
+    const lg = probabilities ? sigmoidFocalFromProbability(x, t, a, gamma) : sigmoidFocalFromLogit(x, t, a, gamma);
+    // A zero weight silences the element even when its loss is infinite.
+    const loss = w === 0 ? 0 : w * lg.loss;
+    sum += loss;
+    if (lossOut) lossOut[i] = loss;
+    if (gradOut) gradOut[i] = w === 0 ? 0 : w * gradScale * lg.grad;
+  }
+  return error ? { sum, count: n, error } : { sum, count: n };
+}
+
+/** The log-sum-exp of one sample, as in DESIGN.md: M = max z (index m), rest = sum_{j != m} exp(z_j - M). */
+class SoftmaxStats {
+  max = 0;
+  argmax = 0;
+  rest = 0;
+  log1pRest = 0;
+  hasNaN = false;
+
+  constructor(z: FloatArray, base: number, stride: number, classes: number) {
+    this.max = z[base]!;
+    for (let j = 0; j < classes; j++) {
+      const v = z[base + j * stride]!;
+      if (Number.isNaN(v)) this.hasNaN = true;
+      if (v > this.max) {
+        this.max = v;
+        this.argmax = j;
+      }
+    }
+    if (this.hasNaN) return;
+    let rest = 0;
+    for (let j = 0; j < classes; j++) {
+      if (j !== this.argmax) rest += Math.exp(this.shifted(z[base + j * stride]!));
+    }
+    this.rest = rest;
+    this.log1pRest = Math.log1p(rest);
+  }
+
+  /** z - M; a logit equal to the maximum (even an infinite one) is 0 away from it. */
+  shifted(z: number): number {
+    return z === this.max ? 0 : z - this.max;
+  }
+  logP(z: number): number {
+    return this.shifted(z) - this.log1pRest;
+  }
+  /** 1 - p_j without a difference with 1: rest / S for the maximum, else (1 + rest - e_j) / S. */
+  q(j: number, e: number): number {
+    return j === this.argmax ? this.rest / (1 + this.rest) : (1 + (this.rest - e)) / (1 + this.rest);
+  }
+  p(e: number): number {
+    return e / (1 + this.rest);
+  }
+}
+
+function fillRow(grad: FloatArray, base: number, stride: number, classes: number, value: number): void {
+  for (let j = 0; j < classes; j++) grad[base + j * stride] = value;
+}
+
+/**
+ * One sample with hard label y and weight a = alpha[y] * w:
+ *     L = -a * q_y^gamma * log p_y
+ *     dL/dz_y = a * u * (gamma * p_y * log p_y - q_y)               u = q_y^gamma
+ *     dL/dz_k = a * u * (1 - gamma * p_y * log(p_y) / q_y) * p_k     k != y
+ */
+function hardLabelSample(
+  z: FloatArray, base: number, stride: number, classes: number,
+  y: number, a: number, gamma: number, scale: number, grad: FloatArray | null,
+): number {
+  if (a === 0) {
+    if (grad) fillRow(grad, base, stride, classes, 0);
+    return 0;
+  }
+  const s = new SoftmaxStats(z, base, stride, classes);
+  if (s.hasNaN) {
+    if (grad) fillRow(grad, base, stride, classes, NaN);
+    return NaN;
+  }
+  const zy = z[base + y * stride]!;
+  const ey = y === s.argmax ? 1 : Math.exp(s.shifted(zy));
+  const logPy = s.logP(zy);
+  const py = s.p(ey);
+  const qy = s.q(y, ey);
+  const u = Math.pow(qy, gamma);
+  if (grad) {
+    const ratio = timesUnlessZero(py, logPOverQ(logPy, qy));
+    const other = a * u * (1 - gamma * ratio);
+    for (let k = 0; k < classes; k++) {
+      const g = k === y
+        ? a * u * (gamma * timesUnlessZero(py, logPy) - qy)
+        : other * s.p(Math.exp(s.shifted(z[base + k * stride]!)));
+      grad[base + k * stride] = scale * g;
+    }
+  }
+  return -a * u * logPy;
+}
+
+/**
+ * One sample with soft targets, w_j = t_j * alpha_j * weight:
+ *     L = -sum_j w_j * q_j^gamma * log p_j
+ *     g_j = w_j * q_j^gamma * (gamma * p_j * log(p_j) / q_j - 1)
+ *     dL/dz_k = g_k * q_k - p_k * sum_{j != k} g_j
+ * The complement sum of the class with the largest |g| is accumulated on its own (see the C++).
+ */
+function softTargetSample(
+  z: FloatArray, base: number, stride: number, classes: number, target: (j: number) => number,
+  alpha: Float64Array | null, alphaScale: number, weight: number, gamma: number, scale: number,
+  grad: FloatArray | null, scratch: Float64Array,
+): number {
+  const s = new SoftmaxStats(z, base, stride, classes);
+  if (s.hasNaN) {
+    if (grad) fillRow(grad, base, stride, classes, NaN);
+    return NaN;
+  }
+  let loss = 0;
+  let total = 0;
+  let dominant = -1;
+  let dominantG = 0;
+  let others = 0;
+  for (let j = 0; j < classes; j++) {
+    const w = target(j) * (alpha ? alpha[j]! : alphaScale) * weight;
+    let g = 0;
+    if (w !== 0) {
+      const d = s.shifted(z[base + j * stride]!);
+      const e = Math.exp(d);
+      const p = s.p(e);
+      const logP = d - s.log1pRest;
+      const q = s.q(j, e);
+      const u = Math.pow(q, gamma);
+      loss -= w * u * logP;
+      g = w * u * (gamma * timesUnlessZero(p, logPOverQ(logP, q)) - 1);
+    }
+    if (!grad) continue;
+    scratch[j] = g;
+    total += g;
+    if (Math.abs(g) > Math.abs(dominantG) || dominant < 0) {
+      if (dominant >= 0) others += dominantG;
+      dominant = j;
+      dominantG = g;
+    } else {
+      others += g;
+    }
+  }
+  if (grad) {
+    for (let k = 0; k < classes; k++) {
+      const g = scratch[k]!;
+      const e = Math.exp(s.shifted(z[base + k * stride]!));
+      const sumOthers = k === dominant ? others : total - g;
+      grad[base + k * stride] = scale * (g * s.q(k, e) - s.p(e) * sumOthers);
+    }
+  }
+  return loss;
+}
+
+/** Checks labels and weights before anything is written; counts the samples not ignored. */
+function checkLabelsAndWeights(plan: SoftmaxPlan, samples: number): KernelResult {
+  const { labels, weights, classes, ignoreIndex } = plan;
+  let count = 0;
+  for (let s = 0; s < samples; s++) {
+    if (labels) {
+      const y = labels[s]!;
+      if (y === ignoreIndex) continue;
+      if (y < 0 || y >= classes) return { sum: 0, count: 0, error: { kind: 'label', index: s, value: y } };
+    }
+    if (weights && !isValidWeight(weights[s]!)) {
+      return { sum: 0, count: 0, error: { kind: 'weight', index: s, value: weights[s]! } };
+    }
+    count++;
+  }
+  return { sum: 0, count };
+}
+
+function softmax(plan: SoftmaxPlan): KernelResult {
+  const { logits: z, labels, targets, weights, outer, classes: C, inner, gamma, alpha, alphaScale } = plan;
+  const { labelSmoothing: smoothing, ignoreIndex, lossOut, gradOut } = plan;
+  const checked = checkLabelsAndWeights(plan, outer * inner);
+  if (checked.error) return checked;
+  const count = checked.count;
+  const scale = plan.gradScaleByCount ? (count > 0 ? plan.gradScale / count : 0) : plan.gradScale;
+  const scratch = new Float64Array(gradOut ? C : 0);
+  let sum = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const sample = o * inner + i;
+      const base = o * C * inner + i;
+      const w = weights ? weights[sample]! : 1;
+      let loss = 0;
+      if (labels) {
+        const y = labels[sample]!;
+        if (y === ignoreIndex) {
+          if (gradOut) fillRow(gradOut, base, inner, C, 0);
+        } else if (smoothing === 0) {
+          const a = (alpha ? alpha[y]! : alphaScale) * w;
+          loss = hardLabelSample(z, base, inner, C, y, a, gamma, scale, gradOut);
+        } else {
+          // Label smoothing turns the hard label into the soft target (1 - s)*[j = y] + s/C.
+          const target = (j: number) => (j === y ? 1 - smoothing : 0) + smoothing / C;
+          loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
+        }
+      } else {
+        const t = targets!;
+        for (let j = 0; j < C; j++) {
+          const v = t[base + j * inner]!;
+          if (!isValidTarget(v)) return { sum, count, error: { kind: 'target', index: base + j * inner, value: v } };
+        }
+        const target = (j: number) => t[base + j * inner]! * (1 - smoothing) + smoothing / C;
+        loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
+      }
+      sum += loss;
+      if (lossOut) lossOut[sample] = loss;
+    }
+  }
+  return { sum, count };
+}
+
+export const jsKernels: Kernels = { sigmoid, softmax };

@@ -1,0 +1,32 @@
+/** Turns a bad element reported by a kernel into the caller's RangeError. */
+import type { KernelInputError } from './kernels.js';
+import { rangeError } from './validate.js';
+
+export interface ErrorContext {
+  targetsAreIntegers?: boolean;
+  /** What the caller called the targets argument ('targets' or 'labels'). */
+  targetsName?: string;
+  classes?: number;
+  ignoreIndex?: number;
+}
+
+export function kernelInputError(error: KernelInputError, context: ErrorContext): RangeError {
+  const { index, value } = error;
+  const targets = context.targetsName ?? 'targets';
+  switch (error.kind) {
+    case 'target':
+      return context.targetsAreIntegers
+        ? rangeError('a label of 0 or 1', `${targets}[${index}]`, value)
+        : rangeError('a target in [0, 1]', `${targets}[${index}]`, value);
+    case 'weight':
+      return rangeError('a finite weight >= 0', `options.weights[${index}]`, value);
+    case 'label':
+      return rangeError(
+        `a class in [0, ${context.classes}) or the ignoreIndex (${context.ignoreIndex})`,
+        `labels[${index}]`,
+        value,
+      );
+    case 'probability':
+      return rangeError("a probability in [0, 1] (options.input is 'probabilities')", `logits[${index}]`, value);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The only module that touches the compiled addon. It never throws on a missing or broken addon
+ * (the JS implementation takes over and the reason is kept in loadError), except when
+ * FOCAL_LOSS_BACKEND=native asks for the addon explicitly.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
+
+/** Must match kAbiVersion in native/addon.cpp: a stale build with another plan layout is refused. */
+const ABI_VERSION = 1;
+
+interface Addon {
+  sigmoid(plan: SigmoidPlan): KernelResult;
+  softmax(plan: SoftmaxPlan): KernelResult;
+  info(): { abiVersion: number; openmp: boolean; threads: number };
+}
+
+export interface NativeLoad {
+  kernels?: Kernels;
+  openmp: boolean;
+  threads: number;
+  path?: string;
+  loadError?: string;
+}
+
+export type BackendChoice = 'auto' | 'native' | 'js';
+
+/** FOCAL_LOSS_BACKEND: unset or 'auto' (native if it loads), 'native' (required) or 'js' (forced). */
+export function backendChoice(value = process.env.FOCAL_LOSS_BACKEND): BackendChoice {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'native' || value === 'js') return value;
+  throw new Error(`focal-loss: FOCAL_LOSS_BACKEND must be 'native', 'js' or 'auto', but is '${value}'`);
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where node-gyp and cmake-js put the addon. */
+export const addonCandidates = [
+  join(packageRoot, 'build', 'Release', 'focal_loss.node'),
+  join(packageRoot, 'build', 'Debug', 'focal_loss.node'),
+];
+
+function tryLoad(path: string): Addon {
+  const addon = createRequire(import.meta.url)(path) as Partial<Addon>;
+  for (const fn of ['sigmoid', 'softmax', 'info'] as const) {
+    if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}()`);
+  }
+  const info = addon.info!();
+  if (info.abiVersion !== ABI_VERSION) {
+    throw new Error(`${path} was built for plan version ${info.abiVersion}, this package needs ${ABI_VERSION}: rebuild it`);
+  }
+  return addon as Addon;
+}
+
+export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad {
+  if (choice === 'js') return { openmp: false, threads: 1, loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
+  const errors: string[] = [];
+  for (const path of addonCandidates) {
+    let addon: Addon;
+    try {
+      addon = tryLoad(path);
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      errors.push(e.code === 'MODULE_NOT_FOUND' ? `${path}: not found` : `${path}: ${e.message}`);
+      continue;
+    }
+    const info = addon.info();
+    return { kernels: { sigmoid: addon.sigmoid, softmax: addon.softmax }, openmp: info.openmp, threads: info.threads, path };
+  }
+  const loadError = `native addon not loaded (${errors.join('; ')})`;
+  if (choice === 'native') {
+    throw new Error(
+      `focal-loss: FOCAL_LOSS_BACKEND=native but the ${loadError}. Build it with \`npm run build:native\` ` +
+        '(needs python3, make and a C++17 compiler), or unset FOCAL_LOSS_BACKEND to use the JS implementation.',
+    );
+  }
+  return { openmp: false, threads: 1, loadError };
+}

@@ -1,0 +1,80 @@
+#include "sigmoid_focal.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "focal_math.hpp"
+
+namespace focal {
+
+namespace {
+
+// Integer targets must be exactly 0 or 1; float targets anywhere in [0, 1].
+template <typename L>
+bool is_valid_label(L t) {
+  if constexpr (std::is_floating_point_v<L>) {
+    return is_valid_target(static_cast<double>(t));
+  } else {
+    return t == 0 || t == 1;
+  }
+}
+
+}  // namespace
+
+template <typename T, typename L>
+KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weights, int64_t n,
+                                const SigmoidOptions& o, T* loss_out, T* grad_out) {
+  KernelResult result;
+  const double eps = o.probability_epsilon;
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const L raw_target = targets[i];
+    if (!is_valid_label(raw_target)) {
+      result.report(InputError::kTarget, i, static_cast<double>(raw_target));
+      break;
+    }
+    const double w = weights ? static_cast<double>(weights[i]) : 1.0;
+    if (weights && !is_valid_weight(w)) {
+      result.report(InputError::kWeight, i, w);
+      break;
+    }
+    double x = static_cast<double>(logits[i]);
+    if (o.from_probabilities) {
+      if (x < 0.0 || x > 1.0) {  // NaN passes through and yields NaN
+        result.report(InputError::kProbability, i, x);
+        break;
+      }
+      x = std::min(std::max(x, eps), 1.0 - eps);
+    }
+    const double t = static_cast<double>(raw_target) * (1.0 - o.label_smoothing) + 0.5 * o.label_smoothing;
+    const double a = o.has_alpha ? o.alpha * t + (1.0 - o.alpha) * (1.0 - t) : 1.0;
+    const LossAndGrad lg = o.from_probabilities ? sigmoid_focal_from_probability(x, t, a, o.gamma)
+                                                : sigmoid_focal_from_logit(x, t, a, o.gamma);
+    // A zero weight silences the element even when its loss is infinite.
+    const double loss = w == 0.0 ? 0.0 : w * lg.loss;
+    sum += loss;
+    if (loss_out) loss_out[i] = static_cast<T>(loss);
+    if (grad_out) grad_out[i] = static_cast<T>(w == 0.0 ? 0.0 : w * o.grad_scale * lg.grad);
+  }
+  result.sum = sum;
+  result.count = n;
+  return result;
+}
+
+#define FOCAL_INSTANTIATE_SIGMOID(T, L)                                                            \
+  template KernelResult sigmoid_focal_loss<T, L>(const T*, const L*, const T*, int64_t,            \
+                                                 const SigmoidOptions&, T*, T*);
+#define FOCAL_INSTANTIATE_SIGMOID_FOR(T) \
+  FOCAL_INSTANTIATE_SIGMOID(T, T)        \
+  FOCAL_INSTANTIATE_SIGMOID(T, uint8_t)  \
+  FOCAL_INSTANTIATE_SIGMOID(T, int8_t)   \
+  FOCAL_INSTANTIATE_SIGMOID(T, uint16_t) \
+  FOCAL_INSTANTIATE_SIGMOID(T, int16_t)  \
+  FOCAL_INSTANTIATE_SIGMOID(T, uint32_t) \
+  FOCAL_INSTANTIATE_SIGMOID(T, int32_t)
+
+FOCAL_INSTANTIATE_SIGMOID_FOR(float)
+FOCAL_INSTANTIATE_SIGMOID_FOR(double)
+
+}  // namespace focal
