@@ -37,7 +37,8 @@ describe('backend selection', () => {
 
   it('rejects an unknown FOCAL_LOSS_BACKEND value instead of guessing', () => {
     expect(() => backendChoice('jss')).toThrow(/FOCAL_LOSS_BACKEND must be 'native', 'js' or 'auto', but is 'jss'/);
-    expect(backendChoice(undefined)).toBe('auto');
+    expect(backendChoice('')).toBe('auto');
+    expect(backendChoice('auto')).toBe('auto');
     expect(backendChoice('native')).toBe('native');
   });
 });
