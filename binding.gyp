@@ -17,6 +17,9 @@
       'target_name': 'focal_loss',
       'sources': [
         'native/addon.cpp',
+        'native/job.cpp',
+        'native/memory_floor.cpp',
+        'native/plan_reader.cpp',
         'native/sigmoid_focal.cpp',
         'native/softmax_focal.cpp',
       ],

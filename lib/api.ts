@@ -1,21 +1,47 @@
 /** The public functions, bound to one backend. Validation is the same whatever the backend. */
 import type { Kernels } from './kernels.js';
-import { sigmoidFocalLossWith } from './sigmoid.js';
-import { softmaxFocalLossWith } from './softmax.js';
+import { prepareSigmoid } from './sigmoid.js';
+import { prepareSoftmax } from './softmax.js';
 import type { FloatArray, FocalLossResult, NumericInput, SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from './types.js';
 
+type Logits = FloatArray | readonly number[];
+/** float32 in, float32 out; float64 or number[] in, float64 out. */
+type ResultFor<L> = L extends Float32Array ? FocalLossResult<Float32Array> : FocalLossResult<Float64Array>;
+
 export interface FocalLossApi {
-  sigmoidFocalLoss<A extends FloatArray>(logits: A, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult<A>;
-  sigmoidFocalLoss(logits: readonly number[], targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult<Float64Array>;
-  softmaxFocalLoss<A extends FloatArray>(logits: A, labels: NumericInput, options: SoftmaxFocalLossOptions): FocalLossResult<A>;
-  softmaxFocalLoss(logits: readonly number[], labels: NumericInput, options: SoftmaxFocalLossOptions): FocalLossResult<Float64Array>;
+  sigmoidFocalLoss<L extends Logits>(logits: L, targets: NumericInput, options?: SigmoidFocalLossOptions): ResultFor<L>;
+  softmaxFocalLoss<L extends Logits>(logits: L, labels: NumericInput, options: SoftmaxFocalLossOptions): ResultFor<L>;
+  sigmoidFocalLossAsync<L extends Logits>(
+    logits: L,
+    targets: NumericInput,
+    options?: SigmoidFocalLossOptions,
+  ): Promise<ResultFor<L>>;
+  softmaxFocalLossAsync<L extends Logits>(
+    logits: L,
+    labels: NumericInput,
+    options: SoftmaxFocalLossOptions,
+  ): Promise<ResultFor<L>>;
 }
 
 export function createFocalLoss(kernels: Kernels): FocalLossApi {
-  return {
-    sigmoidFocalLoss: (logits: FloatArray | readonly number[], targets: NumericInput, options?: SigmoidFocalLossOptions) =>
-      sigmoidFocalLossWith(kernels, logits, targets, options),
-    softmaxFocalLoss: (logits: FloatArray | readonly number[], labels: NumericInput, options: SoftmaxFocalLossOptions) =>
-      softmaxFocalLossWith(kernels, logits, labels, options),
-  } as FocalLossApi;
+  const api = {
+    sigmoidFocalLoss(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult {
+      const call = prepareSigmoid(logits, targets, options);
+      return call.complete(kernels.sigmoid(call.plan));
+    },
+    softmaxFocalLoss(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions): FocalLossResult {
+      const call = prepareSoftmax(logits, labels, options);
+      return call.complete(kernels.softmax(call.plan));
+    },
+    // Validation errors reject the promise (they are not thrown synchronously).
+    async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
+      const call = prepareSigmoid(logits, targets, options);
+      return call.complete(await kernels.sigmoidAsync(call.plan));
+    },
+    async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
+      const call = prepareSoftmax(logits, labels, options);
+      return call.complete(await kernels.softmaxAsync(call.plan));
+    },
+  };
+  return api as FocalLossApi;
 }

@@ -17,7 +17,13 @@ import {
   typeError,
 } from './validate.js';
 
-export const COMMON_OPTIONS = ['gamma', 'reduction', 'normalizer', 'weights', 'labelSmoothing', 'gradient', 'out'] as const;
+export const COMMON_OPTIONS = ['gamma', 'reduction', 'normalizer', 'weights', 'labelSmoothing', 'gradient', 'out', 'threads'] as const;
+
+/** A validated call: the plan for a backend, and how to turn the kernel's result into the caller's. */
+export interface Prepared<P> {
+  plan: P;
+  complete(result: KernelResult): FocalLossResult;
+}
 
 /** Logits as a float typed array: float32/float64 as given, number[] as float64. */
 export function readLogits(value: unknown): FloatArray {

@@ -5,6 +5,7 @@
 import { createFocalLoss } from './api.js';
 import { jsKernels } from './js/kernels.js';
 import { loadNative } from './loader.js';
+import { defaultThreads } from './threads.js';
 import type { BackendInfo } from './types.js';
 
 const native = loadNative();
@@ -22,9 +23,19 @@ export const sigmoidFocalLoss = api.sigmoidFocalLoss;
  */
 export const softmaxFocalLoss = api.softmaxFocalLoss;
 
+/**
+ * sigmoidFocalLoss off the main thread: the native backend runs it on the libuv thread pool. The
+ * arrays are kept alive (not copied) until the promise settles: do not modify them meanwhile.
+ * The JS backend computes on the main thread in blocks, giving the event loop a turn between them.
+ */
+export const sigmoidFocalLossAsync = api.sigmoidFocalLossAsync;
+
+/** softmaxFocalLoss off the main thread; see sigmoidFocalLossAsync. */
+export const softmaxFocalLossAsync = api.softmaxFocalLossAsync;
+
 /** Which implementation computes, and why the native addon is not used when it is not. */
 export function backend(): BackendInfo {
-  if (native.kernels) return { name: 'native', openmp: native.openmp, threads: native.threads };
+  if (native.info) return { name: 'native', openmp: native.info.openmp, threads: native.info.openmp ? defaultThreads : 1 };
   return { name: 'js', openmp: false, threads: 1, loadError: native.loadError! };
 }
 

@@ -24,6 +24,8 @@ export interface SigmoidPlan {
   lossOut: FloatArray | null;
   /** Gradient output or null. */
   gradOut: FloatArray | null;
+  /** The most threads the native kernel may use; results do not depend on it. */
+  threads: number;
 }
 
 export interface SoftmaxPlan {
@@ -51,6 +53,7 @@ export interface SoftmaxPlan {
   /** Per-sample loss output (reduction 'none') or null. */
   lossOut: FloatArray | null;
   gradOut: FloatArray | null;
+  threads: number;
 }
 
 /** A bad element found while computing (reported, never thrown, by the kernels). */
@@ -71,4 +74,7 @@ export interface KernelResult {
 export interface Kernels {
   sigmoid(plan: SigmoidPlan): KernelResult;
   softmax(plan: SoftmaxPlan): KernelResult;
+  /** The same work off the caller's path; the plan's arrays must not change until it settles. */
+  sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
+  softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
 }

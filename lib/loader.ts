@@ -8,19 +8,30 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
 
-/** Must match kAbiVersion in native/addon.cpp: a stale build with another plan layout is refused. */
-const ABI_VERSION = 1;
+/** Must match kPlanVersion in native/plan_reader.hpp: a stale build with another plan layout is refused. */
+const PLAN_VERSION = 2;
 
-interface Addon {
+export interface AddonInfo {
+  planVersion: number;
+  openmp: boolean;
+  /** Cores the OpenMP runtime sees (1 without OpenMP). */
+  maxThreads: number;
+}
+
+/** What the compiled module exports (native/addon.cpp). */
+export interface Addon {
   sigmoid(plan: SigmoidPlan): KernelResult;
   softmax(plan: SoftmaxPlan): KernelResult;
-  info(): { abiVersion: number; openmp: boolean; threads: number };
+  sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
+  softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  memoryFloor(logits: Float32Array, targets: Uint8Array | Int32Array | Float32Array, out: Float32Array, threads: number): void;
+  info(): AddonInfo;
 }
 
 export interface NativeLoad {
+  addon?: Addon;
   kernels?: Kernels;
-  openmp: boolean;
-  threads: number;
+  info?: AddonInfo;
   path?: string;
   loadError?: string;
 }
@@ -44,18 +55,18 @@ export const addonCandidates = [
 
 function tryLoad(path: string): Addon {
   const addon = createRequire(import.meta.url)(path) as Partial<Addon>;
-  for (const fn of ['sigmoid', 'softmax', 'info'] as const) {
-    if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}()`);
+  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'memoryFloor', 'info'] as const) {
+    if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}(): rebuild it`);
   }
   const info = addon.info!();
-  if (info.abiVersion !== ABI_VERSION) {
-    throw new Error(`${path} was built for plan version ${info.abiVersion}, this package needs ${ABI_VERSION}: rebuild it`);
+  if (info.planVersion !== PLAN_VERSION) {
+    throw new Error(`${path} was built for plan version ${info.planVersion}, this package needs ${PLAN_VERSION}: rebuild it`);
   }
   return addon as Addon;
 }
 
 export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad {
-  if (choice === 'js') return { openmp: false, threads: 1, loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
+  if (choice === 'js') return { loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
   const errors: string[] = [];
   for (const path of addonCandidates) {
     let addon: Addon;
@@ -66,8 +77,13 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
       errors.push(e.code === 'MODULE_NOT_FOUND' ? `${path}: not found` : `${path}: ${e.message}`);
       continue;
     }
-    const info = addon.info();
-    return { kernels: { sigmoid: addon.sigmoid, softmax: addon.softmax }, openmp: info.openmp, threads: info.threads, path };
+    const kernels: Kernels = {
+      sigmoid: addon.sigmoid,
+      softmax: addon.softmax,
+      sigmoidAsync: addon.sigmoidAsync,
+      softmaxAsync: addon.softmaxAsync,
+    };
+    return { addon, kernels, info: addon.info(), path };
   }
   const loadError = `native addon not loaded (${errors.join('; ')})`;
   if (choice === 'native') {
@@ -76,5 +92,5 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
         '(needs python3, make and a C++17 compiler), or unset FOCAL_LOSS_BACKEND to use the JS implementation.',
     );
   }
-  return { openmp: false, threads: 1, loadError };
+  return { loadError };
 }

@@ -1,8 +1,9 @@
 /** sigmoidFocalLoss: binary and multi-label focal loss, every element its own binary problem. */
-import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights } from './common.js';
-import type { Kernels, SigmoidPlan } from './kernels.js';
+import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights, type Prepared } from './common.js';
+import type { SigmoidPlan } from './kernels.js';
+import { readThreads } from './threads.js';
 import { kernelInputError } from './kernel-errors.js';
-import type { FloatArray, FocalLossResult, IntegerArray, NumericInput, SigmoidFocalLossOptions } from './types.js';
+import type { FloatArray, IntegerArray, NumericInput, SigmoidFocalLossOptions } from './types.js';
 import {
   inDtypeOf,
   isFloatArray,
@@ -37,12 +38,12 @@ function readAlpha(value: unknown): number | null {
   return readNumberInRange(value, 'options.alpha', 0.25, 0, 1);
 }
 
-export function sigmoidFocalLossWith(
-  kernels: Kernels,
+/** Validates a sigmoidFocalLoss call and resolves it into a plan. */
+export function prepareSigmoid(
   logitsArg: FloatArray | readonly number[],
   targetsArg: NumericInput,
   optionsArg?: SigmoidFocalLossOptions,
-): FocalLossResult {
+): Prepared<SigmoidPlan> {
   const options = readOptions(optionsArg, 'sigmoidFocalLoss', SIGMOID_OPTIONS);
   const logits = readLogits(logitsArg);
   const targets = readTargets(targetsArg, logits);
@@ -66,8 +67,13 @@ export function sigmoidFocalLossWith(
     gradScale: gradientScale(reduction, logits.length),
     lossOut: outputs.lossOut,
     gradOut: outputs.gradOut,
+    threads: readThreads(options.threads),
   };
-  const result = kernels.sigmoid(plan);
-  if (result.error) throw kernelInputError(result.error, { targetsAreIntegers: isIntegerArray(targets) });
-  return finish(reduction, outputs, result);
+  return {
+    plan,
+    complete(result) {
+      if (result.error) throw kernelInputError(result.error, { targetsAreIntegers: isIntegerArray(targets) });
+      return finish(reduction, outputs, result);
+    },
+  };
 }

@@ -1,8 +1,9 @@
 /** softmaxFocalLoss: multi-class focal loss over [N, C] or [N, C, ...spatial] logits. */
-import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights } from './common.js';
+import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights, type Prepared } from './common.js';
 import { kernelInputError } from './kernel-errors.js';
-import type { Kernels, SoftmaxPlan } from './kernels.js';
-import type { FloatArray, FocalLossResult, IntegerArray, NumericInput, SoftmaxFocalLossOptions } from './types.js';
+import type { SoftmaxPlan } from './kernels.js';
+import { readThreads } from './threads.js';
+import type { FloatArray, IntegerArray, NumericInput, SoftmaxFocalLossOptions } from './types.js';
 import {
   conflictError,
   inDtypeOf,
@@ -113,12 +114,12 @@ function readAlpha(value: unknown, classes: number): { alpha: Float64Array | nul
   return { alpha, alphaScale: 1 };
 }
 
-export function softmaxFocalLossWith(
-  kernels: Kernels,
+/** Validates a softmaxFocalLoss call and resolves it into a plan. */
+export function prepareSoftmax(
   logitsArg: FloatArray | readonly number[],
   labelsArg: NumericInput,
   optionsArg?: SoftmaxFocalLossOptions,
-): FocalLossResult {
+): Prepared<SoftmaxPlan> {
   const options = readOptions(optionsArg, 'softmaxFocalLoss', SOFTMAX_OPTIONS);
   const logits = readLogits(logitsArg);
   const layout = readLayout(options, logits.length);
@@ -149,8 +150,13 @@ export function softmaxFocalLossWith(
     gradScaleByCount: byCount,
     lossOut: outputs.lossOut,
     gradOut: outputs.gradOut,
+    threads: readThreads(options.threads),
   };
-  const result = kernels.softmax(plan);
-  if (result.error) throw kernelInputError(result.error, { classes: layout.classes, ignoreIndex, targetsName: 'labels' });
-  return finish(reduction, outputs, result);
+  return {
+    plan,
+    complete(result) {
+      if (result.error) throw kernelInputError(result.error, { classes: layout.classes, ignoreIndex, targetsName: 'labels' });
+      return finish(reduction, outputs, result);
+    },
+  };
 }

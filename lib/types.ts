@@ -41,6 +41,11 @@ interface CommonOptions {
   gradient?: boolean;
   /** Output buffers to write into instead of allocating. */
   out?: OutputBuffers;
+  /**
+   * The most threads the native kernel may use (default: FOCAL_LOSS_NUM_THREADS, else the number of
+   * cores). Small inputs use one. Results are the same bits for any value. The JS backend ignores it.
+   */
+  threads?: number;
 }
 
 export interface SigmoidFocalLossOptions extends CommonOptions {
@@ -76,6 +81,7 @@ export interface FocalLossResult<A extends FloatArray = FloatArray> {
 export interface BackendInfo {
   name: 'native' | 'js';
   openmp: boolean;
+  /** The default number of threads per call (1 without OpenMP). */
   threads: number;
   /** Why the native addon is not in use, when it is not. */
   loadError?: string;

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "focal_math.hpp"
+#include "parallel.hpp"
 
 namespace focal {
 
@@ -20,15 +21,14 @@ bool is_valid_label(L t) {
   }
 }
 
-}  // namespace
-
+// One block [begin, end) of the batch; stops at the first bad target, weight or probability.
 template <typename T, typename L>
-KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weights, int64_t n,
-                                const SigmoidOptions& o, T* loss_out, T* grad_out) {
+KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, const SigmoidOptions& o,
+                           T* loss_out, T* grad_out, int64_t begin, int64_t end) {
   KernelResult result;
   const double eps = o.probability_epsilon;
   double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = begin; i < end; ++i) {
     const L raw_target = targets[i];
     if (!is_valid_label(raw_target)) {
       result.report(InputError::kTarget, i, static_cast<double>(raw_target));
@@ -58,8 +58,18 @@ KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weig
     if (grad_out) grad_out[i] = static_cast<T>(w == 0.0 ? 0.0 : w * o.grad_scale * lg.grad);
   }
   result.sum = sum;
-  result.count = n;
+  result.count = end - begin;
   return result;
+}
+
+}  // namespace
+
+template <typename T, typename L>
+KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weights, int64_t n,
+                                const SigmoidOptions& o, T* loss_out, T* grad_out) {
+  return run_blocks(Blocks(n, 1), o.threads, [&](int64_t begin, int64_t end) {
+    return sigmoid_block(logits, targets, weights, o, loss_out, grad_out, begin, end);
+  });
 }
 
 #define FOCAL_INSTANTIATE_SIGMOID(T, L)                                                            \

@@ -15,6 +15,7 @@ struct SigmoidOptions {
   bool from_probabilities = false;
   double probability_epsilon = 1e-7;
   double grad_scale = 1.0;  // every gradient element is multiplied by this (1, 1/N, 1/normalizer)
+  int threads = 1;          // the most threads to use; the result does not depend on it
 };
 
 // logits/targets/weights have n elements; weights, loss_out and grad_out may be null.

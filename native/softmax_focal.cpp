@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "focal_math.hpp"
+#include "parallel.hpp"
 
 namespace focal {
 
@@ -77,37 +78,44 @@ void fill_row(T* grad, const Row<T>& row, double value) {
   for (int64_t j = 0; j < row.classes; ++j) grad[j * row.stride] = static_cast<T>(value);
 }
 
-// Checks labels and weights before anything is written, and counts the samples that are not
-// ignored (the denominator of 'mean').
+// Checks labels and weights of samples [begin, end) before anything is written, and counts the
+// samples that are not ignored (the denominator of 'mean').
 template <typename T, typename L>
-void check_labels_and_weights(const L* labels, const T* weights, int64_t samples, int64_t classes,
-                              int64_t ignore_index, KernelResult& result) {
-  int64_t count = 0;
-  for (int64_t s = 0; s < samples; ++s) {
+KernelResult check_labels_and_weights(const L* labels, const T* weights, int64_t classes, int64_t ignore_index,
+                                      int64_t begin, int64_t end) {
+  KernelResult result;
+  for (int64_t s = begin; s < end; ++s) {
     const int64_t y = static_cast<int64_t>(labels[s]);
     if (y == ignore_index) continue;
     if (y < 0 || y >= classes) {
       result.report(InputError::kLabel, s, static_cast<double>(y));
-      return;
+      break;
     }
     if (weights && !is_valid_weight(static_cast<double>(weights[s]))) {
       result.report(InputError::kWeight, s, static_cast<double>(weights[s]));
-      return;
+      break;
     }
-    ++count;
+    ++result.count;
   }
-  result.count = count;
+  return result;
 }
 
 template <typename T>
-void check_weights(const T* weights, int64_t samples, KernelResult& result) {
-  for (int64_t s = 0; weights && s < samples; ++s) {
+KernelResult check_weights(const T* weights, int64_t begin, int64_t end) {
+  KernelResult result;
+  for (int64_t s = begin; weights && s < end; ++s) {
     if (!is_valid_weight(static_cast<double>(weights[s]))) {
       result.report(InputError::kWeight, s, static_cast<double>(weights[s]));
-      return;
+      break;
     }
   }
-  result.count = samples;
+  result.count = end - begin;
+  return result;
+}
+
+// Where sample s = outer * inner_size + inner starts in the logits: outer * C * inner_size + inner.
+inline int64_t sample_base(const SoftmaxShape& shape, int64_t s) {
+  return (s / shape.inner) * shape.classes * shape.inner + s % shape.inner;
 }
 
 double gradient_scale(const SoftmaxOptions& o, int64_t count) {
@@ -212,17 +220,18 @@ template <typename T, typename L>
 KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T* weights,
                                        const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out,
                                        T* grad_out) {
-  KernelResult result;
   const int64_t C = shape.classes;
-  check_labels_and_weights(labels, weights, shape.samples(), C, o.ignore_index, result);
-  if (result.error != InputError::kNone) return result;
-  const double scale = gradient_scale(o, result.count);
+  const Blocks blocks(shape.samples(), C);
+  const KernelResult checked = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
+    return check_labels_and_weights(labels, weights, C, o.ignore_index, begin, end);
+  });
+  if (checked.error != InputError::kNone) return checked;
+  const double scale = gradient_scale(o, checked.count);
   const double smoothing = o.label_smoothing;
-  double sum = 0.0;
-  for (int64_t outer = 0; outer < shape.outer; ++outer) {
-    for (int64_t inner = 0; inner < shape.inner; ++inner) {
-      const int64_t sample = outer * shape.inner + inner;
-      const int64_t base = outer * C * shape.inner + inner;
+  KernelResult result = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
+    KernelResult part;
+    for (int64_t sample = begin; sample < end; ++sample) {
+      const int64_t base = sample_base(shape, sample);
       const Row<T> row{logits + base, shape.inner, C};
       T* grad = grad_out ? grad_out + base : nullptr;
       const int64_t y = static_cast<int64_t>(labels[sample]);
@@ -238,11 +247,12 @@ KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T
         const auto target = [&](int64_t j) { return (j == y ? 1.0 - smoothing : 0.0) + smoothing / C; };
         loss = soft_target_sample(row, target, o.alpha, o.alpha_scale, w, o.gamma, scale, grad);
       }
-      sum += loss;
+      part.sum += loss;
       if (loss_out) loss_out[sample] = static_cast<T>(loss);
     }
-  }
-  result.sum = sum;
+    return part;
+  });
+  result.count = checked.count;
   return result;
 }
 
@@ -250,35 +260,37 @@ template <typename T>
 KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* weights,
                                         const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out,
                                         T* grad_out) {
-  KernelResult result;
   const int64_t C = shape.classes;
-  check_weights(weights, shape.samples(), result);
-  if (result.error != InputError::kNone) return result;
-  const double scale = gradient_scale(o, result.count);
+  const Blocks blocks(shape.samples(), C);
+  const KernelResult checked = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
+    return check_weights(weights, begin, end);
+  });
+  if (checked.error != InputError::kNone) return checked;
+  const double scale = gradient_scale(o, checked.count);
   const double smoothing = o.label_smoothing;
-  double sum = 0.0;
-  for (int64_t outer = 0; outer < shape.outer && result.error == InputError::kNone; ++outer) {
-    for (int64_t inner = 0; inner < shape.inner; ++inner) {
-      const int64_t sample = outer * shape.inner + inner;
-      const int64_t base = outer * C * shape.inner + inner;
-      // Targets are checked before the sample is computed: a bad one stops the batch.
+  KernelResult result = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
+    KernelResult part;
+    for (int64_t sample = begin; sample < end; ++sample) {
+      const int64_t base = sample_base(shape, sample);
+      // Targets are checked before the sample is computed: a bad one stops the block.
       for (int64_t j = 0; j < C; ++j) {
         const double t = static_cast<double>(targets[base + j * shape.inner]);
-        if (!is_valid_target(t)) result.report(InputError::kTarget, base + j * shape.inner, t);
+        if (!is_valid_target(t)) part.report(InputError::kTarget, base + j * shape.inner, t);
       }
-      if (result.error != InputError::kNone) break;
+      if (part.error != InputError::kNone) break;
       const Row<T> row{logits + base, shape.inner, C};
       const auto target = [&](int64_t j) {
         return static_cast<double>(targets[base + j * shape.inner]) * (1.0 - smoothing) + smoothing / C;
       };
       const double w = weights ? static_cast<double>(weights[sample]) : 1.0;
-      const double loss =
-          soft_target_sample(row, target, o.alpha, o.alpha_scale, w, o.gamma, scale, grad_out ? grad_out + base : nullptr);
-      sum += loss;
+      const double loss = soft_target_sample(row, target, o.alpha, o.alpha_scale, w, o.gamma, scale,
+                                             grad_out ? grad_out + base : nullptr);
+      part.sum += loss;
       if (loss_out) loss_out[sample] = static_cast<T>(loss);
     }
-  }
-  result.sum = sum;
+    return part;
+  });
+  result.count = checked.count;
   return result;
 }
 

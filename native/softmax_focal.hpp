@@ -24,6 +24,7 @@ struct SoftmaxOptions {
   int64_t ignore_index = -100;
   double grad_scale = 1.0;
   bool grad_scale_by_count = false;  // 'mean': also divide the gradient by the counted samples
+  int threads = 1;                   // the most threads to use; the result does not depend on it
 };
 
 // Hard labels: one integer class per sample. weights (per sample), loss_out (per sample) and

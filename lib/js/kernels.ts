@@ -3,7 +3,8 @@
  * fused loop each, no intermediate arrays. All arithmetic is float64; float32 outputs are rounded
  * once when stored.
  */
-import type { KernelInputError, KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../kernels.js';
+import { Blocks, runBlocks, runBlocksAsync, type BlockFn } from '../blocks.js';
+import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../kernels.js';
 import type { FloatArray } from '../types.js';
 import {
   isValidTarget,
@@ -18,30 +19,22 @@ function isFloatArray(a: ArrayLike<number>): boolean {
   return a instanceof Float32Array || a instanceof Float64Array;
 }
 
-function sigmoid(plan: SigmoidPlan): KernelResult {
+/** Elements [begin, end) of a sigmoid plan; stops at the first bad target, weight or probability. */
+function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResult {
   const { logits, targets, weights, gamma, alpha, labelSmoothing: s, probabilities, gradScale, lossOut, gradOut } = plan;
   const eps = plan.probabilityEpsilon;
   const floatTargets = isFloatArray(targets);
-  const n = logits.length;
   let sum = 0;
-  let error: KernelInputError | undefined;
-  for (let i = 0; i < n; i++) {
+  for (let i = begin; i < end; i++) {
     const rawTarget = targets[i]!;
     if (floatTargets ? !isValidTarget(rawTarget) : rawTarget !== 0 && rawTarget !== 1) {
-      error = { kind: 'target', index: i, value: rawTarget };
-      break;
+      return { sum, count: i - begin, error: { kind: 'target', index: i, value: rawTarget } };
     }
     const w = weights ? weights[i]! : 1;
-    if (weights && !isValidWeight(w)) {
-      error = { kind: 'weight', index: i, value: w };
-      break;
-    }
+    if (weights && !isValidWeight(w)) return { sum, count: i - begin, error: { kind: 'weight', index: i, value: w } };
     let x = logits[i]!;
     if (probabilities) {
-      if (x < 0 || x > 1) {
-        error = { kind: 'probability', index: i, value: x };
-        break;
-      }
+      if (x < 0 || x > 1) return { sum, count: i - begin, error: { kind: 'probability', index: i, value: x } };
       x = Math.min(Math.max(x, eps), 1 - eps);
     }
     const t = rawTarget * (1 - s) + 0.5 * s;
@@ -53,7 +46,7 @@ function sigmoid(plan: SigmoidPlan): KernelResult {
     if (lossOut) lossOut[i] = loss;
     if (gradOut) gradOut[i] = w === 0 ? 0 : w * gradScale * lg.grad;
   }
-  return error ? { sum, count: n, error } : { sum, count: n };
+  return { sum, count: end - begin };
 }
 
 /** The log-sum-exp of one sample, as in DESIGN.md: M = max z (index m), rest = sum_{j != m} exp(z_j - M). */
@@ -198,65 +191,92 @@ function softTargetSample(
   return loss;
 }
 
-/** Checks labels and weights before anything is written; counts the samples not ignored. */
-function checkLabelsAndWeights(plan: SoftmaxPlan, samples: number): KernelResult {
+/** Checks labels and weights of samples [begin, end); counts the samples not ignored. */
+function checkBlock(plan: SoftmaxPlan, begin: number, end: number): KernelResult {
   const { labels, weights, classes, ignoreIndex } = plan;
   let count = 0;
-  for (let s = 0; s < samples; s++) {
+  for (let s = begin; s < end; s++) {
     if (labels) {
       const y = labels[s]!;
       if (y === ignoreIndex) continue;
-      if (y < 0 || y >= classes) return { sum: 0, count: 0, error: { kind: 'label', index: s, value: y } };
+      if (y < 0 || y >= classes) return { sum: 0, count, error: { kind: 'label', index: s, value: y } };
     }
     if (weights && !isValidWeight(weights[s]!)) {
-      return { sum: 0, count: 0, error: { kind: 'weight', index: s, value: weights[s]! } };
+      return { sum: 0, count, error: { kind: 'weight', index: s, value: weights[s]! } };
     }
     count++;
   }
   return { sum: 0, count };
 }
 
-function softmax(plan: SoftmaxPlan): KernelResult {
-  const { logits: z, labels, targets, weights, outer, classes: C, inner, gamma, alpha, alphaScale } = plan;
+/** Samples [begin, end) of a softmax plan, whose labels and weights have been checked. */
+function softmaxBlock(plan: SoftmaxPlan, scale: number, scratch: Float64Array, begin: number, end: number): KernelResult {
+  const { logits: z, labels, targets, weights, classes: C, inner, gamma, alpha, alphaScale } = plan;
   const { labelSmoothing: smoothing, ignoreIndex, lossOut, gradOut } = plan;
-  const checked = checkLabelsAndWeights(plan, outer * inner);
-  if (checked.error) return checked;
-  const count = checked.count;
-  const scale = plan.gradScaleByCount ? (count > 0 ? plan.gradScale / count : 0) : plan.gradScale;
-  const scratch = new Float64Array(gradOut ? C : 0);
   let sum = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const sample = o * inner + i;
-      const base = o * C * inner + i;
-      const w = weights ? weights[sample]! : 1;
-      let loss = 0;
-      if (labels) {
-        const y = labels[sample]!;
-        if (y === ignoreIndex) {
-          if (gradOut) fillRow(gradOut, base, inner, C, 0);
-        } else if (smoothing === 0) {
-          const a = (alpha ? alpha[y]! : alphaScale) * w;
-          loss = hardLabelSample(z, base, inner, C, y, a, gamma, scale, gradOut);
-        } else {
-          // Label smoothing turns the hard label into the soft target (1 - s)*[j = y] + s/C.
-          const target = (j: number) => (j === y ? 1 - smoothing : 0) + smoothing / C;
-          loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
-        }
+  for (let sample = begin; sample < end; sample++) {
+    const base = Math.floor(sample / inner) * C * inner + (sample % inner);
+    const w = weights ? weights[sample]! : 1;
+    let loss = 0;
+    if (labels) {
+      const y = labels[sample]!;
+      if (y === ignoreIndex) {
+        if (gradOut) fillRow(gradOut, base, inner, C, 0);
+      } else if (smoothing === 0) {
+        const a = (alpha ? alpha[y]! : alphaScale) * w;
+        loss = hardLabelSample(z, base, inner, C, y, a, gamma, scale, gradOut);
       } else {
-        const t = targets!;
-        for (let j = 0; j < C; j++) {
-          const v = t[base + j * inner]!;
-          if (!isValidTarget(v)) return { sum, count, error: { kind: 'target', index: base + j * inner, value: v } };
-        }
-        const target = (j: number) => t[base + j * inner]! * (1 - smoothing) + smoothing / C;
+        // Label smoothing turns the hard label into the soft target (1 - s)*[j = y] + s/C.
+        const target = (j: number) => (j === y ? 1 - smoothing : 0) + smoothing / C;
         loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
       }
-      sum += loss;
-      if (lossOut) lossOut[sample] = loss;
+    } else {
+      const t = targets!;
+      for (let j = 0; j < C; j++) {
+        const v = t[base + j * inner]!;
+        if (!isValidTarget(v)) return { sum, count: 0, error: { kind: 'target', index: base + j * inner, value: v } };
+      }
+      const target = (j: number) => t[base + j * inner]! * (1 - smoothing) + smoothing / C;
+      loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
     }
+    sum += loss;
+    if (lossOut) lossOut[sample] = loss;
   }
-  return { sum, count };
+  return { sum, count: 0 };
 }
 
-export const jsKernels: Kernels = { sigmoid, softmax };
+function sigmoidWork(plan: SigmoidPlan): [Blocks, BlockFn] {
+  return [new Blocks(plan.logits.length, 1), (begin, end) => sigmoidBlock(plan, begin, end)];
+}
+
+export const jsKernels: Kernels = {
+  sigmoid(plan) {
+    return runBlocks(...sigmoidWork(plan));
+  },
+  async sigmoidAsync(plan) {
+    return runBlocksAsync(...sigmoidWork(plan));
+  },
+  softmax(plan) {
+    const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
+    const checked = runBlocks(blocks, (begin, end) => checkBlock(plan, begin, end));
+    if (checked.error) return checked;
+    const scratch = new Float64Array(plan.gradOut ? plan.classes : 0);
+    const scale = softmaxGradScale(plan, checked.count);
+    const result = runBlocks(blocks, (begin, end) => softmaxBlock(plan, scale, scratch, begin, end));
+    return { ...result, count: checked.count };
+  },
+  async softmaxAsync(plan) {
+    const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
+    const checked = await runBlocksAsync(blocks, (begin, end) => checkBlock(plan, begin, end));
+    if (checked.error) return checked;
+    const scratch = new Float64Array(plan.gradOut ? plan.classes : 0);
+    const scale = softmaxGradScale(plan, checked.count);
+    const result = await runBlocksAsync(blocks, (begin, end) => softmaxBlock(plan, scale, scratch, begin, end));
+    return { ...result, count: checked.count };
+  },
+};
+
+function softmaxGradScale(plan: SoftmaxPlan, count: number): number {
+  if (!plan.gradScaleByCount) return plan.gradScale;
+  return count > 0 ? plan.gradScale / count : 0;
+}

@@ -1,0 +1,59 @@
+/**
+ * The JS twin of native/parallel.hpp: the work is cut into blocks by a rule that depends only on
+ * its size, each block is summed on its own, and the block sums are added in block order. The JS
+ * backend uses the blocks to give the event loop a turn between them in the async functions, and
+ * sums the same way in the sync ones, so both return the same bits.
+ */
+import type { KernelResult } from './kernels.js';
+
+export const MAX_BLOCKS = 256;
+export const MIN_BLOCK_WORK = 1 << 15;
+
+export class Blocks {
+  readonly count: number;
+
+  /** `items` units of work (elements or samples), each touching `workPerItem` elements. */
+  constructor(readonly items: number, workPerItem: number) {
+    const minItems = Math.max(1, Math.floor(MIN_BLOCK_WORK / Math.max(1, workPerItem)));
+    this.count = Math.min(Math.max(Math.floor(items / minItems), 1), MAX_BLOCKS);
+  }
+
+  begin(b: number): number {
+    const size = Math.floor(this.items / this.count);
+    return b * size + Math.min(b, this.items % this.count);
+  }
+
+  end(b: number): number {
+    return this.begin(b + 1);
+  }
+}
+
+/** Adds block results in block order; keeps the error of the lowest index. */
+export function mergeInto(total: KernelResult, part: KernelResult): KernelResult {
+  total.sum += part.sum;
+  total.count += part.count;
+  if (part.error && (!total.error || part.error.index < total.error.index)) total.error = part.error;
+  return total;
+}
+
+export type BlockFn = (begin: number, end: number) => KernelResult;
+
+export function runBlocks(blocks: Blocks, block: BlockFn): KernelResult {
+  const total: KernelResult = { sum: 0, count: 0 };
+  for (let b = 0; b < blocks.count; b++) {
+    const part = mergeInto(total, block(blocks.begin(b), blocks.end(b)));
+    if (part.error) break;
+  }
+  return total;
+}
+
+/** The same, yielding to the event loop between blocks (setImmediate), so timers keep firing. */
+export async function runBlocksAsync(blocks: Blocks, block: BlockFn): Promise<KernelResult> {
+  const total: KernelResult = { sum: 0, count: 0 };
+  for (let b = 0; b < blocks.count; b++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const part = mergeInto(total, block(blocks.begin(b), blocks.end(b)));
+    if (part.error) break;
+  }
+  return total;
+}

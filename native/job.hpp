@@ -1,0 +1,37 @@
+// One call's work, described with plain C++ types so that it can run on any thread (the sync
+// binding runs it at once, the async binding on the libuv pool). No N-API here.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernel_types.hpp"
+#include "sigmoid_focal.hpp"
+#include "softmax_focal.hpp"
+
+namespace focal {
+
+enum class JobKind { kSigmoid, kSoftmaxLabels, kSoftmaxTargets };
+enum class DType { kFloat32, kFloat64 };
+// The element type of targets or labels; kFloat means "the logits' float type".
+enum class LabelType { kUint8, kInt8, kUint16, kInt16, kUint32, kInt32, kFloat };
+
+struct Job {
+  JobKind kind = JobKind::kSigmoid;
+  DType dtype = DType::kFloat64;
+  LabelType label_type = LabelType::kFloat;
+  const void* logits = nullptr;
+  const void* targets = nullptr;  // targets (sigmoid, soft softmax) or labels (hard softmax)
+  const void* weights = nullptr;
+  void* loss_out = nullptr;
+  void* grad_out = nullptr;
+  int64_t n = 0;  // elements of the logits
+  SoftmaxShape shape;
+  SigmoidOptions sigmoid;
+  SoftmaxOptions softmax;      // its alpha pointer is set from `alpha` when the job runs
+  std::vector<double> alpha;   // per-class alpha, owned (empty: none)
+};
+
+KernelResult run_job(const Job& job);
+
+}  // namespace focal
