@@ -21,6 +21,11 @@
         'native/memory_floor.cpp',
         'native/plan_reader.cpp',
         'native/sigmoid_focal.cpp',
+        'native/simd_avx2.cpp',
+        'native/simd_avx512.cpp',
+        'native/simd_dispatch.cpp',
+        'native/simd_neon.cpp',
+        'native/simd_scalar.cpp',
         'native/softmax_focal.cpp',
       ],
       # C++ exceptions on: node-addon-api's target removes -fno-exceptions and defines
@@ -42,6 +47,7 @@
         '-fvisibility=hidden',
         '-fno-math-errno',
         '-fno-trapping-math',
+        '-fopenmp-simd',
         '-Wall',
         '-Wextra',
       ],
@@ -63,7 +69,7 @@
             'GCC_SYMBOLS_PRIVATE_EXTERN': 'YES',  # -fvisibility=hidden
             'GCC_OPTIMIZATION_LEVEL': '3',
             'MACOSX_DEPLOYMENT_TARGET': '10.15',
-            'OTHER_CPLUSPLUSFLAGS': [ '-fno-math-errno', '-fno-trapping-math', '-Wall', '-Wextra' ],
+            'OTHER_CPLUSPLUSFLAGS': [ '-fno-math-errno', '-fno-trapping-math', '-fopenmp-simd', '-Wall', '-Wextra' ],
           },
         }],
         ['OS=="win"', {

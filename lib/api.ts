@@ -26,20 +26,20 @@ export interface FocalLossApi {
 export function createFocalLoss(kernels: Kernels): FocalLossApi {
   const api = {
     sigmoidFocalLoss(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult {
-      const call = prepareSigmoid(logits, targets, options);
+      const call = prepareSigmoid(logits, targets, options, kernels.simd);
       return call.complete(kernels.sigmoid(call.plan));
     },
     softmaxFocalLoss(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions): FocalLossResult {
-      const call = prepareSoftmax(logits, labels, options);
+      const call = prepareSoftmax(logits, labels, options, kernels.simd);
       return call.complete(kernels.softmax(call.plan));
     },
     // Validation errors reject the promise (they are not thrown synchronously).
     async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
-      const call = prepareSigmoid(logits, targets, options);
+      const call = prepareSigmoid(logits, targets, options, kernels.simd);
       return call.complete(await kernels.sigmoidAsync(call.plan));
     },
     async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
-      const call = prepareSoftmax(logits, labels, options);
+      const call = prepareSoftmax(logits, labels, options, kernels.simd);
       return call.complete(await kernels.softmaxAsync(call.plan));
     },
   };

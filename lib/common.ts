@@ -17,7 +17,7 @@ import {
   typeError,
 } from './validate.js';
 
-export const COMMON_OPTIONS = ['gamma', 'reduction', 'normalizer', 'weights', 'labelSmoothing', 'gradient', 'out', 'threads'] as const;
+export const COMMON_OPTIONS = ['gamma', 'reduction', 'normalizer', 'weights', 'labelSmoothing', 'gradient', 'out', 'threads', 'simd'] as const;
 
 /** A validated call: the plan for a backend, and how to turn the kernel's result into the caller's. */
 export interface Prepared<P> {

@@ -5,6 +5,7 @@
 import { createFocalLoss } from './api.js';
 import { jsKernels } from './js/kernels.js';
 import { loadNative } from './loader.js';
+import { SIMD_NAMES } from './simd.js';
 import { defaultThreads } from './threads.js';
 import type { BackendInfo } from './types.js';
 
@@ -35,8 +36,17 @@ export const softmaxFocalLossAsync = api.softmaxFocalLossAsync;
 
 /** Which implementation computes, and why the native addon is not used when it is not. */
 export function backend(): BackendInfo {
-  if (native.info) return { name: 'native', openmp: native.info.openmp, threads: native.info.openmp ? defaultThreads : 1 };
-  return { name: 'js', openmp: false, threads: 1, loadError: native.loadError! };
+  if (native.info && native.kernels?.simd) {
+    const { levels, default: simd } = native.kernels.simd;
+    return {
+      name: 'native',
+      openmp: native.info.openmp,
+      threads: native.info.openmp ? defaultThreads : 1,
+      simd,
+      simdLevels: SIMD_NAMES.filter((name) => levels[name] !== undefined),
+    };
+  }
+  return { name: 'js', openmp: false, threads: 1, simd: 'scalar', simdLevels: ['scalar'], loadError: native.loadError! };
 }
 
 export type {

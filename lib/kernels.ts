@@ -3,6 +3,7 @@
  * resolves the options into a plan; a backend (native addon or JS) only computes. Both backends
  * implement exactly this interface, so validation and error messages are shared.
  */
+import type { SimdLevels, SimdName } from './simd.js';
 import type { FloatArray, IntegerArray } from './types.js';
 
 export interface SigmoidPlan {
@@ -26,6 +27,8 @@ export interface SigmoidPlan {
   gradOut: FloatArray | null;
   /** The most threads the native kernel may use; results do not depend on it. */
   threads: number;
+  /** The native instruction set (its level number), or -1 for the JS backend. */
+  simd: number;
 }
 
 export interface SoftmaxPlan {
@@ -54,6 +57,7 @@ export interface SoftmaxPlan {
   lossOut: FloatArray | null;
   gradOut: FloatArray | null;
   threads: number;
+  simd: number;
 }
 
 /** A bad element found while computing (reported, never thrown, by the kernels). */
@@ -71,7 +75,15 @@ export interface KernelResult {
   error?: KernelInputError;
 }
 
+/** The instruction sets of a native backend, and the one a call uses when it does not say. */
+export interface SimdSupport {
+  levels: SimdLevels;
+  default: SimdName;
+}
+
 export interface Kernels {
+  /** null for the JS backend. */
+  simd: SimdSupport | null;
   sigmoid(plan: SigmoidPlan): KernelResult;
   softmax(plan: SoftmaxPlan): KernelResult;
   /** The same work off the caller's path; the plan's arrays must not change until it settles. */

@@ -7,15 +7,20 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
+import { defaultSimd, type SimdLevels, type SimdName } from './simd.js';
 
 /** Must match kPlanVersion in native/plan_reader.hpp: a stale build with another plan layout is refused. */
-const PLAN_VERSION = 2;
+const PLAN_VERSION = 3;
 
 export interface AddonInfo {
   planVersion: number;
   openmp: boolean;
   /** Cores the OpenMP runtime sees (1 without OpenMP). */
   maxThreads: number;
+  /** The instruction sets this CPU runs, with the addon's level numbers. */
+  simdLevels: SimdLevels;
+  /** The best of them. */
+  simd: SimdName;
 }
 
 /** What the compiled module exports (native/addon.cpp). */
@@ -77,13 +82,15 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
       errors.push(e.code === 'MODULE_NOT_FOUND' ? `${path}: not found` : `${path}: ${e.message}`);
       continue;
     }
+    const info = addon.info();
     const kernels: Kernels = {
+      simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels) },
       sigmoid: addon.sigmoid,
       softmax: addon.softmax,
       sigmoidAsync: addon.sigmoidAsync,
       softmaxAsync: addon.softmaxAsync,
     };
-    return { addon, kernels, info: addon.info(), path };
+    return { addon, kernels, info, path };
   }
   const loadError = `native addon not loaded (${errors.join('; ')})`;
   if (choice === 'native') {

@@ -1,6 +1,7 @@
 /** sigmoidFocalLoss: binary and multi-label focal loss, every element its own binary problem. */
 import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights, type Prepared } from './common.js';
-import type { SigmoidPlan } from './kernels.js';
+import type { SigmoidPlan, SimdSupport } from './kernels.js';
+import { readSimd } from './simd.js';
 import { readThreads } from './threads.js';
 import { kernelInputError } from './kernel-errors.js';
 import type { FloatArray, IntegerArray, NumericInput, SigmoidFocalLossOptions } from './types.js';
@@ -42,7 +43,8 @@ function readAlpha(value: unknown): number | null {
 export function prepareSigmoid(
   logitsArg: FloatArray | readonly number[],
   targetsArg: NumericInput,
-  optionsArg?: SigmoidFocalLossOptions,
+  optionsArg: SigmoidFocalLossOptions | undefined,
+  simd: SimdSupport | null,
 ): Prepared<SigmoidPlan> {
   const options = readOptions(optionsArg, 'sigmoidFocalLoss', SIGMOID_OPTIONS);
   const logits = readLogits(logitsArg);
@@ -68,6 +70,7 @@ export function prepareSigmoid(
     lossOut: outputs.lossOut,
     gradOut: outputs.gradOut,
     threads: readThreads(options.threads),
+    simd: readSimd(options.simd, simd?.levels ?? null, simd?.default ?? 'scalar'),
   };
   return {
     plan,

@@ -1,7 +1,8 @@
 /** softmaxFocalLoss: multi-class focal loss over [N, C] or [N, C, ...spatial] logits. */
 import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights, type Prepared } from './common.js';
 import { kernelInputError } from './kernel-errors.js';
-import type { SoftmaxPlan } from './kernels.js';
+import type { SimdSupport, SoftmaxPlan } from './kernels.js';
+import { readSimd } from './simd.js';
 import { readThreads } from './threads.js';
 import type { FloatArray, IntegerArray, NumericInput, SoftmaxFocalLossOptions } from './types.js';
 import {
@@ -118,7 +119,8 @@ function readAlpha(value: unknown, classes: number): { alpha: Float64Array | nul
 export function prepareSoftmax(
   logitsArg: FloatArray | readonly number[],
   labelsArg: NumericInput,
-  optionsArg?: SoftmaxFocalLossOptions,
+  optionsArg: SoftmaxFocalLossOptions | undefined,
+  simd: SimdSupport | null,
 ): Prepared<SoftmaxPlan> {
   const options = readOptions(optionsArg, 'softmaxFocalLoss', SOFTMAX_OPTIONS);
   const logits = readLogits(logitsArg);
@@ -151,6 +153,7 @@ export function prepareSoftmax(
     lossOut: outputs.lossOut,
     gradOut: outputs.gradOut,
     threads: readThreads(options.threads),
+    simd: readSimd(options.simd, simd?.levels ?? null, simd?.default ?? 'scalar'),
   };
   return {
     plan,

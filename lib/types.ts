@@ -46,6 +46,12 @@ interface CommonOptions {
    * cores). Small inputs use one. Results are the same bits for any value. The JS backend ignores it.
    */
   threads?: number;
+  /**
+   * The instruction set of the native kernels for this call (default: the best this CPU has, capped
+   * by FOCAL_LOSS_SIMD). Must be one of backend().simdLevels. For tests and diagnosis; the JS
+   * backend ignores it.
+   */
+  simd?: 'avx512' | 'avx2' | 'neon' | 'scalar';
 }
 
 export interface SigmoidFocalLossOptions extends CommonOptions {
@@ -83,6 +89,10 @@ export interface BackendInfo {
   openmp: boolean;
   /** The default number of threads per call (1 without OpenMP). */
   threads: number;
+  /** The instruction set the kernels use by default ('scalar' for the JS backend). */
+  simd: 'avx512' | 'avx2' | 'neon' | 'scalar';
+  /** Every level this CPU and build run, for the `simd` option. */
+  simdLevels: Array<'avx512' | 'avx2' | 'neon' | 'scalar'>;
   /** Why the native addon is not in use, when it is not. */
   loadError?: string;
 }

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <algorithm>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "job.hpp"
 #include "memory_floor.hpp"
 #include "plan_reader.hpp"
+#include "simd.hpp"
 
 namespace {
 
@@ -123,6 +125,16 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("planVersion", Napi::Number::New(env, focal::kPlanVersion));
+  // The instruction sets this CPU runs, by the numbers of focal::SimdLevel.
+  Napi::Object levels = Napi::Object::New(env);
+  for (auto level : {focal::SimdLevel::kScalar, focal::SimdLevel::kNeon, focal::SimdLevel::kAvx2,
+                     focal::SimdLevel::kAvx512}) {
+    if (focal::simd_level_supported(level)) {
+      levels.Set(focal::simd_level_name(level), Napi::Number::New(env, static_cast<int>(level)));
+    }
+  }
+  out.Set("simdLevels", levels);
+  out.Set("simd", Napi::String::New(env, focal::simd_level_name(focal::best_simd_level())));
 #if defined(_OPENMP)
   out.Set("openmp", Napi::Boolean::New(env, true));
   out.Set("maxThreads", Napi::Number::New(env, omp_get_num_procs()));

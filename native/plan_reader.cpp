@@ -116,6 +116,7 @@ Job read_sigmoid_plan(const Napi::Object& plan) {
   o.probability_epsilon = number_property(plan, "probabilityEpsilon");
   o.grad_scale = number_property(plan, "gradScale");
   o.threads = static_cast<int>(integer_property(plan, "threads", 1, 1024));
+  o.simd = static_cast<int>(integer_property(plan, "simd", -1, 3));
   return job;
 }
 
@@ -153,6 +154,7 @@ Job read_softmax_plan(const Napi::Object& plan) {
   o.grad_scale = number_property(plan, "gradScale");
   o.grad_scale_by_count = bool_property(plan, "gradScaleByCount");
   o.threads = static_cast<int>(integer_property(plan, "threads", 1, 1024));
+  o.simd = static_cast<int>(integer_property(plan, "simd", -1, 3));
 
   const ArrayView labels = array_property(plan, "labels", true);
   if (labels.present) {

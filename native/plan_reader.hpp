@@ -10,7 +10,7 @@
 namespace focal {
 
 // Bumped whenever the plan layout changes; the loader refuses an addon with another value.
-constexpr int32_t kPlanVersion = 2;
+constexpr int32_t kPlanVersion = 3;
 
 Job read_sigmoid_plan(const Napi::Object& plan);
 Job read_softmax_plan(const Napi::Object& plan);

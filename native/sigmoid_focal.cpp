@@ -6,6 +6,7 @@
 
 #include "focal_math.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 
 namespace focal {
 
@@ -21,7 +22,8 @@ bool is_valid_label(L t) {
   }
 }
 
-// One block [begin, end) of the batch; stops at the first bad target, weight or probability.
+// One block [begin, end) of the batch, element by element with focal_math.hpp: the path for
+// probabilities as input. Stops at the first bad target, weight or probability.
 template <typename T, typename L>
 KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, const SigmoidOptions& o,
                            T* loss_out, T* grad_out, int64_t begin, int64_t end) {
@@ -67,8 +69,15 @@ KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, 
 template <typename T, typename L>
 KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weights, int64_t n,
                                 const SigmoidOptions& o, T* loss_out, T* grad_out) {
+  if (o.from_probabilities) {
+    return run_blocks(Blocks(n, 1), o.threads, [&](int64_t begin, int64_t end) {
+      return sigmoid_block(logits, targets, weights, o, loss_out, grad_out, begin, end);
+    });
+  }
+  // Logits: the vectorized kernel for the chosen instruction set.
+  const SigmoidBlockFn<T, L> block = sigmoid_block_for<T, L>(resolve_simd_level(o.simd));
   return run_blocks(Blocks(n, 1), o.threads, [&](int64_t begin, int64_t end) {
-    return sigmoid_block(logits, targets, weights, o, loss_out, grad_out, begin, end);
+    return block(logits, targets, weights, o, loss_out, grad_out, begin, end);
   });
 }
 

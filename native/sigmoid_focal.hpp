@@ -16,6 +16,7 @@ struct SigmoidOptions {
   double probability_epsilon = 1e-7;
   double grad_scale = 1.0;  // every gradient element is multiplied by this (1, 1/N, 1/normalizer)
   int threads = 1;          // the most threads to use; the result does not depend on it
+  int simd = -1;            // SimdLevel to use (simd.hpp); -1: the best this CPU has
 };
 
 // logits/targets/weights have n elements; weights, loss_out and grad_out may be null.

@@ -7,6 +7,7 @@
 
 #include "focal_math.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 
 namespace focal {
 
@@ -228,6 +229,15 @@ KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T
   if (checked.error != InputError::kNone) return checked;
   const double scale = gradient_scale(o, checked.count);
   const double smoothing = o.label_smoothing;
+  if (shape.inner == 1 && smoothing == 0.0) {
+    // Class last, hard labels: the vectorized kernel for the chosen instruction set.
+    const SoftmaxLabelsBlockFn<T, L> block = softmax_labels_block_for<T, L>(resolve_simd_level(o.simd));
+    KernelResult result = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
+      return block(logits, labels, weights, shape, o, scale, loss_out, grad_out, begin, end);
+    });
+    result.count = checked.count;
+    return result;
+  }
   KernelResult result = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
     KernelResult part;
     for (int64_t sample = begin; sample < end; ++sample) {

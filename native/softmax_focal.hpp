@@ -25,6 +25,7 @@ struct SoftmaxOptions {
   double grad_scale = 1.0;
   bool grad_scale_by_count = false;  // 'mean': also divide the gradient by the counted samples
   int threads = 1;                   // the most threads to use; the result does not depend on it
+  int simd = -1;                     // SimdLevel to use (simd.hpp); -1: the best this CPU has
 };
 
 // Hard labels: one integer class per sample. weights (per sample), loss_out (per sample) and

@@ -16,7 +16,14 @@ describe('backend selection', () => {
   it('FOCAL_LOSS_BACKEND=js forces the JS implementation and says so', async () => {
     vi.stubEnv('FOCAL_LOSS_BACKEND', 'js');
     const { backend, sigmoidFocalLoss } = await freshIndex();
-    expect(backend()).toEqual({ name: 'js', openmp: false, threads: 1, loadError: 'disabled by FOCAL_LOSS_BACKEND=js' });
+    expect(backend()).toEqual({
+      name: 'js',
+      openmp: false,
+      threads: 1,
+      simd: 'scalar',
+      simdLevels: ['scalar'],
+      loadError: 'disabled by FOCAL_LOSS_BACKEND=js',
+    });
     expect(sigmoidFocalLoss(new Float64Array([0]), new Uint8Array([1]), { alpha: null, gamma: 0 }).loss).toBeCloseTo(Math.LN2, 15);
   });
 

@@ -31,7 +31,9 @@ function randomLogits(random: () => number, n: number, Ctor: typeof Float32Array
  * targets make gradients that cross zero, where both backends round the same cancellation
  * differently (exp and log differ in the last bit between glibc and V8).
  */
-function expectClose(a: FloatArray, b: FloatArray, tol: number, floorScale: number, context: string): void {
+function expectClose(
+  a: FloatArray, b: FloatArray, tol: number, floorScale: number, context: string, input?: (i: number) => string,
+): void {
   expect(a.length).toBe(b.length);
   let largest = 0;
   for (const v of b) if (Number.isFinite(v)) largest = Math.max(largest, Math.abs(v));
@@ -43,19 +45,23 @@ function expectClose(a: FloatArray, b: FloatArray, tol: number, floorScale: numb
       continue;
     }
     const bound = tol * Math.max(Math.abs(x), Math.abs(y)) + floorScale * largest + 1e-300;
-    if (!(Math.abs(x - y) <= bound)) expect.fail(`${context}[${i}]: native ${x} vs js ${y} (bound ${bound})`);
+    if (!(Math.abs(x - y) <= bound)) {
+      expect.fail(`${context}[${i}]: native ${x} vs js ${y} (bound ${bound})${input ? ` at ${input(i)}` : ''}`);
+    }
   }
 }
 
-function compare(native: FocalLossResult, js: FocalLossResult, tol: number, floor: number, context: string): void {
+function compare(
+  native: FocalLossResult, js: FocalLossResult, tol: number, floor: number, context: string, input?: (i: number) => string,
+): void {
   if (typeof js.loss === 'number') {
     const l = native.loss as number;
     expect(Math.abs(l - js.loss) <= tol * Math.abs(js.loss) + 1e-300, `${context} loss ${l} vs ${js.loss}`).toBe(true);
   } else {
-    expectClose(native.loss as FloatArray, js.loss, tol, 0, `${context} loss`);
+    expectClose(native.loss as FloatArray, js.loss, tol, 0, `${context} loss`, input);
   }
   expect(native.count).toBe(js.count);
-  expectClose(native.grad!, js.grad!, tol, floor, `${context} grad`);
+  expectClose(native.grad!, js.grad!, tol, floor, `${context} grad`, input);
 }
 
 const dtypes = [
@@ -90,7 +96,7 @@ describe.skipIf(!nativeBackend)('native and JS agree', () => {
             compare(
               native.sigmoidFocalLoss(logits, targets, { ...options, gradient: true }),
               js.sigmoidFocalLoss(logits, targets, { ...options, gradient: true }),
-              tol, floor, context,
+              tol, floor, context, (i) => `logit ${logits[i]}, target ${targets[i]}`,
             );
             cases++;
           }

@@ -250,6 +250,7 @@ function sigmoidWork(plan: SigmoidPlan): [Blocks, BlockFn] {
 }
 
 export const jsKernels: Kernels = {
+  simd: null,
   sigmoid(plan) {
     return runBlocks(...sigmoidWork(plan));
   },

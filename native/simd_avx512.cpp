@@ -1,0 +1,26 @@
+// The vectorized kernels compiled for AVX-512 (F, DQ, VL) with AVX2 and FMA; chosen at run time.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "simd.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+#endif
+#define FOCAL_ISA avx512
+#define FOCAL_SIMD_LOOP(...) FOCAL_OMP_SIMD(__VA_ARGS__)
+#include "vec_math.hpp"  // after the target pragma: compiled for this instruction set
+#include "simd_kernels.inc"
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
