@@ -16,7 +16,8 @@
 #endif
 #define FOCAL_ISA avx2
 #define FOCAL_SIMD_LOOP(...) FOCAL_OMP_SIMD(__VA_ARGS__)
-#include "vec_math.hpp"  // after the target pragma: compiled for this instruction set
+#include "fast_math.hpp"  // after the target pragma: compiled for this instruction set
+#include "vec_math.hpp"
 #include "simd_kernels.inc"
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -10,6 +10,7 @@
 #if defined(__aarch64__)
 #define FOCAL_ISA neon
 #define FOCAL_SIMD_LOOP(...) FOCAL_OMP_SIMD(__VA_ARGS__)
-#include "vec_math.hpp"  // after the target pragma: compiled for this instruction set
+#include "fast_math.hpp"  // after the target pragma: compiled for this instruction set
+#include "vec_math.hpp"
 #include "simd_kernels.inc"
 #endif

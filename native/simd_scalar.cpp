@@ -14,7 +14,8 @@
 #endif
 #define FOCAL_ISA scalar
 #define FOCAL_SIMD_LOOP(...)
-#include "vec_math.hpp"  // after the target pragma: compiled for this instruction set
+#include "fast_math.hpp"  // after the target pragma: compiled for this instruction set
+#include "vec_math.hpp"
 #include "simd_kernels.inc"
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options

@@ -1,0 +1,119 @@
+// Lean vectorizable exp, log1p and pow on the narrow domains the kernels use, for the hot loops.
+//
+// Why next to vec_math.hpp: vec_math's functions are within an ulp on their whole domain, which
+// takes double-double arithmetic and costs registers; the kernels' contract is 1e-12 relative
+// (DESIGN.md), thousands of ulps. These use one double polynomial each and stay within a few ulps
+// on their domains (measured by native/test/vec_math_test.cpp), at a fraction of the cost.
+//
+// Domains (the callers guarantee them; no other input is handled):
+//   exp_nonpositive(x)  x <= 0 or NaN (exp(-|x|), exp(z - max), exp(gamma * log m)); -inf -> 0
+//   log1p_unit(u)       u in [0, 1] (u = exp(-|x|)) or NaN
+//   log_unit(m)         m in [0, 1] (m = 1 - p_t), subnormals included; log(0) = -inf
+//   pow_unit(m, g)      m in [0, 1], g > 0: exp(g * log m)
+//
+// Same linkage rules as vec_math.hpp: static, always inlined, compiled for each instruction set.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FOCAL_FAST_INLINE static inline __attribute__((always_inline))
+#else
+#define FOCAL_FAST_INLINE static inline
+#endif
+
+// a*b + c in one rounding where the target has FMA (the AVX2 and AVX-512 builds), else two. The
+// polynomials below are Horner chains: FMA halves their cost and only improves their accuracy.
+#if defined(__FMA__) || defined(__aarch64__)
+#define FOCAL_MUL_ADD(a, b, c) __builtin_fma((a), (b), (c))
+#else
+#define FOCAL_MUL_ADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+namespace focal {
+namespace fast {
+
+FOCAL_FAST_INLINE std::uint64_t bits_of(double x) {
+  std::uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+FOCAL_FAST_INLINE double double_of(std::uint64_t u) {
+  double x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+// e^x for x <= 0: x = k*ln2 + r with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its Taylor
+// polynomial to degree 12 (truncation < 2e-16), times 2^k built in the exponent bits. Results below
+// 2^-1022 are made in two steps (2^(k+600) * 2^-600) so subnormals come out right.
+FOCAL_FAST_INLINE double exp_nonpositive(double x) {
+  const double shift = 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
+  const double kd = x * 1.4426950408889634 + shift;
+  const double k = kd - shift;
+  const double r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+  double p = 1.0 / 479001600.0;
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 39916800.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 3628800.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 362880.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 40320.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 5040.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 720.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 120.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 24.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0 / 6.0);
+  p = FOCAL_MUL_ADD(p, r, 0.5);
+  p = FOCAL_MUL_ADD(p, r, 1.0);
+  p = FOCAL_MUL_ADD(p, r, 1.0);
+  // k as an integer: the low bits of kd (two's complement), without an int<->double conversion.
+  const std::int64_t ki = static_cast<std::int64_t>(bits_of(kd) - bits_of(shift));
+  const bool tiny = ki < -1000;
+  const std::int64_t scaled = tiny ? ki + 600 : ki;
+  const double two_k = double_of(static_cast<std::uint64_t>(scaled + 1023) << 52);
+  const double result = p * two_k * (tiny ? 0x1p-600 : 1.0);
+  // Below -745.2 the result is 0 (also for -inf); NaN stays NaN.
+  return x < -745.2 ? 0.0 : (x != x ? x : result);
+}
+
+// 2*atanh(s) = log((1 + s)/(1 - s)) by its series 2s(1 + s^2/3 + s^4/5 + ...), for |s| <= 1/3.
+// `terms` is the number of s^2 powers kept (the caller knows how small s is).
+template <int kTerms>
+FOCAL_FAST_INLINE double two_atanh(double s) {
+  const double s2 = s * s;
+  double p = 1.0 / (2 * kTerms + 1);
+  for (int i = kTerms - 1; i >= 0; --i) p = FOCAL_MUL_ADD(p, s2, 1.0 / (2 * i + 1));
+  return 2.0 * s * p;
+}
+
+// log(1 + u) for u in [0, 1]: with s = u / (2 + u) in [0, 1/3], log1p(u) = 2*atanh(s). No
+// cancellation for tiny u (s ~ u/2), so the result is accurate to a few ulps all the way to 0.
+// 15 terms: (1/9)^15 / 31 < 2e-16.
+FOCAL_FAST_INLINE double log1p_unit(double u) { return two_atanh<15>(u / (2.0 + u)); }
+
+// log(m) for m in [0, 1]: m = 2^e * f with f in [sqrt(1/2), sqrt(2)), log f = 2*atanh((f-1)/(f+1))
+// with |s| <= 0.172 (10 terms: 0.0295^10 / 21 < 1e-16), plus e*ln2 in two parts.
+FOCAL_FAST_INLINE double log_unit(double m) {
+  const bool subnormal = m < 0x1p-1022;
+  const double x = subnormal ? m * 0x1p54 : m;
+  const std::uint64_t b = bits_of(x);
+  // Exponent field as a double via the 2^52 trick (no int->double conversion instruction).
+  const double biased = double_of((b >> 52) | 0x4330000000000000ULL) - 0x1p52;
+  double f = double_of((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);  // in [1, 2)
+  const bool high = f > 1.4142135623730951;
+  f = high ? f * 0.5 : f;
+  const double e = biased - 1023.0 + (high ? 1.0 : 0.0) - (subnormal ? 54.0 : 0.0);
+  const double log_f = two_atanh<10>((f - 1.0) / (f + 1.0));
+  const double result = e * 6.93147180369123816490e-01 + (log_f + e * 1.90821492927058770002e-10);
+  return m == 0.0 ? -__builtin_inf() : (m != m ? m : result);
+}
+
+// m^g for m in [0, 1] and g > 0: exp(g * log m); relative error about |g log m| * 1e-16.
+FOCAL_FAST_INLINE double pow_unit(double m, double g) { return exp_nonpositive(g * log_unit(m)); }
+
+}  // namespace fast
+}  // namespace focal
+
+#undef FOCAL_FAST_INLINE
+#undef FOCAL_MUL_ADD
