@@ -3,7 +3,8 @@
 // Why next to vec_math.hpp: vec_math's functions are within an ulp on their whole domain, which
 // takes double-double arithmetic and costs registers; the kernels' contract is 1e-12 relative
 // (DESIGN.md), thousands of ulps. These use one double polynomial each and stay within a few ulps
-// on their domains (measured by native/test/vec_math_test.cpp), at a fraction of the cost.
+// on their domains (measured against __float128 by native/test/fast_math_test.cpp, and through the
+// kernels against an exact reference by test/simd.test.ts), at a fraction of the cost.
 //
 // Domains (the callers guarantee them; no other input is handled):
 //   exp_nonpositive(x)  x <= 0 or NaN (exp(-|x|), exp(z - max), exp(gamma * log m)); -inf -> 0
@@ -23,9 +24,10 @@
 #define FOCAL_FAST_INLINE static inline
 #endif
 
-// a*b + c in one rounding where the target has FMA (the AVX2 and AVX-512 builds), else two. The
-// polynomials below are Horner chains: FMA halves their cost and only improves their accuracy.
-#if defined(__FMA__) || defined(__aarch64__)
+// a*b + c in one rounding where the target has FMA, else two. The polynomials below are Horner
+// chains: FMA halves their cost and only improves their accuracy. GCC does not define __FMA__ under
+// `#pragma GCC target`, so the AVX2 and AVX-512 files define FOCAL_VEC_FMA before including this.
+#if defined(FOCAL_VEC_FMA) || defined(__FMA__) || defined(__aarch64__)
 #define FOCAL_MUL_ADD(a, b, c) __builtin_fma((a), (b), (c))
 #else
 #define FOCAL_MUL_ADD(a, b, c) ((a) * (b) + (c))
