@@ -2,19 +2,8 @@
 // within DESIGN.md's tolerance (float64: 1e-12 relative; float32: 1e-6 relative).
 import { describe, expect, it } from 'vitest';
 import { jsBackend, nativeBackend } from './backends.js';
+import { mulberry32 as rng } from './helpers.js';
 import type { FloatArray, FocalLossResult } from '../lib/types.js';
-
-/** mulberry32: a small seeded generator, so every failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Logits with a mix of ordinary, large and extreme values. */
 function randomLogits(random: () => number, n: number, Ctor: typeof Float32Array | typeof Float64Array): FloatArray {
