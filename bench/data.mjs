@@ -68,8 +68,15 @@ export function makeData(size, seed = 20261128) {
   return { size, elements: rows * classes, logits, labels, floorTargets, grad: new Float32Array(rows * classes) };
 }
 
-/** The first 1/PREFIX_DIVISOR of a data set (whole rows for softmax), as views: no copy. */
+const prefixes = new WeakMap();
+
+/** The first 1/PREFIX_DIVISOR of a data set (whole rows for softmax), as views: no copy. Memoized. */
 export function prefixOf(data) {
+  if (!prefixes.has(data)) prefixes.set(data, makePrefix(data));
+  return prefixes.get(data);
+}
+
+function makePrefix(data) {
   const { size } = data;
   if (size.kind === 'sigmoid') {
     const n = Math.ceil(size.n / PREFIX_DIVISOR);
