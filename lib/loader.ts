@@ -52,14 +52,21 @@ export function backendChoice(value = process.env.FOCAL_LOSS_BACKEND): BackendCh
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Where node-gyp and cmake-js put the addon. */
-export const addonCandidates = [
-  join(packageRoot, 'build', 'Release', 'focal_loss.node'),
-  join(packageRoot, 'build', 'Debug', 'focal_loss.node'),
-];
+/**
+ * Where to look: FOCAL_LOSS_NATIVE_PATH alone when it is set (a build kept elsewhere, or a test
+ * pointing at a broken file), else where node-gyp and cmake-js put the addon.
+ */
+export function addonCandidates(override = process.env.FOCAL_LOSS_NATIVE_PATH): string[] {
+  if (override) return [resolve(override)];
+  return [join(packageRoot, 'build', 'Release', 'focal_loss.node'), join(packageRoot, 'build', 'Debug', 'focal_loss.node')];
+}
 
 function tryLoad(path: string): Addon {
-  const addon = createRequire(import.meta.url)(path) as Partial<Addon>;
+  return checkAddon(createRequire(import.meta.url)(path) as Partial<Addon>, path);
+}
+
+/** The module must be this package's addon, built from sources with the same plan layout. */
+export function checkAddon(addon: Partial<Addon>, path: string): Addon {
   for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'memoryFloor', 'info'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}(): rebuild it`);
   }
@@ -73,7 +80,7 @@ function tryLoad(path: string): Addon {
 export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad {
   if (choice === 'js') return { loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
   const errors: string[] = [];
-  for (const path of addonCandidates) {
+  for (const path of addonCandidates()) {
     let addon: Addon;
     try {
       addon = tryLoad(path);

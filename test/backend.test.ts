@@ -30,7 +30,7 @@ describe('backend selection', () => {
   it('uses the native addon when it is built, unless told otherwise', async () => {
     vi.stubEnv('FOCAL_LOSS_BACKEND', '');
     const { backend } = await freshIndex();
-    const built = addonCandidates.some((path) => existsSync(path));
+    const built = addonCandidates().some((path) => existsSync(path));
     expect(backend().name).toBe(built ? 'native' : 'js');
     if (!built) expect(backend().loadError).toMatch(/not found/);
   });

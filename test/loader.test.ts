@@ -1,0 +1,105 @@
+// Loader failures, each in a child process: with the .node file missing, corrupt or built for
+// another machine, `import` still works, backend() says 'js' and why, and FOCAL_LOSS_BACKEND=native
+// turns the same failure into a clear error. The children import the compiled package (dist/),
+// which `npm test` builds first.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { addonCandidates, checkAddon } from '../lib/loader.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = pathToFileURL(join(root, 'dist', 'index.js')).href;
+const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-loader-'));
+
+/** Imports the package in a fresh process, computes one loss, prints backend() as JSON. */
+function child(env: Record<string, string>) {
+  const code = `
+    const { backend, sigmoidFocalLoss } = await import(${JSON.stringify(entry)});
+    const r = sigmoidFocalLoss(new Float64Array([0]), new Uint8Array([1]), { gamma: 0, alpha: null });
+    console.log(JSON.stringify({ ...backend(), loss: r.loss }));`;
+  const { FOCAL_LOSS_BACKEND, FOCAL_LOSS_NATIVE_PATH, ...rest } = process.env;
+  void FOCAL_LOSS_BACKEND;
+  void FOCAL_LOSS_NATIVE_PATH;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+    env: { ...rest, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const report = result.status === 0 ? JSON.parse(result.stdout.trim().split('\n').pop()!) : null;
+  return { status: result.status, stderr: result.stderr, report };
+}
+
+const builtAddon = addonCandidates(undefined).find((path) => {
+  try {
+    readFileSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+describe('loader failures (child processes)', () => {
+  it('a missing .node file: import works, the JS implementation computes, loadError says why', () => {
+    const path = join(scratch, 'missing.node');
+    const { status, report } = child({ FOCAL_LOSS_NATIVE_PATH: path });
+    expect(status).toBe(0);
+    expect(report.name).toBe('js');
+    expect(report.loadError).toContain(`${path}: not found`);
+    expect(report.loss).toBeCloseTo(Math.LN2, 15);
+  });
+
+  it('a corrupt .node file: the same, with the loader error in loadError', () => {
+    const path = join(scratch, 'corrupt.node');
+    writeFileSync(path, Buffer.from('this is not a shared library, only bytes that pretend to be one\n'.repeat(50)));
+    const { status, report } = child({ FOCAL_LOSS_NATIVE_PATH: path });
+    expect(status).toBe(0);
+    expect(report.name).toBe('js');
+    expect(report.loadError).toMatch(/corrupt\.node: .*(invalid ELF header|too short|not a valid)/i);
+  });
+
+  it.runIf(builtAddon !== undefined && process.platform === 'linux')(
+    'a .node built for another machine (ELF for AArch64 / x86-64 swapped): the same',
+    () => {
+      // The real addon with the ELF machine field changed: what a binary for another CPU looks like.
+      const path = join(scratch, 'other-machine.node');
+      copyFileSync(builtAddon!, path);
+      const bytes = readFileSync(path);
+      const machine = bytes.readUInt16LE(18);
+      bytes.writeUInt16LE(machine === 0xb7 ? 0x3e : 0xb7, 18); // EM_AARCH64 <-> EM_X86_64
+      writeFileSync(path, bytes);
+      const { status, report } = child({ FOCAL_LOSS_NATIVE_PATH: path });
+      expect(status).toBe(0);
+      expect(report.name).toBe('js');
+      expect(report.loadError).toMatch(/other-machine\.node: .*(ELF|machine|wrong)/i);
+    },
+  );
+
+  it('FOCAL_LOSS_BACKEND=native turns a load failure into a clear error at import', () => {
+    const path = join(scratch, 'missing.node');
+    const { status, stderr } = child({ FOCAL_LOSS_NATIVE_PATH: path, FOCAL_LOSS_BACKEND: 'native' });
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('FOCAL_LOSS_BACKEND=native but the native addon not loaded');
+    expect(stderr).toContain(`${path}: not found`);
+    expect(stderr).not.toMatch(/Segmentation|Aborted|core dumped/);
+  });
+
+  it.runIf(builtAddon !== undefined)('the built addon loads through FOCAL_LOSS_NATIVE_PATH too', () => {
+    const { status, report } = child({ FOCAL_LOSS_NATIVE_PATH: builtAddon!, FOCAL_LOSS_BACKEND: 'native' });
+    expect(status).toBe(0);
+    expect(report.name).toBe('native');
+    expect(report.loadError).toBeUndefined();
+  });
+
+  it('refuses a module that is not this addon, or built for another plan layout', () => {
+    expect(() => checkAddon({}, 'x.node')).toThrow('x.node does not export sigmoid(): rebuild it');
+    const fn = () => ({ sum: 0, count: 0 });
+    const stale = {
+      sigmoid: fn, softmax: fn, sigmoidAsync: fn, softmaxAsync: fn, memoryFloor: fn,
+      info: () => ({ planVersion: 1 }),
+    };
+    expect(() => checkAddon(stale as never, 'old.node')).toThrow(/old\.node was built for plan version 1, this package needs \d+: rebuild it/);
+  });
+});
