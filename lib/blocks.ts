@@ -1,8 +1,8 @@
 /**
  * The JS twin of native/parallel.hpp: the work is cut into blocks by a rule that depends only on
  * its size, each block is summed on its own, and the block sums are added in block order. The JS
- * backend uses the blocks to give the event loop a turn between them in the async functions, and
- * sums the same way in the sync ones, so both return the same bits.
+ * backend runs the async functions block by block in short time slices, giving the event loop a turn
+ * between slices, and sums the same way in the sync ones, so both return the same bits.
  */
 import type { KernelResult } from './kernels.js';
 
@@ -47,12 +47,44 @@ export function runBlocks(blocks: Blocks, block: BlockFn): KernelResult {
   return total;
 }
 
-/** The same, yielding to the event loop between blocks (setImmediate), so timers keep firing. */
+/**
+ * Blocks of all pending async calls wait in one queue and run in slices of at most SLICE_MS, with
+ * a turn of the event loop (setImmediate) between slices: however many calls are pending, a timer
+ * waits for one slice at most, and the calls advance in turn.
+ */
+const SLICE_MS = 4;
+const queue: Array<() => void> = [];
+let pumping = false;
+
+function pump(): void {
+  const deadline = performance.now() + SLICE_MS;
+  do queue.shift()!();
+  while (queue.length > 0 && performance.now() < deadline);
+  if (queue.length > 0) setImmediate(pump);
+  else pumping = false;
+}
+
+function inSlice<T>(work: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    queue.push(() => {
+      try {
+        resolve(work());
+      } catch (error) {
+        reject(error);
+      }
+    });
+    if (!pumping) {
+      pumping = true;
+      setImmediate(pump);
+    }
+  });
+}
+
+/** runBlocks for the async functions: the same blocks and sums, run in shared time slices. */
 export async function runBlocksAsync(blocks: Blocks, block: BlockFn): Promise<KernelResult> {
   const total: KernelResult = { sum: 0, count: 0 };
   for (let b = 0; b < blocks.count; b++) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const part = mergeInto(total, block(blocks.begin(b), blocks.end(b)));
+    const part = mergeInto(total, await inSlice(() => block(blocks.begin(b), blocks.end(b))));
     if (part.error) break;
   }
   return total;
