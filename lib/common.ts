@@ -8,6 +8,7 @@ import {
   conflictError,
   inDtypeOf,
   isFloatArray,
+  live,
   overlaps,
   rangeError,
   readBoolean,
@@ -27,7 +28,7 @@ export interface Prepared<P> {
 
 /** Logits as a float typed array: float32/float64 as given, number[] as float64. */
 export function readLogits(value: unknown): FloatArray {
-  if (isFloatArray(value)) return value;
+  if (isFloatArray(value)) return live(value, 'logits');
   if (Array.isArray(value)) return toFloat64(value, 'logits');
   throw typeError('a Float32Array, a Float64Array or an array of numbers', 'logits', value);
 }
@@ -57,7 +58,7 @@ export function readReduction(options: Record<string, unknown>): ReductionPlan {
 export function readWeights(value: unknown, logits: FloatArray, length: number, what: string): FloatArray | null {
   if (value === undefined || value === null) return null;
   let weights: FloatArray;
-  if (isFloatArray(value)) weights = value;
+  if (isFloatArray(value)) weights = live(value, 'options.weights');
   else if (Array.isArray(value)) weights = toFloat64(value, 'options.weights');
   else throw typeError('a Float32Array, a Float64Array or an array of numbers', 'options.weights', value);
   if (weights.length !== length) throw rangeError(`${length} weights (one per ${what})`, 'options.weights', weights);
@@ -77,7 +78,7 @@ function readOutputArray(value: unknown, name: string, logits: FloatArray, lengt
     throw typeError(`a ${type} (the logits' type)`, name, value);
   }
   if (value.length !== length) throw rangeError(`a ${type} of length ${length}`, name, value);
-  return value;
+  return live(value, name);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   inDtypeOf,
   isFloatArray,
   isIntegerArray,
+  live,
   rangeError,
   readChoice,
   readNumberInRange,
@@ -24,8 +25,8 @@ export const PROBABILITY_EPSILON = { float32: 1e-7, float64: 1e-15 } as const;
 
 function readTargets(value: unknown, logits: FloatArray): FloatArray | IntegerArray {
   let targets: FloatArray | IntegerArray;
-  if (isIntegerArray(value)) targets = value;
-  else if (isFloatArray(value)) targets = inDtypeOf(logits, value);
+  if (isIntegerArray(value)) targets = live(value, 'targets');
+  else if (isFloatArray(value)) targets = inDtypeOf(logits, live(value, 'targets'));
   else if (Array.isArray(value)) targets = inDtypeOf(logits, toFloat64(value, 'targets'));
   else throw typeError('a typed array or an array of numbers', 'targets', value);
   if (targets.length !== logits.length) {

@@ -10,6 +10,7 @@ import {
   inDtypeOf,
   isFloatArray,
   isIntegerArray,
+  live,
   rangeError,
   readInteger,
   readNumberInRange,
@@ -76,6 +77,7 @@ function readLabels(
   logits: FloatArray,
   samples: number,
 ): { labels: IntegerArray | null; targets: FloatArray | null } {
+  if (ArrayBuffer.isView(value)) live(value, 'labels');
   if (isIntegerArray(value)) {
     if (value.length !== samples) throw rangeError(`${samples} labels (one per sample)`, 'labels', value);
     return { labels: value, targets: null };
@@ -107,7 +109,7 @@ function readAlpha(value: unknown, classes: number): { alpha: Float64Array | nul
   if (value === undefined || value === null) return { alpha: null, alphaScale: 1 };
   if (typeof value === 'number') return { alpha: null, alphaScale: readNumberInRange(value, 'options.alpha', 1, 0, 1) };
   let alpha: Float64Array;
-  if (isFloatArray(value)) alpha = Float64Array.from(value);
+  if (isFloatArray(value)) alpha = Float64Array.from(live(value, 'options.alpha'));
   else if (Array.isArray(value)) alpha = toFloat64(value, 'options.alpha');
   else throw typeError('a number, an array of one weight per class, or null', 'options.alpha', value);
   if (alpha.length !== classes) throw rangeError(`${classes} class weights (numClasses)`, 'options.alpha', value);

@@ -152,6 +152,32 @@ export function readOptions(value: unknown, fn: string, known: readonly string[]
   return value as Record<string, unknown>;
 }
 
+/**
+ * The view itself, unless its ArrayBuffer was detached (transferred to a worker, or by
+ * structuredClone with `transfer`): a detached view reads as length 0, which would otherwise pass
+ * for an empty batch.
+ */
+export function live<V extends ArrayBufferView>(view: V, name: string): V {
+  if (view.byteLength === 0) {
+    const buffer = view.buffer as ArrayBuffer & { detached?: boolean };
+    let detached = buffer.detached === true;
+    if (buffer.detached === undefined) {
+      try {
+        new Uint8Array(buffer, 0, 0); // throws a TypeError for a detached buffer
+      } catch {
+        detached = true;
+      }
+    }
+    if (detached) {
+      throw withCode(
+        new TypeError(`Expected a typed array on a live ArrayBuffer for ${name} but received ${describe(view)}, whose buffer was detached (transferred)`),
+        'ERR_INVALID_ARG_TYPE',
+      );
+    }
+  }
+  return view;
+}
+
 /** True when two array views share any byte of memory. */
 export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   if (a.buffer !== b.buffer) return false;

@@ -205,3 +205,28 @@ for (const { name, api } of backends) {
     });
   });
 }
+
+for (const { name, api } of backends) {
+  describe(`${name}: detached buffers`, () => {
+    const detached = <V extends ArrayBufferView>(view: V): V => {
+      structuredClone(view.buffer, { transfer: [view.buffer as ArrayBuffer] });
+      return view;
+    };
+    it('are a TypeError, not an empty batch', () => {
+      expect(() => api.sigmoidFocalLoss(detached(new Float32Array(4)), new Uint8Array(0))).toThrow(
+        /Expected a typed array on a live ArrayBuffer for logits but received Float32Array\(0\), whose buffer was detached/,
+      );
+      expect(() => api.sigmoidFocalLoss(new Float32Array(0), detached(new Uint8Array(4)))).toThrow(/for targets/);
+      expect(() => api.softmaxFocalLoss(new Float64Array(0), detached(new Int32Array(4)), { numClasses: 2 })).toThrow(/for labels/);
+      expect(() =>
+        api.sigmoidFocalLoss(new Float64Array(0), new Uint8Array(0), { weights: detached(new Float64Array(2)) }),
+      ).toThrow(/for options.weights/);
+      expect(() =>
+        api.sigmoidFocalLoss(new Float64Array(0), new Uint8Array(0), { reduction: 'none', out: { loss: detached(new Float64Array(3)) } }),
+      ).toThrow(/for options.out.loss/);
+    });
+    it('still accept genuinely empty arrays', () => {
+      expect(api.sigmoidFocalLoss(new Float32Array(0), new Uint8Array(0)).loss).toBe(0);
+    });
+  });
+}
