@@ -3,27 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { backends } from './backends.js';
 import { mulberry32 as rng } from './helpers.js';
+import { tickWhile } from './timer.js';
 import type { FloatArray, FocalLossResult } from '../lib/types.js';
-
-/** Fires a timer every `period` ms while `work` runs; returns the ticks and the longest gap. */
-async function tickWhile<T>(period: number, work: () => Promise<T>): Promise<{ result: T; ticks: number; maxGap: number }> {
-  let ticks = 0;
-  let last = performance.now();
-  let maxGap = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGap = Math.max(maxGap, now - last);
-    last = now;
-    ticks++;
-  }, period);
-  try {
-    const result = await work();
-    maxGap = Math.max(maxGap, performance.now() - last);
-    return { result, ticks, maxGap };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** Same loss, count and gradient, bit for bit (typed arrays compared as bytes: toEqual is slow on 1e5+). */
 function expectSame(a: FocalLossResult, b: FocalLossResult): void {

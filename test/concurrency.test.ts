@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { backends } from './backends.js';
 import { mulberry32 } from './helpers.js';
+import { tickWhile } from './timer.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -36,15 +37,7 @@ for (const { name, api } of backends) {
           ? api.softmaxFocalLossAsync(logits, labels, { numClasses: 5 })
           : api.sigmoidFocalLossAsync(logits, targets, { gamma: 1 + (i % 4) / 2 }),
       );
-      let last = performance.now();
-      let maxGap = 0;
-      const timer = setInterval(() => {
-        const now = performance.now();
-        maxGap = Math.max(maxGap, now - last);
-        last = now;
-      }, 2);
-      const results = await Promise.all(calls);
-      clearInterval(timer);
+      const { result: results, maxGap } = await tickWhile(2, () => Promise.all(calls));
       results.forEach((r, i) => expect(r.loss, `call ${i}`).toBe(expected[i]));
       // Native: the work is on the thread pool. JS: blocks run in slices of about 4 ms (one block can
       // be up to ~32k elements, a few ms more). Measured 16-33 ms on a quiet 2-core machine for both;
