@@ -77,8 +77,9 @@ function readOutputArray(value: unknown, name: string, logits: FloatArray, lengt
   if (!isFloatArray(value) || value.constructor !== logits.constructor) {
     throw typeError(`a ${type} (the logits' type)`, name, value);
   }
+  live(value, name);
   if (value.length !== length) throw rangeError(`a ${type} of length ${length}`, name, value);
-  return live(value, name);
+  return value;
 }
 
 /**

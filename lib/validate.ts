@@ -67,13 +67,11 @@ export function isIntegerArray(value: unknown): value is IntegerArray {
 
 /** A plain array whose every entry is a number (any value, NaN included). */
 export function toFloat64(value: readonly unknown[], name: string): Float64Array {
-  const out = new Float64Array(value.length);
+  // Every entry is checked before anything is allocated (a sparse array can claim 2^32 - 1 entries).
   for (let i = 0; i < value.length; i++) {
-    const v = value[i];
-    if (typeof v !== 'number') throw typeError('a number', `${name}[${i}]`, v);
-    out[i] = v;
+    if (typeof value[i] !== 'number') throw typeError('a number', `${name}[${i}]`, value[i]);
   }
-  return out;
+  return Float64Array.from(value as readonly number[]);
 }
 
 /** Float data in the logits' dtype: the array itself when it already is, else a converted copy. */
@@ -158,25 +156,22 @@ export function readOptions(value: unknown, fn: string, known: readonly string[]
  * for an empty batch.
  */
 export function live<V extends ArrayBufferView>(view: V, name: string): V {
-  if (view.byteLength === 0) {
-    const buffer = view.buffer as ArrayBuffer & { detached?: boolean };
-    let detached = buffer.detached === true;
-    if (buffer.detached === undefined) {
-      try {
-        new Uint8Array(buffer, 0, 0); // throws a TypeError for a detached buffer
-      } catch {
-        detached = true;
-      }
-    }
-    if (detached) {
-      throw withCode(
-        new TypeError(`Expected a typed array on a live ArrayBuffer for ${name} but received ${describe(view)}, whose buffer was detached (transferred)`),
-        'ERR_INVALID_ARG_TYPE',
-      );
-    }
+  try {
+    // O(1), and throws a TypeError for a view on a detached buffer or out of bounds of a shrunk one
+    // (where .length may still read as the old length in optimized code).
+    typedArrayKeys.call(view);
+  } catch {
+    throw withCode(
+      new TypeError(
+        `Expected a typed array on a live ArrayBuffer for ${name} but received ${view.constructor?.name ?? 'a typed array'}, whose buffer was detached (transferred) or shrunk`,
+      ),
+      'ERR_INVALID_ARG_TYPE',
+    );
   }
   return view;
 }
+
+const typedArrayKeys = (Object.getPrototypeOf(Uint8Array.prototype) as { keys: () => unknown }).keys;
 
 /** True when two array views share any byte of memory. */
 export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {

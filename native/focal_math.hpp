@@ -22,6 +22,7 @@ struct LossAndGrad {
 //   L = a * m^gamma * ce
 //   dL/dx = a * m^gamma * [ (1-t)*p - t*q + gamma*(1-2t)*(p*q/m)*ce ]
 inline LossAndGrad sigmoid_focal_from_logit(double x, double t, double a, double gamma) {
+  if (a == 0.0) return {0.0, 0.0};  // a zero class weight silences the element, even a NaN logit
   if (std::isnan(x)) return {x, x};
   const double e = std::exp(-std::fabs(x));  // in (0, 1]; 0 only when |x| is huge
   const double p = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
@@ -45,6 +46,7 @@ inline LossAndGrad sigmoid_focal_from_logit(double x, double t, double a, double
 //   ce = -t*log(p) - (1-t)*log(1-p),   m = t*(1-p) + (1-t)*p,   L = a * m^gamma * ce
 //   dL/dp = a * m^gamma * [ gamma*(1-2t)*ce/m + (1-t)/(1-p) - t/p ]
 inline LossAndGrad sigmoid_focal_from_probability(double p, double t, double a, double gamma) {
+  if (a == 0.0) return {0.0, 0.0};
   if (std::isnan(p)) return {p, p};
   const double q = 1.0 - p;
   const double ce = (t == 0.0 ? 0.0 : -t * std::log(p)) + (t == 1.0 ? 0.0 : -(1.0 - t) * std::log1p(-p));

@@ -127,7 +127,7 @@ Job read_softmax_plan(const Napi::Object& plan) {
   SoftmaxShape& shape = job.shape;
   shape.outer = integer_property(plan, "outer", 0, 9007199254740991.0);
   shape.classes = integer_property(plan, "classes", 1, 9007199254740991.0);
-  shape.inner = integer_property(plan, "inner", 1, 9007199254740991.0);
+  shape.inner = integer_property(plan, "inner", 0, 9007199254740991.0);  // 0: an empty batch
   const double product =
       static_cast<double>(shape.outer) * static_cast<double>(shape.classes) * static_cast<double>(shape.inner);
   if (product != static_cast<double>(logits.length)) {

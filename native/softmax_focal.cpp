@@ -169,6 +169,10 @@ double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, d
 template <typename T, typename Target>
 double soft_target_sample(const Row<T>& row, const Target& target, const double* alpha, double alpha_scale,
                           double weight, double gamma, double scale, T* grad) {
+  if (weight == 0.0) {  // a zero weight silences the sample, even a NaN in its logits
+    if (grad) fill_row(grad, row, 0.0);
+    return 0.0;
+  }
   const SoftmaxStats s = softmax_stats(row);
   if (s.has_nan) {
     if (grad) fill_row(grad, row, kNaN);
@@ -221,6 +225,7 @@ template <typename T, typename L>
 KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T* weights,
                                        const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out,
                                        T* grad_out) {
+  if (shape.samples() == 0) return KernelResult{};  // nothing to read, whatever the number of classes
   const int64_t C = shape.classes;
   const Blocks blocks(shape.samples(), C);
   const KernelResult checked = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
@@ -270,6 +275,7 @@ template <typename T>
 KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* weights,
                                         const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out,
                                         T* grad_out) {
+  if (shape.samples() == 0) return KernelResult{};
   const int64_t C = shape.classes;
   const Blocks blocks(shape.samples(), C);
   const KernelResult checked = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {

@@ -146,6 +146,11 @@ function softTargetSample(
   alpha: Float64Array | null, alphaScale: number, weight: number, gamma: number, scale: number,
   grad: FloatArray | null, scratch: Float64Array,
 ): number {
+  if (weight === 0) {
+    // A zero weight silences the sample, even a NaN in its logits.
+    if (grad) fillRow(grad, base, stride, classes, 0);
+    return 0;
+  }
   const s = new SoftmaxStats(z, base, stride, classes);
   if (s.hasNaN) {
     if (grad) fillRow(grad, base, stride, classes, NaN);
@@ -258,6 +263,7 @@ export const jsKernels: Kernels = {
     return runBlocksAsync(...sigmoidWork(plan));
   },
   softmax(plan) {
+    if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 }; // nothing to read, whatever the classes
     const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
     const checked = runBlocks(blocks, (begin, end) => checkBlock(plan, begin, end));
     if (checked.error) return checked;
@@ -267,6 +273,7 @@ export const jsKernels: Kernels = {
     return { ...result, count: checked.count };
   },
   async softmaxAsync(plan) {
+    if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 };
     const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
     const checked = await runBlocksAsync(blocks, (begin, end) => checkBlock(plan, begin, end));
     if (checked.error) return checked;

@@ -18,6 +18,7 @@ export interface LossAndGrad {
  *     dL/dx = a * m^gamma * [ (1-t)*p - t*q + gamma*(1-2t)*(p*q/m)*ce ]
  */
 export function sigmoidFocalFromLogit(x: number, t: number, a: number, gamma: number): LossAndGrad {
+  if (a === 0) return { loss: 0, grad: 0 }; // a zero class weight silences the element, even a NaN logit
   if (Number.isNaN(x)) return { loss: x, grad: x };
   const e = Math.exp(-Math.abs(x));
   const p = x >= 0 ? 1 / (1 + e) : e / (1 + e);
@@ -42,6 +43,7 @@ export function sigmoidFocalFromLogit(x: number, t: number, a: number, gamma: nu
  *     dL/dp = a * m^gamma * [ gamma*(1-2t)*ce/m + (1-t)/(1-p) - t/p ]
  */
 export function sigmoidFocalFromProbability(p: number, t: number, a: number, gamma: number): LossAndGrad {
+  if (a === 0) return { loss: 0, grad: 0 };
   if (Number.isNaN(p)) return { loss: p, grad: p };
   const q = 1 - p;
   const ce = (t === 0 ? 0 : -t * Math.log(p)) + (t === 1 ? 0 : -(1 - t) * Math.log1p(-p));
