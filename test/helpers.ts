@@ -121,3 +121,16 @@ export function gradArray(grad: unknown): Float32Array | Float64Array {
 export const fmt = (x: number): string => (Object.is(x, -0) ? '-0' : String(x));
 
 export const GAMMAS = [0, 0.25, 0.5, 1, 1.5, 2, 3, 5, 16];
+
+/** The integer typed arrays the package accepts for labels, with their value ranges. */
+export const INT_ARRAYS = {
+  Uint8Array: { Ctor: Uint8Array, min: 0, max: 255 },
+  Uint8ClampedArray: { Ctor: Uint8ClampedArray, min: 0, max: 255 },
+  Int8Array: { Ctor: Int8Array, min: -128, max: 127 },
+  Uint16Array: { Ctor: Uint16Array, min: 0, max: 65535 },
+  Int16Array: { Ctor: Int16Array, min: -32768, max: 32767 },
+  Uint32Array: { Ctor: Uint32Array, min: 0, max: 4294967295 },
+  Int32Array: { Ctor: Int32Array, min: -2147483648, max: 2147483647 },
+} as const;
+export type IntKind = keyof typeof INT_ARRAYS;
+export const INT_KINDS = Object.keys(INT_ARRAYS) as IntKind[];

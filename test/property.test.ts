@@ -20,7 +20,7 @@ import type { FloatArray, FocalLossResult, OutputBuffers, SigmoidFocalLossOption
 import { loadNative } from '../lib/loader.js';
 import { backends, jsBackend, nativeBackend, type TestBackend } from './backends.js';
 import { Tally, fcParams, runsFor, trace } from './fuzz-config.js';
-import { TOL, mulberry32, type DType } from './helpers.js';
+import { TOL, mulberry32, type DType, INT_ARRAYS, INT_KINDS, type IntKind } from './helpers.js';
 
 const tally = new Tally();
 const started = performance.now();
@@ -68,17 +68,6 @@ function drawTarget(r: () => number): number {
   return u < 0.1 ? 0 : u < 0.2 ? 1 : u < 0.25 ? 0.5 : r();
 }
 
-const INT_ARRAYS = {
-  Uint8Array: { Ctor: Uint8Array, min: 0, max: 255 },
-  Uint8ClampedArray: { Ctor: Uint8ClampedArray, min: 0, max: 255 },
-  Int8Array: { Ctor: Int8Array, min: -128, max: 127 },
-  Uint16Array: { Ctor: Uint16Array, min: 0, max: 65535 },
-  Int16Array: { Ctor: Int16Array, min: -32768, max: 32767 },
-  Uint32Array: { Ctor: Uint32Array, min: 0, max: 4294967295 },
-  Int32Array: { Ctor: Int32Array, min: -2147483648, max: 2147483647 },
-} as const;
-type IntKind = keyof typeof INT_ARRAYS;
-const INT_KINDS = Object.keys(INT_ARRAYS) as IntKind[];
 
 const floatCtor = (dtype: DType) => (dtype === 'float32' ? Float32Array : Float64Array);
 const otherCtor = (dtype: DType) => (dtype === 'float32' ? Float64Array : Float32Array);
