@@ -1,0 +1,114 @@
+/**
+ * focal-loss/tfjs: the focal loss as a TensorFlow.js loss function, for model.compile() and custom
+ * training loops. yPred holds LOGITS (the output of a layer without activation) unless the sigmoid
+ * loss is given `input: 'probabilities'`.
+ *
+ *     model.compile({ optimizer: 'adam', loss: sigmoidFocalLossTf({ gamma: 2, alpha: 0.25 }) });
+ *
+ * Forward and backward are one call of this package's fused kernel (loss and gradient together)
+ * wrapped in tf.customGrad, so tfjs records one node instead of a graph of a dozen elementwise ops.
+ * The price is two crossings between tensors and typed arrays per step: yTrue and yPred are read
+ * with dataSync(), and the gradient array becomes a new tensor. See docs/TFJS.md.
+ *
+ * Imported from '@tensorflow/tfjs-core', not '@tensorflow/tfjs': the adapter needs only the engine
+ * (customGrad, tensors), which every distribution shares — @tensorflow/tfjs, tfjs-node and
+ * tfjs-node-gpu all depend on tfjs-core and register their backends with its engine — while
+ * '@tensorflow/tfjs' would also load layers, converter, data and the WebGL backend, and is not
+ * what a custom bundle (tfjs-core + one backend) has installed.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { sigmoidFocalLoss, softmaxFocalLoss } from './index.js';
+import {
+  checkLogits,
+  checkTensor,
+  readSigmoidTargets,
+  readSoftmaxTargets,
+  softmaxClasses,
+} from './tfjs/inputs.js';
+import {
+  readSigmoidOptions,
+  readSoftmaxOptions,
+  type SigmoidFocalLossTfOptions,
+  type SoftmaxFocalLossTfOptions,
+} from './tfjs/options.js';
+
+export type { SigmoidFocalLossTfOptions, SoftmaxFocalLossTfOptions } from './tfjs/options.js';
+
+/** What model.compile({ loss }) takes: targets and predictions in, one scalar out. */
+export type TfLossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+
+/**
+ * Checks yTrue against yPred and reads yTrue (before tfjs records anything), and returns the fused
+ * call: the reduced loss and its gradient with respect to yPred's elements.
+ */
+type Kernel = (logits: Float32Array) => { loss: number; grad: Float32Array };
+type Prepare = (yTrue: tf.Tensor, yPred: tf.Tensor) => Kernel;
+
+/**
+ * The loss as a tfjs op whose gradient is the kernel's. yTrue is closed over rather than passed to
+ * customGrad: the library has no gradient with respect to the targets, so tfjs treats them as
+ * constants (as tf.stopGradient would). The gradient tensor is a constant to tfjs as well, so
+ * second derivatives (tf.grad of tf.grad) are not available through the adapter.
+ */
+function tfLoss(name: string, prepare: Prepare): TfLossFunction {
+  const loss = (yTrueArg: tf.Tensor, yPredArg: tf.Tensor): tf.Scalar => {
+    const yTrue = checkTensor(yTrueArg, 'yTrue');
+    const yPred = checkTensor(yPredArg, 'yPred');
+    checkLogits(yPred);
+    const kernel = prepare(yTrue, yPred);
+    const op = tf.customGrad((x) => {
+      const logits = x as tf.Tensor;
+      // Copy 1, tensor -> typed array: on the cpu backend dataSync() returns the tensor's own
+      // Float32Array (no copy; the library never writes to its inputs); on tfjs-node it copies out of
+      // TensorFlow's memory; on WebGL/WebGPU it downloads from the GPU and blocks until it is there.
+      const { loss: value, grad } = kernel(logits.dataSync() as Float32Array);
+      return {
+        value: tf.scalar(value, 'float32'),
+        // Copy 2, typed array -> tensor: the cpu backend adopts the array; others copy or upload it.
+        // dy is d(total loss)/d(this loss), e.g. a loss weight or the 1/N of a mean over outputs.
+        gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.mul(dy, tf.tensor(grad, logits.shape, 'float32'))),
+      };
+    });
+    return op(yPred) as tf.Scalar;
+  };
+  Object.defineProperty(loss, 'name', { value: name });
+  return loss;
+}
+
+/**
+ * Binary / multi-label focal loss for TensorFlow.js. yPred: float32 LOGITS of any shape (every
+ * element its own binary problem; with `input: 'probabilities'`, sigmoid outputs in [0, 1]). yTrue:
+ * the same shape, float32 targets in [0, 1] (hard or soft), or int32/bool 0/1 labels. Returns the
+ * mean over all elements (or the sum, or the sum / normalizer, as the options say) as a scalar.
+ * Options as for sigmoidFocalLoss (default gamma 2, alpha 0.25), checked now, not at the first batch.
+ */
+export function sigmoidFocalLossTf(options?: SigmoidFocalLossTfOptions): TfLossFunction {
+  const base = readSigmoidOptions(options);
+  return tfLoss('sigmoidFocalLossTf', (yTrue, yPred) => {
+    const targets = readSigmoidTargets(yTrue, yPred);
+    return (logits) => {
+      const r = sigmoidFocalLoss(logits, targets, { ...base, gradient: true });
+      return { loss: r.loss as number, grad: r.grad! };
+    };
+  });
+}
+
+/**
+ * Multi-class focal loss for TensorFlow.js. yPred: float32 LOGITS [N, C] (or [..., C]: classes on
+ * the last axis; no softmax layer before it). yTrue: one-hot or soft targets of yPred's shape, or one
+ * integer class per sample, shaped [N] or [N, 1] (int32, or float32 holding integers). model.fit
+ * checks targets against the output's shape, so use one-hot targets there; integer labels suit
+ * custom training loops. Returns the mean over samples (not ignored ones) as a scalar. Options as for
+ * softmaxFocalLoss (default gamma 2, alpha none), checked now.
+ */
+export function softmaxFocalLossTf(options?: SoftmaxFocalLossTfOptions): TfLossFunction {
+  const base = readSoftmaxOptions(options);
+  return tfLoss('softmaxFocalLossTf', (yTrue, yPred) => {
+    const numClasses = softmaxClasses(yPred);
+    const labels = readSoftmaxTargets(yTrue, yPred);
+    return (logits) => {
+      const r = softmaxFocalLoss(logits, labels, { ...base, numClasses, gradient: true });
+      return { loss: r.loss as number, grad: r.grad! };
+    };
+  });
+}
