@@ -191,6 +191,18 @@ describe('focal-loss/tfjs', () => {
       tf.dispose([z, yTrue, oneHot]);
     });
 
+    it('float32 tensors cast from int32, whose data the cpu backend keeps as an Int32Array', () => {
+      const ints = tf.tensor2d([-3, 0, 2, 1, 4, -1], [2, 3], 'int32');
+      const z = tf.cast(ints, 'float32');
+      expect(z.dataSync()).toBeInstanceOf(Int32Array); // why the adapter converts by array type, not dtype
+      const plain = tf.tensor2d([-3, 0, 2, 1, 4, -1], [2, 3]);
+      const oneHot = tf.oneHot(tf.tensor1d([2, 0], 'int32'), 3).toFloat();
+      for (const loss of [softmaxFocalLossTf({ gamma: 2 }), sigmoidFocalLossTf({ gamma: 2 })]) {
+        expectSame(valueAndGrad((y) => loss(oneHot, y), z), valueAndGrad((y) => loss(oneHot, y), plain));
+      }
+      tf.dispose([ints, z, plain, oneHot]);
+    });
+
     it("reduction 'sum' and a normalizer give the sum and the sum / normalizer", () => {
       const x = randomTensor(13, [30], -4, 4);
       const t = tf.tensor1d(Float32Array.from(randomLabels(14, 30, 2)));

@@ -41,8 +41,19 @@ export function checkLogits(yPred: Tensor): void {
 }
 
 /**
+ * A tensor's values as a Float32Array. The dtype does not tell the array type: tfjs' cpu backend
+ * casts int32 and bool to float32 without converting the data (tf.oneHot(...).toFloat() is one), and
+ * dataSync() then returns the Int32Array or Uint8Array it holds. Those are converted (a copy).
+ */
+export function float32Data(tensor: Tensor): Float32Array {
+  const data = tensor.dataSync() as Float32Array | Int32Array | Uint8Array;
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/**
  * Sigmoid targets: yTrue of yPred's shape. float32 (hard or soft targets), int32 or bool (0/1 labels)
- * are handed to the library as they are (dataSync() returns Float32Array, Int32Array, Uint8Array).
+ * are handed to the library as dataSync() returns them: a Float32Array is read as targets in [0, 1],
+ * an Int32Array or Uint8Array (also behind a float32 tensor cast from int32/bool) as 0/1 labels.
  */
 export function readSigmoidTargets(yTrue: Tensor, yPred: Tensor): Float32Array | Int32Array | Uint8Array {
   if (!sameShape(yTrue.shape, yPred.shape)) {
@@ -83,11 +94,8 @@ export function readSoftmaxTargets(yTrue: Tensor, yPred: Tensor): Float32Array |
   if (yTrue.dtype !== 'float32' && yTrue.dtype !== 'int32' && yTrue.dtype !== 'bool') {
     throw tensorTypeError('a float32, int32 or bool tensor', 'yTrue', yTrue);
   }
-  if (sameShape(yTrue.shape, yPred.shape)) {
-    const targets = yTrue.dataSync() as Float32Array | Int32Array | Uint8Array;
-    // An integer array of the logits' length would be read as labels: soft targets must be float.
-    return targets instanceof Float32Array ? targets : Float32Array.from(targets);
-  }
+  // An integer array of the logits' length would be read as labels: soft targets must be float.
+  if (sameShape(yTrue.shape, yPred.shape)) return float32Data(yTrue);
   if (sameShape(yTrue.shape, samples) || sameShape(yTrue.shape, [...samples, 1])) {
     const labels = yTrue.dataSync() as Float32Array | Int32Array | Uint8Array;
     return labels instanceof Float32Array ? integerLabels(labels) : labels;
