@@ -1,5 +1,6 @@
 /** The public functions, bound to one backend. Validation is the same whatever the backend. */
 import type { Kernels } from './kernels.js';
+import { assertLive, snapshot } from './plan-arrays.js';
 import { prepareSigmoid } from './sigmoid.js';
 import { prepareSoftmax } from './softmax.js';
 import type { FloatArray, FocalLossResult, NumericInput, SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from './types.js';
@@ -27,20 +28,29 @@ export function createFocalLoss(kernels: Kernels): FocalLossApi {
   const api = {
     sigmoidFocalLoss(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult {
       const call = prepareSigmoid(logits, targets, options, kernels.simd);
+      assertLive(call.plan);
       return call.complete(kernels.sigmoid(call.plan));
     },
     softmaxFocalLoss(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions): FocalLossResult {
       const call = prepareSoftmax(logits, labels, options, kernels.simd);
+      assertLive(call.plan);
       return call.complete(kernels.softmax(call.plan));
     },
-    // Validation errors reject the promise (they are not thrown synchronously).
+    // Validation errors reject the promise (they are not thrown synchronously). The kernel works on
+    // a snapshot (see plan-arrays.ts): the caller may change, transfer or resize the arrays meanwhile.
     async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
       const call = prepareSigmoid(logits, targets, options, kernels.simd);
-      return call.complete(await kernels.sigmoidAsync(call.plan));
+      const own = await snapshot(call.plan);
+      const result = await kernels.sigmoidAsync(own.plan);
+      await own.deliver();
+      return call.complete(result);
     },
     async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
       const call = prepareSoftmax(logits, labels, options, kernels.simd);
-      return call.complete(await kernels.softmaxAsync(call.plan));
+      const own = await snapshot(call.plan);
+      const result = await kernels.softmaxAsync(own.plan);
+      await own.deliver();
+      return call.complete(result);
     },
   };
   return api as FocalLossApi;

@@ -5,6 +5,7 @@
  * between slices, and sums the same way in the sync ones, so both return the same bits.
  */
 import type { KernelResult } from './kernels.js';
+import { inSlice } from './slices.js';
 
 export const MAX_BLOCKS = 256;
 export const MIN_BLOCK_WORK = 1 << 15;
@@ -45,39 +46,6 @@ export function runBlocks(blocks: Blocks, block: BlockFn): KernelResult {
     if (part.error) break;
   }
   return total;
-}
-
-/**
- * Blocks of all pending async calls wait in one queue and run in slices of at most SLICE_MS, with
- * a turn of the event loop (setImmediate) between slices: however many calls are pending, a timer
- * waits for one slice at most, and the calls advance in turn.
- */
-const SLICE_MS = 4;
-const queue: Array<() => void> = [];
-let pumping = false;
-
-function pump(): void {
-  const deadline = performance.now() + SLICE_MS;
-  do queue.shift()!();
-  while (queue.length > 0 && performance.now() < deadline);
-  if (queue.length > 0) setImmediate(pump);
-  else pumping = false;
-}
-
-function inSlice<T>(work: () => T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    queue.push(() => {
-      try {
-        resolve(work());
-      } catch (error) {
-        reject(error);
-      }
-    });
-    if (!pumping) {
-      pumping = true;
-      setImmediate(pump);
-    }
-  });
 }
 
 /** runBlocks for the async functions: the same blocks and sums, run in shared time slices. */

@@ -2,6 +2,7 @@
  * What sigmoidFocalLoss and softmaxFocalLoss share: reading the logits, the reduction, the
  * weights and the output buffers, and turning a kernel's sum into the caller's result.
  */
+import { baseConstructor, own } from './arrays.js';
 import type { KernelResult } from './kernels.js';
 import type { FloatArray, FocalLossResult, Reduction } from './types.js';
 import {
@@ -73,8 +74,8 @@ export interface Outputs {
 
 function readOutputArray(value: unknown, name: string, logits: FloatArray, length: number): FloatArray | null {
   if (value === undefined || value === null) return null;
-  const type = logits.constructor.name;
-  if (!isFloatArray(value) || value.constructor !== logits.constructor) {
+  const type = baseConstructor(logits).name;
+  if (!isFloatArray(value) || baseConstructor(value) !== baseConstructor(logits)) {
     throw typeError(`a ${type} (the logits' type)`, name, value);
   }
   live(value, name);
@@ -117,9 +118,9 @@ export function readOutputs(
   if (lossOut && gradOut && overlaps(lossOut, gradOut)) {
     throw conflictError('options.out.loss and options.out.grad must not share memory');
   }
-  const Ctor = logits.constructor as new (length: number) => FloatArray;
-  if (reduction === 'none' && !lossOut) lossOut = new Ctor(lossLength);
-  if (gradient && !gradOut) gradOut = new Ctor(logits.length);
+  const Ctor = baseConstructor(logits);
+  if (reduction === 'none' && !lossOut) lossOut = own(new Ctor(lossLength));
+  if (gradient && !gradOut) gradOut = own(new Ctor(logits.length));
   return { gradient, lossOut, gradOut };
 }
 

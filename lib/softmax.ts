@@ -1,4 +1,5 @@
 /** softmaxFocalLoss: multi-class focal loss over [N, C] or [N, C, ...spatial] logits. */
+import { own } from './arrays.js';
 import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights, type Prepared } from './common.js';
 import { kernelInputError } from './kernel-errors.js';
 import type { SimdSupport, SoftmaxPlan } from './kernels.js';
@@ -90,7 +91,7 @@ function readLabels(
   }
   if (Array.isArray(value)) {
     if (value.length === samples) {
-      const labels = new Int32Array(samples);
+      const labels = own(new Int32Array(samples));
       value.forEach((y: unknown, i: number) => {
         if (typeof y !== 'number') throw typeError('an integer class', `labels[${i}]`, y);
         if (!Number.isInteger(y) || Math.abs(y) > 2 ** 31 - 1) throw rangeError('an integer class', `labels[${i}]`, y);
@@ -109,7 +110,7 @@ function readAlpha(value: unknown, classes: number): { alpha: Float64Array | nul
   if (value === undefined || value === null) return { alpha: null, alphaScale: 1 };
   if (typeof value === 'number') return { alpha: null, alphaScale: readNumberInRange(value, 'options.alpha', 1, 0, 1) };
   let alpha: Float64Array;
-  if (isFloatArray(value)) alpha = Float64Array.from(live(value, 'options.alpha'));
+  if (isFloatArray(value)) alpha = own(new Float64Array(live(value, 'options.alpha')));
   else if (Array.isArray(value)) alpha = toFloat64(value, 'options.alpha');
   else throw typeError('a number, an array of one weight per class, or null', 'options.alpha', value);
   if (alpha.length !== classes) throw rangeError(`${classes} class weights (numClasses)`, 'options.alpha', value);

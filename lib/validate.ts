@@ -4,6 +4,7 @@
  * ERR_INVALID_ARG_TYPE), a value out of range a RangeError (code ERR_OUT_OF_RANGE).
  */
 import { types } from 'node:util';
+import { baseConstructor, own } from './arrays.js';
 import type { FloatArray, IntegerArray } from './types.js';
 
 /** A short, safe description of any value, for error messages. */
@@ -71,14 +72,14 @@ export function toFloat64(value: readonly unknown[], name: string): Float64Array
   for (let i = 0; i < value.length; i++) {
     if (typeof value[i] !== 'number') throw typeError('a number', `${name}[${i}]`, value[i]);
   }
-  return Float64Array.from(value as readonly number[]);
+  return own(Float64Array.from(value as readonly number[]));
 }
 
 /** Float data in the logits' dtype: the array itself when it already is, else a converted copy. */
 export function inDtypeOf<A extends FloatArray>(logits: A, data: FloatArray): A {
-  if (data.constructor === logits.constructor) return data as A;
-  const Ctor = logits.constructor as new (source: ArrayLike<number>) => A;
-  return new Ctor(data);
+  const Ctor = baseConstructor(logits) as unknown as new (source: ArrayLike<number>) => A;
+  if (baseConstructor(data) === (Ctor as unknown)) return data as A;
+  return own(new Ctor(data));
 }
 
 export function readNumber(value: unknown, name: string, fallback: number): number {

@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace focal {
 
@@ -25,24 +28,46 @@ ArrayView typed_array(Napi::Env env, Napi::Value value, const char* name, bool n
 
 namespace {
 
-ArrayView array_property(const Napi::Object& plan, const char* name, bool nullable) {
+// Every property of the plan, read (running any getter) before a single data pointer is taken: a
+// getter that ran later could detach or shrink a buffer whose pointer we already hold.
+class PlanValues {
+ public:
+  PlanValues(const Napi::Object& plan, std::initializer_list<const char*> keys) : env_(plan.Env()) {
+    for (const char* key : keys) values_.emplace_back(key, plan.Get(key));
+  }
+
+  Napi::Env Env() const { return env_; }
+
+  Napi::Value Get(const char* key) const {
+    for (const auto& [name, value] : values_) {
+      if (name == key) return value;
+    }
+    throw_type_error(env_, std::string("internal: plan property not read: ") + key);
+  }
+
+ private:
+  Napi::Env env_;
+  std::vector<std::pair<std::string, Napi::Value>> values_;
+};
+
+ArrayView array_property(const PlanValues& plan, const char* name, bool nullable) {
   return typed_array(plan.Env(), plan.Get(name), name, nullable);
 }
 
-double number_property(const Napi::Object& plan, const char* name) {
+double number_property(const PlanValues& plan, const char* name) {
   Napi::Value value = plan.Get(name);
   if (!value.IsNumber()) throw_type_error(plan.Env(), std::string("expected a number for ") + name);
   return value.As<Napi::Number>().DoubleValue();
 }
 
-bool bool_property(const Napi::Object& plan, const char* name) {
+bool bool_property(const PlanValues& plan, const char* name) {
   Napi::Value value = plan.Get(name);
   if (!value.IsBoolean()) throw_type_error(plan.Env(), std::string("expected a boolean for ") + name);
   return value.As<Napi::Boolean>().Value();
 }
 
 // A whole number in [min, max] (threads, shape dimensions, ignore index).
-int64_t integer_property(const Napi::Object& plan, const char* name, double min, double max) {
+int64_t integer_property(const PlanValues& plan, const char* name, double min, double max) {
   const double v = number_property(plan, name);
   if (!(v >= min && v <= max) || std::floor(v) != v) {
     throw_type_error(plan.Env(), std::string("expected an integer in range for ") + name);
@@ -55,7 +80,7 @@ napi_typedarray_type float_type(DType dtype) {
 }
 
 // An optional array of the logits' float type with exactly `length` elements.
-void* optional_float_array(const Napi::Object& plan, const char* name, DType dtype, size_t length) {
+void* optional_float_array(const PlanValues& plan, const char* name, DType dtype, size_t length) {
   const ArrayView view = array_property(plan, name, true);
   if (!view.present) return nullptr;
   if (view.type != float_type(dtype) || view.length != length) {
@@ -81,7 +106,7 @@ LabelType label_type(Napi::Env env, const ArrayView& v, DType dtype, bool allow_
 }
 
 // The logits, which decide the float type of everything else.
-ArrayView read_logits(const Napi::Object& plan, Job& job) {
+ArrayView read_logits(const PlanValues& plan, Job& job) {
   const ArrayView logits = array_property(plan, "logits", false);
   if (logits.type == napi_float32_array) job.dtype = DType::kFloat32;
   else if (logits.type == napi_float64_array) job.dtype = DType::kFloat64;
@@ -93,7 +118,10 @@ ArrayView read_logits(const Napi::Object& plan, Job& job) {
 
 }  // namespace
 
-Job read_sigmoid_plan(const Napi::Object& plan) {
+Job read_sigmoid_plan(const Napi::Object& plan_object) {
+  const PlanValues plan(plan_object, {"logits", "targets", "weights", "lossOut", "gradOut", "gamma", "alpha",
+                                      "labelSmoothing", "probabilities", "probabilityEpsilon", "gradScale", "threads",
+                                      "simd"});
   Napi::Env env = plan.Env();
   Job job;
   job.kind = JobKind::kSigmoid;
@@ -120,7 +148,10 @@ Job read_sigmoid_plan(const Napi::Object& plan) {
   return job;
 }
 
-Job read_softmax_plan(const Napi::Object& plan) {
+Job read_softmax_plan(const Napi::Object& plan_object) {
+  const PlanValues plan(plan_object, {"logits", "labels", "targets", "weights", "outer", "classes", "inner", "gamma",
+                                      "alpha", "alphaScale", "labelSmoothing", "ignoreIndex", "gradScale",
+                                      "gradScaleByCount", "lossOut", "gradOut", "threads", "simd"});
   Napi::Env env = plan.Env();
   Job job;
   const ArrayView logits = read_logits(plan, job);

@@ -1203,6 +1203,104 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
     expect(failures).toEqual([]);
   });
 
+  it('an async call computes on a snapshot: its buffers may be transferred, shrunk or changed meanwhile (child processes)', () => {
+    // The native worker reads raw pointers on another thread; before the snapshot, a buffer transferred
+    // away (and collected) or a resizable buffer shrunk during the call was freed memory: SIGSEGV
+    // (ASan: heap-use-after-free in the SIMD kernel and the tiled softmax). Now the inputs are copied
+    // when the call starts and the caller's out buffers are filled when it settles.
+    const failures: string[] = [];
+    const cases = ['transfer logits', 'shrink logits', 'overwrite logits', 'transfer labels', 'transfer out.grad', 'shrink out.grad'];
+    for (const what of cases) {
+      const body = `
+        // Large enough that the native worker is still reading when the memory goes.
+        const n = backendName === 'native' ? 1 << 22 : 1 << 16;
+        const what = ${JSON.stringify(what)};
+        const fill = (x) => { for (let i = 0; i < x.length; i++) x[i] = ((i * 37) % 101) / 10 - 5; return x; };
+        let p, expected;
+        if (what === 'transfer labels') {
+          const y = new Int32Array(n / 4).map((_, i) => i % 4);
+          const x = fill(new Float32Array(n));
+          expected = api.softmaxFocalLoss(x, y, { numClasses: 4, threads: 1, gradient: true });
+          p = api.softmaxFocalLossAsync(x, y, { numClasses: 4, threads: 1, gradient: true });
+          structuredClone(y.buffer, { transfer: [y.buffer] });
+        } else if (what.endsWith('logits')) {
+          const buffer = new ArrayBuffer(n * 8, { maxByteLength: n * 8 });
+          const x = fill(new Float64Array(buffer));
+          const t = new Uint8Array(n).map((_, i) => i % 3 === 0 ? 1 : 0);
+          expected = api.sigmoidFocalLoss(x, t, { threads: 1, gradient: true });
+          p = api.sigmoidFocalLossAsync(x, t, { threads: 1, gradient: true });
+          if (what === 'transfer logits') structuredClone(buffer, { transfer: [buffer] });
+          else if (what === 'shrink logits') buffer.resize(0);
+          else x.fill(NaN);
+        } else {
+          const buffer = new ArrayBuffer(n * 8, { maxByteLength: n * 8 });
+          const grad = new Float64Array(buffer);
+          p = api.sigmoidFocalLossAsync(fill(new Float64Array(n)), new Uint8Array(n), { threads: 1, out: { grad } });
+          if (what === 'transfer out.grad') structuredClone(buffer, { transfer: [buffer] });
+          else buffer.resize(8);
+        }
+        globalThis.gc();
+        const o = await outcome(() => p);
+        let same = null;
+        if (o.ok) {
+          const r = await p;
+          same = r.loss === expected.loss && r.grad.length === expected.grad.length && r.grad.every((g, i) => Object.is(g, expected.grad[i]));
+        }
+        report({ label: what, same, ...o });`;
+      for (const backend of backends.map((b) => b.name)) {
+        const { status, signal, stderr, lines } = inChild(backend, body, ['--expose-gc']);
+        if (status !== 0) {
+          failures.push(`${backend} ${what}: the process ended with ${signal ?? `status ${status}`} ${stderr.trim().split('\n').slice(-2).join(' / ')}`);
+          continue;
+        }
+        const line = lines.find((l) => l.label === what)!;
+        const named = (name: string) => !line.ok && line.type === 'TypeError' && line.message.includes(`for ${name} (`);
+        if (what.includes('out.grad')) {
+          // Nowhere to deliver the gradient: a TypeError naming the buffer.
+          if (!named('options.out.grad')) failures.push(`${backend} ${what}: ${line.ok ? 'resolved' : `${line.type}: ${line.message}`}`);
+        } else if (what === 'overwrite logits') {
+          // Values changed during the copy: an unspecified mix, but a result.
+          if (!line.ok) failures.push(`${backend} ${what}: ${line.type}: ${line.message}`);
+        } else if (!(line.ok ? line.same === true : named(what.split(' ')[1]!))) {
+          // Either the copy was done before the buffer went (the original data's result), or the
+          // call rejects naming the array.
+          failures.push(`${backend} ${what}: ${line.ok ? 'a result different from the synchronous call on the original data' : `${line.type}: ${line.message}`}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('an option getter that detaches an array already checked is a TypeError naming the array (child processes)', () => {
+    // Getters run after the logits were validated. The facade checks every array again just before
+    // the kernel; the addon reads every plan property before it takes any data pointer (it used to
+    // take the logits' pointer first, then run the getter: ASan heap-use-after-free).
+    const body = `
+      const detachLogits = (x) => ({ get gamma() { structuredClone(x.buffer, { transfer: [x.buffer] }); globalThis.gc(); return 2; } });
+      let x = new Float64Array(1 << 16).fill(0.5);
+      report({ label: 'facade', ...(await outcome(() => api.sigmoidFocalLoss(x, new Uint8Array(x.length), detachLogits(x)))) });
+      if (addon) {
+        x = new Float64Array(1 << 16).fill(0.5);
+        const plan = { logits: x, targets: new Uint8Array(x.length), weights: null, gamma: 2, alpha: 0.25,
+          labelSmoothing: 0, probabilities: false, probabilityEpsilon: 1e-15, gradScale: 1, lossOut: null, gradOut: null,
+          threads: 1, simd: -1 };
+        Object.defineProperty(plan, 'gamma', Object.getOwnPropertyDescriptor(detachLogits(x), 'gamma'));
+        report({ label: 'addon', ...(await outcome(() => addon.sigmoid(plan))) });
+      }`;
+    const failures: string[] = [];
+    for (const backend of backends.map((b) => b.name)) {
+      const { status, signal, lines } = inChild(backend, body, ['--expose-gc']);
+      if (status !== 0) failures.push(`${backend}: the process ended with ${signal ?? `status ${status}`}`);
+      for (const line of lines.filter((l) => l.label !== undefined)) {
+        const wanted = line.label === 'facade' ? /for logits but received Float64Array, whose buffer was detached/ : /focal-loss \(native\)/;
+        if (line.ok || line.type !== 'TypeError' || !wanted.test(line.message)) {
+          failures.push(`${backend} ${line.label}: ${line.ok ? 'computed a result' : `${line.type}: ${line.message}`}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('a shape with a zero extent after the class axis is an empty batch on every backend', () => {
     const failures: string[] = [];
     for (const { name, api } of backends) {

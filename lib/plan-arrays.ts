@@ -1,0 +1,105 @@
+/**
+ * The arrays of a plan, between validation and the kernel.
+ *
+ * A synchronous call checks them once more just before the kernel runs: an option getter runs
+ * after the logits were checked and could detach them.
+ *
+ * An async call computes on a snapshot: the caller's inputs are copied when the call starts and the
+ * caller's output buffers are replaced by the facade's own, copied back when the kernel is done. The
+ * kernel then never touches memory the caller can free, transfer or resize while it runs (the
+ * native kernel reads raw pointers on another thread; a transferred buffer that is collected, or a
+ * resizable one that shrinks, would be freed memory under it). Small arrays are copied at once;
+ * larger ones in slices through the shared slice queue (slices.ts), so a large call does not stall
+ * the caller's timers (fresh memory costs a page fault per 4 KiB, which on some VMs makes a 200 MB
+ * copy take half a second).
+ */
+import { bytesPerElement, copyRange, emptyLike, isOwn, lengthOfView } from './arrays.js';
+import type { SigmoidPlan, SoftmaxPlan } from './kernels.js';
+import { inSlice } from './slices.js';
+import { live, typeError } from './validate.js';
+
+/** The public name of each array field of a plan, for error messages. */
+const NAMES: Record<string, string> = {
+  logits: 'logits',
+  targets: 'targets',
+  labels: 'labels',
+  weights: 'options.weights',
+  alpha: 'options.alpha',
+  lossOut: 'options.out.loss',
+  gradOut: 'options.out.grad',
+};
+const OUTPUTS = new Set(['lossOut', 'gradOut']);
+
+/** Bytes copied per queued slice (about 3 ms where page faults are slow, far less elsewhere). */
+export const SLICE_BYTES = 1 << 20;
+/** Arrays up to this size are copied when the call is made, without waiting for a slice. */
+export const COPY_AT_ONCE_BYTES = 1 << 16;
+
+type Plan = SigmoidPlan | SoftmaxPlan;
+
+function arrays(plan: Plan): [key: string, view: ArrayBufferView][] {
+  return Object.entries(plan).filter((entry): entry is [string, ArrayBufferView] => ArrayBuffer.isView(entry[1]));
+}
+
+/** Throws the caller's TypeError if any array of the plan was detached or shrunk meanwhile. */
+export function assertLive(plan: Plan): void {
+  for (const [key, view] of arrays(plan)) live(view, NAMES[key] ?? key);
+}
+
+/**
+ * Copies `length` elements of `source` into `target`, in slices unless small. Before each slice both
+ * must still be live with that length: between slices the caller's code runs and may detach or resize one.
+ */
+async function copyInSlices(target: ArrayBufferView, source: ArrayBufferView, length: number, name: string): Promise<void> {
+  const copySlice = (begin: number, end: number) => {
+    for (const view of [target, source]) {
+      live(view, name);
+      if (lengthOfView(view) !== length) {
+        throw typeError(`a live ${view.constructor.name} of length ${length} (as when the call began)`, name, view);
+      }
+    }
+    copyRange(target, source, begin, end);
+  };
+  const step = Math.max(1, Math.floor(SLICE_BYTES / bytesPerElement(target)));
+  if (length * bytesPerElement(target) <= COPY_AT_ONCE_BYTES) {
+    copySlice(0, length);
+    return;
+  }
+  for (let begin = 0; begin < length; begin += step) {
+    const end = Math.min(length, begin + step);
+    await inSlice(() => copySlice(begin, end));
+  }
+}
+
+export interface Snapshot<P extends Plan> {
+  /** The plan to hand to the kernel: only arrays the facade owns. */
+  plan: P;
+  /** After the kernel: copies the outputs into the caller's buffers (which must still fit). */
+  deliver(): Promise<void>;
+}
+
+export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
+  // Everything is checked and allocated before the first turn of the event loop, while the arrays
+  // are known to be as validated.
+  assertLive(plan);
+  const copy: Record<string, unknown> = { ...plan };
+  const copies: { key: string; mine: ArrayBufferView; theirs: ArrayBufferView }[] = [];
+  for (const [key, view] of arrays(plan)) {
+    if (isOwn(view)) continue;
+    copy[key] = emptyLike(view);
+    copies.push({ key, mine: copy[key] as ArrayBufferView, theirs: view });
+  }
+  // Small arrays first: they are all copied before the caller's code runs again.
+  const inputs = copies.filter(({ key }) => !OUTPUTS.has(key)).sort((a, b) => a.mine.byteLength - b.mine.byteLength);
+  for (const { key, mine, theirs } of inputs) {
+    await copyInSlices(mine, theirs, lengthOfView(mine), `${NAMES[key]} (while the async call copied it)`);
+  }
+  return {
+    plan: copy as P,
+    async deliver() {
+      for (const { key, mine, theirs } of copies) {
+        if (OUTPUTS.has(key)) await copyInSlices(theirs, mine, lengthOfView(mine), `${NAMES[key]} (when the async call settled)`);
+      }
+    },
+  };
+}
