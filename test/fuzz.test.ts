@@ -18,8 +18,7 @@
  * addon are a TypeError, never a crash.
  *
  * The "known findings" block at the end holds one regression test per problem this fuzzing found
- * (issue 4); all are fixed except the crash of an async call whose buffer is detached or shrunk
- * before it settles, described with its test in test/known/async-detach.md.
+ * (issue 4), each fixed.
  *
  * A case that crashes the process leaves no fast-check report: rerun the file with
  * FOCAL_LOSS_FUZZ_TRACE=1 (every case goes to stderr before it runs) and take the last one.
