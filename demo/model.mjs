@@ -34,14 +34,17 @@ export function forward(m, x, start, end, logits, hiddenOut) {
   const { inputs: d, hidden: h, w1, b1, w2 } = m;
   const b2 = m.b2[0];
   const act = hiddenOut ?? new Float64Array(h);
+  // The row is widened to float64 once, not once per hidden unit (the same values: exact).
+  const xr = new Float64Array(d);
   for (let r = 0, i = start; i < end; r++, i++) {
     const xo = i * d;
+    for (let k = 0; k < d; k++) xr[k] = x[xo + k];
     const ho = hiddenOut ? r * h : 0;
     let z = b2;
     for (let j = 0; j < h; j++) {
       const wo = j * d;
       let a = b1[j];
-      for (let k = 0; k < d; k++) a += w1[wo + k] * x[xo + k];
+      for (let k = 0; k < d; k++) a += w1[wo + k] * xr[k];
       if (a < 0) a = 0;
       act[ho + j] = a;
       z += w2[j] * a;
@@ -56,10 +59,12 @@ export function backward(m, x, start, end, hiddenAct, dLogits, grads) {
   const [gw1, gb1, gw2, gb2] = grads;
   for (const g of grads) g.fill(0);
   let sb2 = 0;
+  const xr = new Float64Array(d);
   for (let r = 0, i = start; i < end; r++, i++) {
     const g = dLogits[r];
     sb2 += g;
     const xo = i * d;
+    for (let k = 0; k < d; k++) xr[k] = x[xo + k];
     const ho = r * h;
     for (let j = 0; j < h; j++) {
       const a = hiddenAct[ho + j];
@@ -68,7 +73,7 @@ export function backward(m, x, start, end, hiddenAct, dLogits, grads) {
       const dh = g * w2[j];
       gb1[j] += dh;
       const wo = j * d;
-      for (let k = 0; k < d; k++) gw1[wo + k] += dh * x[xo + k];
+      for (let k = 0; k < d; k++) gw1[wo + k] += dh * xr[k];
     }
   }
   gb2[0] = sb2;

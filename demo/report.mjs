@@ -67,6 +67,8 @@ export function report(demo) {
   out(`results on the test set (${int(testSet.counts.positive)} positives)`.padEnd(LABEL + 2) +
     names.map((s) => s.padStart(COL)).join(''));
   out(row('average precision (AP)', results.map((r) => r.ap.toFixed(4))));
+  out(row('  AP against the hard negatives only', results.map((r) => r.apHard.toFixed(4))));
+  out(row('  AP against the easy negatives only', results.map((r) => r.apEasy.toFixed(4))));
   out(row('precision at p >= 0.5', results.map((r) => r.atThreshold.precision.toFixed(4))));
   out(row('recall at p >= 0.5', results.map((r) => r.atThreshold.recall.toFixed(4))));
   out(row('  true positives / predicted positives', results.map((r) =>
@@ -75,7 +77,10 @@ export function report(demo) {
     `${r.falsePositives.hard} / ${r.falsePositives.easy}`)));
   out(row('log loss (mean BCE per anchor; calibration)', results.map((r) => r.logLoss.toFixed(6))));
   out(row('final training loss (its own loss)', results.map((r) => r.fit.curve.at(-1).toFixed(4))));
-  out(`  Bayes-optimal AP (scores from the true densities; the ceiling): ${demo.oracleAp.toFixed(4)}`);
+  const { oracle } = demo;
+  out('  Bayes-optimal scorer (the true densities: no model ranks better on average, the ceiling):');
+  out(`    AP ${oracle.ap.toFixed(4)}, against the hard negatives only ${oracle.apHard.toFixed(4)}, ` +
+    `against the easy negatives only ${oracle.apEasy.toFixed(4)}`);
   out();
 
   out('loss curves: mean batch loss per epoch (each run its own loss: compare shapes, not levels)');
@@ -117,8 +122,10 @@ export function report(demo) {
   out(`  ${compare('precision at p >= 0.5', pair((r) => r.atThreshold.precision), 4)}`);
   out(`  ${compare('recall at p >= 0.5', pair((r) => r.atThreshold.recall), 4)}`);
   out(`  ${compare('test log loss', pair((r) => r.logLoss), 6, false)}`);
-  out(`  gap to the Bayes-optimal AP: CE ${(demo.oracleAp - ce.ap).toFixed(4)}, ` +
-    `focal ${(demo.oracleAp - fl.ap).toFixed(4)}`);
+  out(`  ${compare('AP against the hard negatives only', pair((r) => r.apHard), 4)}`);
+  out(`  ${compare('AP against the easy negatives only', pair((r) => r.apEasy), 4)}`);
+  out(`  gap to the Bayes-optimal AP: CE ${(oracle.ap - ce.ap).toFixed(4)}, ` +
+    `focal ${(oracle.ap - fl.ap).toFixed(4)}`);
   if (demo.quick) {
     out('  (quick run: too little data and training to conclude anything: run without --quick)');
   }

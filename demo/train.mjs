@@ -17,7 +17,10 @@ export function train(model, data, { lossFn, run, training, epochs, orderRng, on
     for (let i = s; i < e; i++) positives += labels[i];
     batches.push({ start: s, end: e, positives });
   }
-  const logits = new Float32Array(bs); // float32: what a network would hand to the loss
+  // The model computes in float64 (as in predict(), so forward() sees one array type and stays fast);
+  // the loss gets float32 logits, what a network would hand it.
+  const logits64 = new Float64Array(bs);
+  const logits = new Float32Array(bs);
   const grad = new Float32Array(bs);
   const hiddenAct = new Float64Array(bs * model.hidden);
   const grads = zerosLike(model);
@@ -36,7 +39,8 @@ export function train(model, data, { lossFn, run, training, epochs, orderRng, on
       const rows = b.end - b.start;
       const z = logits.subarray(0, rows);
       const g = grad.subarray(0, rows);
-      forward(model, x, b.start, b.end, z, hiddenAct);
+      forward(model, x, b.start, b.end, logits64, hiddenAct);
+      z.set(logits64.subarray(0, rows));
       const l0 = performance.now();
       // RetinaNet's normalization: the sum over the batch's anchors divided by its positives.
       const r = lossFn(z, labels.subarray(b.start, b.end), {
