@@ -1,22 +1,18 @@
 #!/usr/bin/env node
-// Reproduces the memory-safety findings of docs/SANITIZERS.md ("Findings"): an ArrayBuffer that is
-// detached (transferred) or shrunk while an async call reads or writes it, and (through the binding
-// itself) one detached by a plan getter. Not part of any suite: each scenario crashes the process
-// (SIGSEGV with the regular build, a heap-use-after-free report with the ASan build).
+// The memory-safety findings of docs/SANITIZERS.md ("Findings"), kept as regression scenarios: an
+// ArrayBuffer detached (transferred) or shrunk while an async call reads or writes it, and one
+// detached by a plan getter given to the binding itself. Each used to crash (SIGSEGV with the
+// regular build, heap-use-after-free under ASan); now an async call computes on a copy and the
+// binding reads every plan property before taking a pointer. test/sanitize/buffer-lifetime.san.ts
+// runs every scenario in a child process under the ASan build (npm run test:asan).
 //
-//   node test/sanitize/findings/buffer-lifetime.mjs            every scenario, each in a child process
-//   node --expose-gc test/sanitize/findings/buffer-lifetime.mjs <scenario>   one, in this process
-//
-// With the ASan build:
-//   LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0 \
-//   FOCAL_LOSS_NATIVE_PATH=build/sanitize/focal_loss.node node test/sanitize/findings/buffer-lifetime.mjs
-// Needs `npm run build` (dist/).
-import { spawnSync } from 'node:child_process';
+//   node --expose-gc test/sanitize/buffer-lifetime.mjs <scenario>     one scenario, in this process
+//   node test/sanitize/buffer-lifetime.mjs --list                     the scenario names
+// Needs `npm run build` (dist/). Prints one JSON line: { scenario, ok, error? }.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const SELF = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const SCENARIOS = {
   // The caller transfers the logits' buffer (structuredClone / postMessage with a transfer list)
@@ -61,9 +57,8 @@ const SCENARIOS = {
     return p;
   },
   // Sync, through the binding itself (not reachable through the public API, whose plans are plain
-  // objects): a getter on a plan property read after the logits detaches them; the kernel then
-  // reads the freed buffer. native/plan_reader.cpp reads `logits` first and runs JS (property
-  // reads) after it.
+  // objects): a getter on a plan property detaches the logits. native/plan_reader.cpp used to take
+  // the logits' pointer first and run the getter after it; the kernel then read the freed buffer.
   'plan-getter': async () => {
     const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'loader.js')).href);
     const { addon } = loadNative('native');
@@ -82,20 +77,16 @@ const SCENARIOS = {
 };
 
 const scenario = process.argv[2];
-if (scenario) {
+if (scenario === '--list') {
+  console.log(Object.keys(SCENARIOS).join('\n'));
+} else {
   if (!(scenario in SCENARIOS)) throw new Error(`unknown scenario ${scenario}: ${Object.keys(SCENARIOS).join(', ')}`);
   const lib = await import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href);
   if (lib.backend().name !== 'native') throw new Error('the native backend did not load');
-  const r = await SCENARIOS[scenario](lib);
-  console.log(`${scenario}: the call settled (loss ${r.loss}): no crash`);
-} else {
-  let crashed = 0;
-  for (const name of Object.keys(SCENARIOS)) {
-    const r = spawnSync(process.execPath, ['--expose-gc', SELF, name], { encoding: 'utf8', env: { ...process.env, FOCAL_LOSS_BACKEND: 'native' } });
-    const report = (r.stderr.match(/ERROR: AddressSanitizer: [^\n]*\n(READ|WRITE)[^\n]*/) ?? [''])[0].replace(/\n/, ' / ');
-    const how = r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
-    console.log(`${name.padEnd(18)} ${how}${report ? `  ${report}` : ''}${r.status === 0 ? `  ${r.stdout.trim()}` : ''}`);
-    if (r.status !== 0) crashed++;
+  try {
+    const r = await SCENARIOS[scenario](lib);
+    console.log(JSON.stringify({ scenario, ok: true, loss: r.loss }));
+  } catch (error) {
+    console.log(JSON.stringify({ scenario, ok: false, error: `${error?.constructor?.name}: ${error?.message}` }));
   }
-  console.log(`${crashed} of ${Object.keys(SCENARIOS).length} scenarios crashed`);
 }
