@@ -30,9 +30,12 @@ export function parseGammaList(text: string): number[] {
   });
 }
 
-/** 'none', one number in [0, 1], or a comma-separated list (softmax per-class weights). */
-export function parseAlpha(text: string): number | number[] | null {
-  if (text === 'none' || text === 'null') return null;
+/**
+ * 'none', one number in [0, 1], or a comma-separated list (softmax per-class weights). 'none' stays a
+ * string here: commander turns a parser's null into ''.
+ */
+export function parseAlpha(text: string): number | number[] | 'none' {
+  if (text === 'none' || text === 'null') return 'none';
   const values = text.split(',').map((p) => {
     const v = number(p, "'none', a number in [0, 1], or comma-separated per-class numbers in [0, 1]");
     if (!(v >= 0 && v <= 1)) throw new InvalidArgumentError(`Expected numbers in [0, 1], got ${p}.`);

@@ -27,7 +27,10 @@ export function buildProgram(): Command {
     .description('Focal loss (Lin et al., ICCV 2017): the seed table, loss curves, and evaluation of .npy batches.')
     // Throw instead of exiting, so that main() picks the exit code: usage errors are 2, like bad input.
     .exitOverride()
-    .configureOutput({ outputError: (text, out) => out(`focal-loss: ${text.replace(/^error: /, '')}`) })
+    .configureOutput({
+      // One line, like every other error: "focal-loss: unknown option '--gama' (Did you mean --gamma?)".
+      outputError: (text, out) => out(`focal-loss: ${text.replace(/^error: /, '').trimEnd().replace(/\s*\n\s*/g, ' ')}\n`),
+    })
     .showSuggestionAfterError(true);
 
   program
@@ -96,7 +99,7 @@ export function buildProgram(): Command {
         sigmoid?: boolean;
         softmax?: boolean;
         gamma: number;
-        alpha?: number | number[] | null;
+        alpha?: number | number[] | 'none';
         ignoreIndex?: number;
         json?: boolean;
         progress: boolean;
@@ -108,7 +111,7 @@ export function buildProgram(): Command {
           labels: opts.labels,
           mode,
           gamma: opts.gamma,
-          alpha: opts.alpha,
+          alpha: opts.alpha === 'none' ? null : opts.alpha,
           ignoreIndex: opts.ignoreIndex,
           chunkRows: opts.chunkRows,
           progress: opts.progress,

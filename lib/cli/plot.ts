@@ -44,6 +44,9 @@ const M = { left: 72, right: 28, top: 56, bottom: 64 };
 const X_MAX = 1;
 const Y_MAX = 5;
 
+/** p with a subscript t. */
+const PT = 'p<tspan baseline-shift="sub" font-size="0.75em">t</tspan>';
+
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -67,8 +70,9 @@ export function renderPlot(curves: readonly Curve[]): string {
   // The paper's Figure 1 marks p_t > 0.6 as the well-classified examples whose loss the focusing shrinks.
   out.push(
     `<rect x="${n(sx(0.6))}" y="${M.top}" width="${n(sx(1) - sx(0.6))}" height="${plotH}" fill="#f2f2f2"/>`,
-    `<text x="${n((sx(0.6) + sx(1)) / 2)}" y="${n(sy(1.4))}" text-anchor="middle" fill="#666666">well-classified</text>`,
-    `<text x="${n((sx(0.6) + sx(1)) / 2)}" y="${n(sy(1.4) + 18)}" text-anchor="middle" fill="#666666">examples</text>`,
+    // Above the plot area, so that no legend or curve can cover it.
+    `<text x="${n((sx(0.6) + sx(1)) / 2)}" y="${M.top - 8}" text-anchor="middle" font-size="12" fill="#666666">` +
+      'well-classified examples</text>',
   );
 
   // Grid and ticks.
@@ -76,18 +80,23 @@ export function renderPlot(curves: readonly Curve[]): string {
   for (let i = 0; i <= 5; i++) out.push(`<line x1="${n(sx(i / 5))}" y1="${M.top}" x2="${n(sx(i / 5))}" y2="${M.top + plotH}"/>`);
   for (let y = 0; y <= Y_MAX; y++) out.push(`<line x1="${M.left}" y1="${n(sy(y))}" x2="${M.left + plotW}" y2="${n(sy(y))}"/>`);
   out.push('</g>');
+  // Tick marks outside the axes, at the labelled values.
+  out.push('<g stroke="#222222" stroke-width="1.5">');
+  for (let i = 0; i <= 5; i++) out.push(`<line x1="${n(sx(i / 5))}" y1="${M.top + plotH}" x2="${n(sx(i / 5))}" y2="${M.top + plotH + 6}"/>`);
+  for (let y = 0; y <= Y_MAX; y++) out.push(`<line x1="${M.left - 6}" y1="${n(sy(y))}" x2="${M.left}" y2="${n(sy(y))}"/>`);
+  out.push('</g>');
   out.push('<g fill="#222222">');
   for (let i = 0; i <= 5; i++) {
-    out.push(`<text x="${n(sx(i / 5))}" y="${M.top + plotH + 20}" text-anchor="middle">${(i / 5).toFixed(1)}</text>`);
+    out.push(`<text x="${n(sx(i / 5))}" y="${M.top + plotH + 24}" text-anchor="middle">${(i / 5).toFixed(1)}</text>`);
   }
   for (let y = 0; y <= Y_MAX; y++) {
-    out.push(`<text x="${M.left - 10}" y="${n(sy(y) + 5)}" text-anchor="end">${y}</text>`);
+    out.push(`<text x="${M.left - 12}" y="${n(sy(y) + 5)}" text-anchor="end">${y}</text>`);
   }
   out.push(
-    `<text x="${M.left + plotW / 2}" y="${H - 16}" text-anchor="middle">probability of the true class, p_t</text>`,
+    `<text x="${M.left + plotW / 2}" y="${H - 16}" text-anchor="middle">probability of the true class, ${PT}</text>`,
     `<text transform="translate(22 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">loss</text>`,
-    `<text x="${M.left + plotW / 2}" y="30" text-anchor="middle" font-size="17">` +
-      'Focal loss FL(p_t) = −(1 − p_t)<tspan baseline-shift="super" font-size="12">γ</tspan> log(p_t)</text>',
+    `<text x="${M.left + plotW / 2}" y="26" text-anchor="middle" font-size="17">` +
+      `Focal loss FL(${PT}) = −(1 − ${PT})<tspan baseline-shift="super" font-size="12">γ</tspan> log(${PT})</text>`,
     '</g>',
   );
 
