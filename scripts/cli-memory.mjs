@@ -22,7 +22,8 @@ const rows = blockRows * repeat;
 const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 function header(descr, shape) {
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${tuple}, }`;
   const padded = dict + ' '.repeat((64 - ((10 + dict.length + 1) % 64)) % 64) + '\n';
   const head = Buffer.alloc(10);
   Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
@@ -39,18 +40,32 @@ function writeRepeated(path, descr, shape, block) {
 }
 
 let seed = 1;
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const dir = mkdtempSync(join(tmpdir(), 'focal-loss-memory-'));
 try {
   const z = Float32Array.from({ length: blockRows * classes }, () => (random() - 0.5) * 8);
   const y = Uint8Array.from({ length: blockRows }, () => Math.floor(random() * classes));
   writeRepeated(join(dir, 'z.npy'), '<f4', [rows, classes], z);
   writeRepeated(join(dir, 'y.npy'), '|u1', [rows], y);
-  writeFileSync(join(dir, 'rss.cjs'), "process.on('exit', () => process.stderr.write(`maxRSS=${process.resourceUsage().maxRSS}\\n`));\n");
+  writeFileSync(
+    join(dir, 'rss.cjs'),
+    "process.on('exit', () => process.stderr.write(`maxRSS=${process.resourceUsage().maxRSS}\\n`));\n",
+  );
   const start = process.hrtime.bigint();
   const r = spawnSync(
     process.execPath,
-    ['--require', join(dir, 'rss.cjs'), cli, 'eval', '--logits', join(dir, 'z.npy'), '--labels', join(dir, 'y.npy'), '--json', ...extra],
+    [
+      '--require',
+      join(dir, 'rss.cjs'),
+      cli,
+      'eval',
+      '--logits',
+      join(dir, 'z.npy'),
+      '--labels',
+      join(dir, 'y.npy'),
+      '--json',
+      ...extra,
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 26 },
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -60,8 +75,10 @@ try {
   const fileMB = (rows * classes * 4) / 2 ** 20;
   console.log(
     `logits ${fileMB.toFixed(0)} MiB [${rows}, ${classes}] float32, backend ${report.backend}: ` +
-      `peak RSS ${peak.toFixed(0)} MiB, ${seconds.toFixed(1)} s (${((rows * classes) / seconds / 1e6).toFixed(0)} M logits/s), ` +
-      `${report.chunks} chunks of ${report.chunkRows} rows, mean focal loss ${report.focalLoss.toPrecision(6)}`,
+      `peak RSS ${peak.toFixed(0)} MiB, ${seconds.toFixed(1)} s ` +
+      `(${((rows * classes) / seconds / 1e6).toFixed(0)} M logits/s), ` +
+      `${report.chunks} chunks of ${report.chunkRows} rows, ` +
+      `mean focal loss ${report.focalLoss.toPrecision(6)}`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -30,10 +30,14 @@ function newestSource(folder: string): number {
 beforeAll(() => {
   // `npm test` compiles first; a direct `vitest run` after an edit would otherwise test a stale dist/.
   if (!existsSync(cliPath) || statSync(cliPath).mtimeMs < newestSource(join(root, 'lib'))) {
-    spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    spawnSync(
+      process.execPath,
+      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: root,
+        stdio: 'inherit',
+      },
+    );
   }
   expect(existsSync(cliPath)).toBe(true);
   dir = mkdtempSync(join(tmpdir(), 'focal-loss-cli-'));
@@ -50,7 +54,11 @@ interface Run {
 }
 
 function cli(args: string[], nodeArgs: string[] = []): Run {
-  const r = spawnSync(process.execPath, [...nodeArgs, cliPath, ...args], { cwd: dir, encoding: 'utf8', env: process.env });
+  const r = spawnSync(process.execPath, [...nodeArgs, cliPath, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: process.env,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -85,8 +93,15 @@ function expectClose(actual: number | null, expected: number, rel: number, what 
 
 // ---------------------------------------------------------------------------------------------------
 describe('focal-loss table', () => {
-  const csv = readFileSync(fileURLToPath(new URL('../../shared/research/seed_table.csv', import.meta.url)), 'utf8');
-  const seedRows = csv.trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+  const csv = readFileSync(
+    fileURLToPath(new URL('../../shared/research/seed_table.csv', import.meta.url)),
+    'utf8',
+  );
+  const seedRows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',').map(Number));
 
   it('--json equals the library and the exact seed values', () => {
     const table = JSON.parse(ok(['table', '--json']));
@@ -96,7 +111,8 @@ describe('focal-loss table', () => {
     for (let i = 0; i < 11; i++) batch.set(table.logits, i * 11);
     const labels = Int32Array.from({ length: 11 }, (_, i) => i);
     table.gammas.forEach((gamma: number, g: number) => {
-      const loss = softmaxFocalLoss(batch, labels, { numClasses: 11, gamma, alpha: null, reduction: 'none' }).loss as Float64Array;
+      const loss = softmaxFocalLoss(batch, labels, { numClasses: 11, gamma, alpha: null, reduction: 'none' })
+        .loss as Float64Array;
       for (let i = 0; i < 11; i++) {
         expect(table.rows[i].losses[g]).toBe(loss[i]); // the same code on the same backend: the same bits
         expectClose(table.rows[i].losses[g], seedRows[i]![3 + g]!, 1e-12, `class ${i} gamma ${gamma}`);
@@ -112,7 +128,21 @@ describe('focal-loss table', () => {
     const lines = out.split('\n');
     const header = lines.find((l) => l.trimStart().startsWith('class'))!;
     expect(header.split(/\s+/).filter(Boolean)).toEqual([
-      'class', 'logit', 'p_t', 'γ=0', 'γ=0.5', 'γ=1', 'γ=2', 'γ=3', 'γ=4', 'γ=5', 'γ=6', 'γ=7', 'γ=8', 'γ=16', 'γ0/γ16',
+      'class',
+      'logit',
+      'p_t',
+      'γ=0',
+      'γ=0.5',
+      'γ=1',
+      'γ=2',
+      'γ=3',
+      'γ=4',
+      'γ=5',
+      'γ=6',
+      'γ=7',
+      'γ=8',
+      'γ=16',
+      'γ0/γ16',
     ]);
     const rows = lines.filter((l) => /^\s*\d+\s+\d\.\d\s/.test(l)).map((l) => l.trim().split(/\s+/));
     expect(rows).toHaveLength(11);
@@ -161,7 +191,7 @@ describe('focal-loss plot', () => {
     const p = (x - 72) / 620;
     const lossDrawn = ((436 - y) / 380) * 5;
     const logit = Math.log(p) - Math.log1p(-p);
-    const loss = (sigmoidFocalLoss([logit], [1], { gamma: 2, alpha: null }).loss as number);
+    const loss = sigmoidFocalLoss([logit], [1], { gamma: 2, alpha: null }).loss as number;
     expect(Math.abs(lossDrawn - loss)).toBeLessThan(0.001);
     expect(Math.abs(loss - -(0.75 ** 2) * Math.log(0.25))).toBeLessThan(1e-6);
   });
@@ -188,7 +218,14 @@ describe('focal-loss plot', () => {
 
 // ---------------------------------------------------------------------------------------------------
 type TypedArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
   | BigInt64Array;
 
 interface ClassJson {
@@ -227,7 +264,15 @@ function expectedClasses(
   ce: ArrayLike<number>,
   classOf: (i: number) => number | undefined,
   positive: (i: number) => boolean = () => true,
-): { count: number[]; elements: number[]; sumF: number[]; sumC: number[]; total: number; totalF: number; totalC: number } {
+): {
+  count: number[];
+  elements: number[];
+  sumF: number[];
+  sumC: number[];
+  total: number;
+  totalF: number;
+  totalC: number;
+} {
   const r = {
     count: new Array<number>(classes).fill(0),
     elements: new Array<number>(classes).fill(0),
@@ -261,10 +306,16 @@ function checkReport(report: EvalJson, e: ReturnType<typeof expectedClasses>, re
     expect(k.elements).toBe(e.elements[i]);
     if (e.elements[i] === 0) expect(k.meanLoss).toBeNull();
     else expectClose(k.meanLoss, e.sumF[i]! / e.elements[i]!, rel, `class ${i} mean`);
-    if (e.elements[i]! > 0) expectClose(k.meanCrossEntropy, e.sumC[i]! / e.elements[i]!, rel, `class ${i} CE`);
+    if (e.elements[i]! > 0)
+      expectClose(k.meanCrossEntropy, e.sumC[i]! / e.elements[i]!, rel, `class ${i} CE`);
     expectClose(k.share, e.sumF[i]! / e.totalF, rel * 10, `class ${i} share`);
   });
-  expectClose(report.classes.reduce((a, k) => a + (k.share ?? 0), 0), 1, 1e-9, 'shares sum to 1');
+  expectClose(
+    report.classes.reduce((a, k) => a + (k.share ?? 0), 0),
+    1,
+    1e-9,
+    'shares sum to 1',
+  );
 }
 
 const REL = { f4: 1e-6, f8: 1e-12 };
@@ -295,14 +346,16 @@ describe('focal-loss eval: softmax', () => {
     ...labelTypes.filter(([d]) => d === '|u1' || d === '<i8').map((l) => ['f8', ...l] as const),
   ];
   for (const [dtype, descr, make, signed] of combinations) {
-    it(`logits ${dtype} [N, C], labels ${descr} with ignored samples, equals the library (chunked too)`, () => {
+    it(`logits ${dtype} [N, C], labels ${descr}, some ignored: equals the library (chunked too)`, () => {
       const z = randomLogits(N * C, dtype, 1);
       const random = rng(2);
       // Signed types use the default ignore index -100; unsigned ones 7 (not a class) via --ignore-index.
       const ignore = signed ? -100 : 7;
       const y = Int32Array.from({ length: N }, (_, i) => (i % 13 === 5 ? ignore : Math.floor(random() * C)));
       const raw = make(N);
-      y.forEach((v, i) => ((raw as unknown as (number | bigint)[])[i] = raw instanceof BigInt64Array ? BigInt(v) : v));
+      y.forEach(
+        (v, i) => ((raw as unknown as (number | bigint)[])[i] = raw instanceof BigInt64Array ? BigInt(v) : v),
+      );
       writeNpy(path('z.npy'), `<${dtype}`, [N, C], z);
       writeNpy(path('y.npy'), descr, [N], raw);
       const extra = signed ? [] : ['--ignore-index', '7'];
@@ -319,10 +372,19 @@ describe('focal-loss eval: softmax', () => {
       const mean = softmaxFocalLoss(z, y, opts);
       expectClose(report.focalLoss, mean.loss as number, REL[dtype], 'mean as the library');
       expect(report.count).toBe(mean.count);
-      expectClose(report.crossEntropy, softmaxFocalLoss(z, y, { ...opts, gamma: 0 }).loss as number, REL[dtype], 'CE');
+      expectClose(
+        report.crossEntropy,
+        softmaxFocalLoss(z, y, { ...opts, gamma: 0 }).loss as number,
+        REL[dtype],
+        'CE',
+      );
       const focal = softmaxFocalLoss(z, y, { ...opts, reduction: 'none' }).loss as Float64Array;
       const ce = softmaxFocalLoss(z, y, { ...opts, gamma: 0, reduction: 'none' }).loss as Float64Array;
-      checkReport(report, expectedClasses(C, focal, ce, (i) => (y[i] === ignore ? undefined : y[i])), REL[dtype]);
+      checkReport(
+        report,
+        expectedClasses(C, focal, ce, (i) => (y[i] === ignore ? undefined : y[i])),
+        REL[dtype],
+      );
 
       for (const rows of descr === '<i8' ? ['1', '10'] : ['10']) {
         const chunked = evalJson(['--logits', 'z.npy', '--labels', 'y.npy', ...extra, '--chunk-rows', rows]);
@@ -334,19 +396,34 @@ describe('focal-loss eval: softmax', () => {
     });
   }
 
-  it('float labels holding whole numbers are classes; gamma, per-class alpha and ignore index are passed on', () => {
+  it('float labels holding whole numbers are classes; gamma, per-class alpha, ignore index pass on', () => {
     const z = randomLogits(N * C, 'f8', 3);
     const random = rng(4);
     const y = Int32Array.from({ length: N }, (_, i) => (i % 17 === 0 ? -1 : Math.floor(random() * C)));
     writeNpy(path('z.npy'), '<f8', [N, C], z);
     writeNpy(path('yf.npy'), '<f8', [N], Float64Array.from(y));
     const alpha = [0.1, 0.2, 0.3, 0.25, 0.15];
-    const report = evalJson(['--logits', 'z.npy', '--labels', 'yf.npy', '--gamma', '0.5', '--alpha', alpha.join(','), '--ignore-index', '-1']);
+    const report = evalJson([
+      '--logits',
+      'z.npy',
+      '--labels',
+      'yf.npy',
+      '--gamma',
+      '0.5',
+      '--alpha',
+      alpha.join(','),
+      '--ignore-index',
+      '-1',
+    ]);
     expect(report.alpha).toEqual(alpha);
     const opts = { numClasses: C, gamma: 0.5, alpha, ignoreIndex: -1 };
     const focal = softmaxFocalLoss(z, y, { ...opts, reduction: 'none' }).loss as Float64Array;
     const ce = softmaxFocalLoss(z, y, { ...opts, gamma: 0, reduction: 'none' }).loss as Float64Array;
-    checkReport(report, expectedClasses(C, focal, ce, (i) => (y[i] === -1 ? undefined : y[i])), REL.f8);
+    checkReport(
+      report,
+      expectedClasses(C, focal, ce, (i) => (y[i] === -1 ? undefined : y[i])),
+      REL.f8,
+    );
     expectClose(report.focalLoss, softmaxFocalLoss(z, y, opts).loss as number, REL.f8);
   });
 
@@ -378,7 +455,9 @@ describe('focal-loss eval: softmax', () => {
     const [n, c, h, w] = [6, 3, 4, 5];
     const z = randomLogits(n * c * h * w, 'f8', 7);
     const random = rng(8);
-    const y = Int32Array.from({ length: n * h * w }, (_, i) => (i % 11 === 3 ? -100 : Math.floor(random() * c)));
+    const y = Int32Array.from({ length: n * h * w }, (_, i) =>
+      i % 11 === 3 ? -100 : Math.floor(random() * c),
+    );
     writeNpy(path('zd.npy'), '<f8', [n, c, h, w], z);
     writeNpy(path('yd.npy'), '<i4', [n, h, w], y);
     const opts = { shape: [n, c, h, w], classAxis: 1 };
@@ -387,7 +466,11 @@ describe('focal-loss eval: softmax', () => {
     for (const rows of [[], ['--chunk-rows', '4']]) {
       const report = evalJson(['--logits', 'zd.npy', '--labels', 'yd.npy', ...rows]);
       expect(report.mode).toBe('softmax');
-      checkReport(report, expectedClasses(c, focal, ce, (i) => (y[i] === -100 ? undefined : y[i])), REL.f8);
+      checkReport(
+        report,
+        expectedClasses(c, focal, ce, (i) => (y[i] === -100 ? undefined : y[i])),
+        REL.f8,
+      );
     }
   });
 });
@@ -408,7 +491,11 @@ describe('focal-loss eval: sigmoid', () => {
     expectClose(report.crossEntropy, sigmoidFocalLoss(z, t, { gamma: 0 }).loss as number, REL.f4, 'CE');
     const focal = sigmoidFocalLoss(z, t, { reduction: 'none' }).loss as Float32Array;
     const ce = sigmoidFocalLoss(z, t, { gamma: 0, reduction: 'none' }).loss as Float32Array;
-    checkReport(report, expectedClasses(2, focal, ce, (i) => t[i]), REL.f4);
+    checkReport(
+      report,
+      expectedClasses(2, focal, ce, (i) => t[i]),
+      REL.f4,
+    );
     const chunked = evalJson(['--logits', 'z1.npy', '--labels', 't1.npy', '--chunk-rows', '7']);
     expect(chunked.chunks).toBe(Math.ceil(N / 7));
     expectClose(chunked.focalLoss, report.focalLoss, 1e-12);
@@ -421,14 +508,35 @@ describe('focal-loss eval: sigmoid', () => {
     const t = Float32Array.from({ length: N * C }, () => random());
     writeNpy(path('z2.npy'), '<f8', [N, C], z);
     writeNpy(path('t2.npy'), '<f4', [N, C], t);
-    const report = evalJson(['--logits', 'z2.npy', '--labels', 't2.npy', '--alpha', 'none', '--gamma', '0.5', '--chunk-rows', '10']);
+    const report = evalJson([
+      '--logits',
+      'z2.npy',
+      '--labels',
+      't2.npy',
+      '--alpha',
+      'none',
+      '--gamma',
+      '0.5',
+      '--chunk-rows',
+      '10',
+    ]);
     expect(report.mode).toBe('sigmoid');
     expect(report.alpha).toBeNull();
     const opts = { gamma: 0.5, alpha: null };
     expectClose(report.focalLoss, sigmoidFocalLoss(z, t, opts).loss as number, REL.f8);
     const focal = sigmoidFocalLoss(z, t, { ...opts, reduction: 'none' }).loss as Float64Array;
     const ce = sigmoidFocalLoss(z, t, { ...opts, gamma: 0, reduction: 'none' }).loss as Float64Array;
-    checkReport(report, expectedClasses(C, focal, ce, (i) => i % C, (i) => t[i]! >= 0.5), REL.f8);
+    checkReport(
+      report,
+      expectedClasses(
+        C,
+        focal,
+        ce,
+        (i) => i % C,
+        (i) => t[i]! >= 0.5,
+      ),
+      REL.f8,
+    );
   });
 
   it('--ignore-index drops elements from the counts and means (i1 targets, -1 ignored)', () => {
@@ -447,16 +555,41 @@ describe('focal-loss eval: sigmoid', () => {
       const kept = [...t.keys()].filter((i) => t[i] !== -1);
       const zk = Float32Array.from(kept, (i) => z[i]!);
       const tk = Int8Array.from(kept, (i) => t[i]!);
-      expectClose(report.focalLoss, sigmoidFocalLoss(zk, tk).loss as number, REL.f4, 'mean over the kept elements');
-      const focal = sigmoidFocalLoss(z, t.map((v) => (v === -1 ? 0 : v)), { reduction: 'none' }).loss as Float32Array;
-      const ce = sigmoidFocalLoss(z, t.map((v) => (v === -1 ? 0 : v)), { gamma: 0, reduction: 'none' }).loss as Float32Array;
-      checkReport(report, expectedClasses(C, focal, ce, (i) => (t[i] === -1 ? undefined : i % C), (i) => t[i] === 1), REL.f4);
+      expectClose(
+        report.focalLoss,
+        sigmoidFocalLoss(zk, tk).loss as number,
+        REL.f4,
+        'mean over the kept elements',
+      );
+      const focal = sigmoidFocalLoss(
+        z,
+        t.map((v) => (v === -1 ? 0 : v)),
+        { reduction: 'none' },
+      ).loss as Float32Array;
+      const ce = sigmoidFocalLoss(
+        z,
+        t.map((v) => (v === -1 ? 0 : v)),
+        { gamma: 0, reduction: 'none' },
+      ).loss as Float32Array;
+      checkReport(
+        report,
+        expectedClasses(
+          C,
+          focal,
+          ce,
+          (i) => (t[i] === -1 ? undefined : i % C),
+          (i) => t[i] === 1,
+        ),
+        REL.f4,
+      );
     }
   });
 
   it('prints a readable report without --json, and nothing on stderr when it is not a terminal', () => {
     const out = ok(['eval', '--logits', 'z3.npy', '--labels', 't3.npy', '--ignore-index', '-1']);
-    expect(out).toMatch(/^sigmoid focal loss: logits z3\.npy float32 \(200, 3\), targets t3\.npy int8 \(200, 3\)/);
+    expect(out).toMatch(
+      /^sigmoid focal loss: logits z3\.npy float32 \(200, 3\), targets t3\.npy int8 \(200, 3\)/,
+    );
     expect(out).toMatch(/gamma 2, alpha 0\.25, ignore index -1; backend (native|js)/);
     expect(out).toMatch(/mean focal loss\s+\d\.\d+/);
     expect(out).toMatch(/mean cross-entropy\s+\d\.\d+\s+\(gamma 0, alpha 0\.25\)/);
@@ -471,7 +604,12 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
   const C = 3;
   const good = () => {
     writeNpy(path('good-z.npy'), '<f4', [N, C], randomLogits(N * C, 'f4', 15));
-    writeNpy(path('good-y.npy'), '<i8', [N], BigInt64Array.from({ length: N }, (_, i) => BigInt(i % C)));
+    writeNpy(
+      path('good-y.npy'),
+      '<i8',
+      [N],
+      BigInt64Array.from({ length: N }, (_, i) => BigInt(i % C)),
+    );
   };
 
   function expectFailure(args: string[], message: RegExp): void {
@@ -485,7 +623,11 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
   }
 
   const logitsCases: [string, () => void, RegExp][] = [
-    ['wrong magic', () => writeFileSync(path('bad.npy'), Buffer.from('PK\x03\x04 this is a zip file, not npy')), /bad\.npy: not a \.npy file/],
+    [
+      'wrong magic',
+      () => writeFileSync(path('bad.npy'), Buffer.from('PK\x03\x04 this is a zip file, not npy')),
+      /bad\.npy: not a \.npy file/,
+    ],
     ['empty file', () => writeFileSync(path('bad.npy'), Buffer.alloc(0)), /bad\.npy: not a \.npy file/],
     [
       'unsupported dtype',
@@ -502,7 +644,11 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
       () => writeNpy(path('bad.npy'), '<f2', [N, C], new Uint16Array(N * C)),
       /bad\.npy: unsupported dtype '<f2'/,
     ],
-    ['big-endian', () => writeNpy(path('bad.npy'), '>f4', [N, C], new Float32Array(N * C)), /bad\.npy: big-endian data \('>f4'\)/],
+    [
+      'big-endian',
+      () => writeNpy(path('bad.npy'), '>f4', [N, C], new Float32Array(N * C)),
+      /bad\.npy: big-endian data \('>f4'\)/,
+    ],
     [
       'Fortran order',
       () => writeNpy(path('bad.npy'), '<f4', [N, C], new Float32Array(N * C), { fortranOrder: true }),
@@ -530,12 +676,18 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
     ],
     [
       'malformed header',
-      () => writeNpy(path('bad.npy'), '<f4', [N, C], new Float32Array(N * C), { dict: "{'descr': '<f4', 'shape': (10, 3" }),
+      () =>
+        writeNpy(path('bad.npy'), '<f4', [N, C], new Float32Array(N * C), {
+          dict: "{'descr': '<f4', 'shape': (10, 3",
+        }),
       /bad\.npy: malformed header/,
     ],
     [
       'header without shape',
-      () => writeNpy(path('bad.npy'), '<f4', [N, C], new Float32Array(N * C), { dict: "{'descr': '<f4', 'fortran_order': False}" }),
+      () =>
+        writeNpy(path('bad.npy'), '<f4', [N, C], new Float32Array(N * C), {
+          dict: "{'descr': '<f4', 'fortran_order': False}",
+        }),
       /bad\.npy: malformed header \(needs 'descr', 'fortran_order' and 'shape'\)/,
     ],
     [
@@ -571,7 +723,10 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
       'shape mismatch',
       () => writeNpy(path('bad.npy'), '<i4', [N + 1], new Int32Array(N + 1)),
       [],
-      /bad\.npy: shape \(11,\) does not match the logits' \(10, 3\); expected \(10,\) \(softmax labels\) or \(10, 3\) \(sigmoid targets\)/,
+      new RegExp(
+        String.raw`bad\.npy: shape \(11,\) does not match the logits' \(10, 3\); ` +
+          String.raw`expected \(10,\) \(softmax labels\) or \(10, 3\) \(sigmoid targets\)`,
+      ),
     ],
     [
       'unsupported label dtype',
@@ -581,37 +736,76 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
     ],
     [
       'label out of range, named by its index in the file across chunks',
-      () => writeNpy(path('bad.npy'), '<i4', [N], Int32Array.from({ length: N }, (_, i) => (i === 7 ? 12 : 0))),
+      () =>
+        writeNpy(
+          path('bad.npy'),
+          '<i4',
+          [N],
+          Int32Array.from({ length: N }, (_, i) => (i === 7 ? 12 : 0)),
+        ),
       ['--chunk-rows', '3'],
-      /bad\.npy: at index \(7,\): Expected a class in \[0, 3\) or the ignoreIndex \(-100\) for labels\[7\] but received 12/,
+      new RegExp(
+        String.raw`bad\.npy: at index \(7,\): Expected a class in \[0, 3\) or the ignoreIndex \(-100\) ` +
+          String.raw`for labels\[7\] but received 12`,
+      ),
     ],
     [
       'int64 label beyond 32 bits',
-      () => writeNpy(path('bad.npy'), '<i8', [N], BigInt64Array.from({ length: N }, (_, i) => (i === 8 ? 2n ** 40n : 0n))),
+      () =>
+        writeNpy(
+          path('bad.npy'),
+          '<i8',
+          [N],
+          BigInt64Array.from({ length: N }, (_, i) => (i === 8 ? 2n ** 40n : 0n)),
+        ),
       ['--chunk-rows', '4'],
       /bad\.npy: at index \(8,\): expected a class label but received 1099511627776/,
     ],
     [
       'uint32 label beyond int32',
-      () => writeNpy(path('bad.npy'), '<u4', [N], Uint32Array.from({ length: N }, (_, i) => (i === 2 ? 2 ** 32 - 1 : 0))),
+      () =>
+        writeNpy(
+          path('bad.npy'),
+          '<u4',
+          [N],
+          Uint32Array.from({ length: N }, (_, i) => (i === 2 ? 2 ** 32 - 1 : 0)),
+        ),
       [],
       /bad\.npy: at index \(2,\): expected a class label but received 4294967295/,
     ],
     [
       'float label that is not a whole number',
-      () => writeNpy(path('bad.npy'), '<f4', [N], Float32Array.from({ length: N }, (_, i) => (i === 9 ? 1.5 : 0))),
+      () =>
+        writeNpy(
+          path('bad.npy'),
+          '<f4',
+          [N],
+          Float32Array.from({ length: N }, (_, i) => (i === 9 ? 1.5 : 0)),
+        ),
       [],
       /bad\.npy: at index \(9,\): expected an integer class label but received 1\.5/,
     ],
     [
       'sigmoid target out of [0, 1], with its 2-D index',
-      () => writeNpy(path('bad.npy'), '<f4', [N, C], Float32Array.from({ length: N * C }, (_, i) => (i === 22 ? 2 : 0))),
+      () =>
+        writeNpy(
+          path('bad.npy'),
+          '<f4',
+          [N, C],
+          Float32Array.from({ length: N * C }, (_, i) => (i === 22 ? 2 : 0)),
+        ),
       ['--chunk-rows', '2'],
       /bad\.npy: at index \(7, 1\): Expected a target in \[0, 1\] for targets\[22\] but received 2/,
     ],
     [
       'sigmoid label not 0 or 1',
-      () => writeNpy(path('bad.npy'), '|u1', [N, C], Uint8Array.from({ length: N * C }, (_, i) => (i === 4 ? 3 : 0))),
+      () =>
+        writeNpy(
+          path('bad.npy'),
+          '|u1',
+          [N, C],
+          Uint8Array.from({ length: N * C }, (_, i) => (i === 4 ? 3 : 0)),
+        ),
       [],
       /bad\.npy: at index \(1, 1\): Expected a label of 0 or 1 for targets\[4\] but received 3/,
     ],
@@ -627,9 +821,21 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
     ['no command', [], /Usage: focal-loss/],
     ['unknown command', ['evaluate'], /unknown command 'evaluate'/],
     ['missing --labels', ['eval', '--logits', 'good-z.npy'], /required option '--labels <file>'/],
-    ['--sigmoid with --softmax', ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--sigmoid', '--softmax'], /cannot be used with/],
-    ['bad --gamma', ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--gamma', 'two'], /--gamma/],
-    ['bad --alpha', ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--alpha', '1.5'], /--alpha/],
+    [
+      '--sigmoid with --softmax',
+      ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--sigmoid', '--softmax'],
+      /cannot be used with/,
+    ],
+    [
+      'bad --gamma',
+      ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--gamma', 'two'],
+      /--gamma/,
+    ],
+    [
+      'bad --alpha',
+      ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--alpha', '1.5'],
+      /--alpha/,
+    ],
     [
       'per-class --alpha of the wrong length',
       ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--alpha', '0.5,0.5'],
@@ -638,10 +844,18 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
     [
       '--sigmoid with softmax-shaped labels',
       ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--sigmoid'],
-      /good-y\.npy: shape \(10,\) does not match the logits' \(10, 3\); expected \(10, 3\) \(sigmoid targets\)/,
+      /good-y\.npy: shape \(10,\) does not match the logits' \(10, 3\); expected \(10, 3\) \(sigmoid targets\)\n/,
     ],
-    ['bad --chunk-rows', ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--chunk-rows', '0'], /--chunk-rows/],
-    ['unknown option', ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--gama', '1'], /unknown option '--gama'/],
+    [
+      'bad --chunk-rows',
+      ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--chunk-rows', '0'],
+      /--chunk-rows/,
+    ],
+    [
+      'unknown option',
+      ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--gama', '1'],
+      /unknown option '--gama'/,
+    ],
   ];
 
   it.each(usageCases)('usage: %s', (_, args, message) => {
@@ -659,7 +873,10 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
   it('a per-class alpha for sigmoid is refused', () => {
     writeNpy(path('s-z.npy'), '<f4', [N], new Float32Array(N));
     writeNpy(path('s-t.npy'), '|u1', [N], new Uint8Array(N));
-    expectFailure(['eval', '--logits', 's-z.npy', '--labels', 's-t.npy', '--alpha', '0.2,0.8'], /--alpha: a per-class list needs softmax/);
+    expectFailure(
+      ['eval', '--logits', 's-z.npy', '--labels', 's-t.npy', '--alpha', '0.2,0.8'],
+      /--alpha: a per-class list needs softmax/,
+    );
   });
 });
 
@@ -678,15 +895,26 @@ describe('focal-loss eval: memory', () => {
     writeNpyRepeated(path('big-y.npy'), '|u1', [blockRows * repeat], y, repeat);
     expect(statSync(path('big-z.npy')).size).toBeGreaterThan(200e6);
     // Measured inside the child, at exit: maxRSS is its peak resident memory in kB.
-    writeFileSync(path('rss.cjs'), "process.on('exit', () => process.stderr.write(`maxRSS=${process.resourceUsage().maxRSS}\\n`));\n");
+    writeFileSync(
+      path('rss.cjs'),
+      "process.on('exit', () => process.stderr.write(`maxRSS=${process.resourceUsage().maxRSS}\\n`));\n",
+    );
     try {
-      const r = cli(['eval', '--logits', 'big-z.npy', '--labels', 'big-y.npy', '--json'], ['--require', path('rss.cjs')]);
+      const r = cli(
+        ['eval', '--logits', 'big-z.npy', '--labels', 'big-y.npy', '--json'],
+        ['--require', path('rss.cjs')],
+      );
       expect(r.code, r.stderr).toBe(0);
       const peakMB = Number(/maxRSS=(\d+)/.exec(r.stderr)![1]) / 1024;
       const report = JSON.parse(r.stdout) as EvalJson;
       expect(report.count).toBe(blockRows * repeat);
       expect(report.chunks).toBeGreaterThan(10);
-      expectClose(report.focalLoss, softmaxFocalLoss(z, y, { numClasses: C }).loss as number, 1e-6, 'mean over the file');
+      expectClose(
+        report.focalLoss,
+        softmaxFocalLoss(z, y, { numClasses: C }).loss as number,
+        1e-6,
+        'mean over the file',
+      );
       // Measured: ~77 MB (Node ~45 MB, the chunk buffers ~30 MB); reading the file whole would need > 250 MB.
       expect(peakMB).toBeLessThan(150);
     } finally {

@@ -21,7 +21,8 @@ export function npyHeader(descr: string, shape: readonly number[], options: Head
   const version = options.version ?? 1;
   const dict =
     options.dict ??
-    `{'descr': '${descr}', 'fortran_order': ${options.fortranOrder ? 'True' : 'False'}, 'shape': ${shapeLiteral(shape)}, }`;
+    `{'descr': '${descr}', 'fortran_order': ${options.fortranOrder ? 'True' : 'False'}, ` +
+      `'shape': ${shapeLiteral(shape)}, }`;
   const prefix = version === 1 ? 10 : 12;
   const padded = dict + ' '.repeat((64 - ((prefix + dict.length + 1) % 64)) % 64) + '\n';
   const head = Buffer.alloc(prefix);
@@ -35,12 +36,24 @@ function bytesOf(data: ArrayBufferView): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-export function writeNpy(path: string, descr: string, shape: readonly number[], data: ArrayBufferView, options?: HeaderOptions): void {
+export function writeNpy(
+  path: string,
+  descr: string,
+  shape: readonly number[],
+  data: ArrayBufferView,
+  options?: HeaderOptions,
+): void {
   writeFileSync(path, Buffer.concat([npyHeader(descr, shape, options), bytesOf(data)]));
 }
 
 /** A large file written block by block (the same block `repeat` times), without holding it in memory. */
-export function writeNpyRepeated(path: string, descr: string, shape: readonly number[], block: ArrayBufferView, repeat: number): void {
+export function writeNpyRepeated(
+  path: string,
+  descr: string,
+  shape: readonly number[],
+  block: ArrayBufferView,
+  repeat: number,
+): void {
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, npyHeader(descr, shape));

@@ -22,7 +22,9 @@ export function parseGamma(text: string): number {
 /** A comma-separated list of gammas, e.g. 0,0.5,1,2,5. */
 export function parseGammaList(text: string): number[] {
   const parts = text.split(',');
-  if (parts.some((p) => p === '')) throw new InvalidArgumentError('Expected comma-separated numbers >= 0, e.g. 0,0.5,1,2,5.');
+  if (parts.some((p) => p === '')) {
+    throw new InvalidArgumentError('Expected comma-separated numbers >= 0, e.g. 0,0.5,1,2,5.');
+  }
   return parts.map((p) => {
     const v = number(p, 'comma-separated numbers >= 0, e.g. 0,0.5,1,2,5');
     if (!(v >= 0) || !Number.isFinite(v)) throw new InvalidArgumentError(`Expected numbers >= 0, got ${p}.`);
@@ -47,7 +49,9 @@ export function parseAlpha(text: string): number | number[] | 'none' {
 /** A 32-bit signed integer, as label values are. */
 export function parseInt32(text: string): number {
   const v = number(text, 'an integer');
-  if (!Number.isInteger(v) || v < -(2 ** 31) || v > 2 ** 31 - 1) throw new InvalidArgumentError('Expected a 32-bit integer.');
+  if (!Number.isInteger(v) || v < -(2 ** 31) || v > 2 ** 31 - 1) {
+    throw new InvalidArgumentError('Expected a 32-bit integer.');
+  }
   return v;
 }
 

@@ -15,7 +15,10 @@ import { createProgress } from './progress.js';
 
 export type Mode = 'sigmoid' | 'softmax';
 
-/** Bytes of logits plus labels per chunk when --chunk-rows is not given: large enough that the per-call overhead vanishes. */
+/**
+ * Bytes of logits plus labels per chunk when --chunk-rows is not given: large enough that the per-call
+ * overhead vanishes, small beside the memory of Node itself.
+ */
 export const DEFAULT_CHUNK_BYTES = 16 << 20;
 /** The library's defaults (lib/types.ts), stated here because the report prints them. */
 export const DEFAULT_GAMMA = 2;
@@ -39,7 +42,10 @@ export interface EvalOptions {
 
 export interface ClassReport {
   class: number;
-  /** Softmax: samples of this true class. Sigmoid [N, C]: positive targets in column C. Sigmoid [N]: targets of this class. */
+  /**
+   * Softmax: samples of this true class. Sigmoid [N, C]: positive targets (>= 0.5) in this column.
+   * Sigmoid [N]: elements whose target rounds to this class.
+   */
   count: number;
   /** Elements whose losses `meanLoss` averages (softmax: = count; sigmoid [N, C]: the column's elements). */
   elements: number;
@@ -51,7 +57,7 @@ export interface ClassReport {
 
 export interface EvalReport {
   mode: Mode;
-  /** 'labels': one integer class per sample; 'targets': values shaped like the logits (sigmoid, or soft softmax targets). */
+  /** 'labels': one integer class per sample; 'targets': shaped like the logits (sigmoid, or soft softmax). */
   labelKind: 'labels' | 'targets';
   logits: { file: string; dtype: string; shape: number[] };
   labels: { file: string; dtype: string; shape: number[] };
@@ -74,22 +80,41 @@ export interface EvalReport {
 const LOGITS_HINT = 'expected float32 or float64 logits';
 const LABELS_HINT = 'expected integer labels or float32/float64 targets';
 
-type RawView = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array;
+type RawView =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 function rawView(dtype: Dtype, buffer: ArrayBuffer): RawView {
   switch (dtype.name) {
-    case 'float32': return new Float32Array(buffer);
-    case 'float64': return new Float64Array(buffer);
-    case 'int8': return new Int8Array(buffer);
+    case 'float32':
+      return new Float32Array(buffer);
+    case 'float64':
+      return new Float64Array(buffer);
+    case 'int8':
+      return new Int8Array(buffer);
     case 'bool':
-    case 'uint8': return new Uint8Array(buffer);
-    case 'int16': return new Int16Array(buffer);
-    case 'uint16': return new Uint16Array(buffer);
-    case 'int32': return new Int32Array(buffer);
-    case 'uint32': return new Uint32Array(buffer);
-    case 'int64': return new BigInt64Array(buffer);
-    case 'uint64': return new BigUint64Array(buffer);
+    case 'uint8':
+      return new Uint8Array(buffer);
+    case 'int16':
+      return new Int16Array(buffer);
+    case 'uint16':
+      return new Uint16Array(buffer);
+    case 'int32':
+      return new Int32Array(buffer);
+    case 'uint32':
+      return new Uint32Array(buffer);
+    case 'int64':
+      return new BigInt64Array(buffer);
+    case 'uint64':
+      return new BigUint64Array(buffer);
   }
 }
 
@@ -137,7 +162,9 @@ function plan(logits: NpyReader, labels: NpyReader, forced: Mode | undefined): P
     );
   if (forced === 'softmax') {
     if (L.length < 2) {
-      throw new CliError(`${logits.name}: --softmax needs logits of at least 2 dimensions [N, C, ...], not ${formatShape(L)}`);
+      throw new CliError(
+        `${logits.name}: --softmax needs logits of at least 2 dimensions [N, C, ...], not ${formatShape(L)}`,
+      );
     }
     if (hard) return { mode: 'softmax', labelKind: 'labels' };
     if (equal) return { mode: 'softmax', labelKind: 'targets' };
@@ -152,7 +179,7 @@ function plan(logits: NpyReader, labels: NpyReader, forced: Mode | undefined): P
   throw mismatch();
 }
 
-/** Why a library error about `labels[i]` / `targets[i]` (an index in the chunk) is about the file's element. */
+/** A library error about `labels[i]` / `targets[i]` (an index in the chunk), told as the file's element. */
 function locateLibraryError(error: unknown, labels: NpyReader, flatOffset: number): CliError | undefined {
   if (!(error instanceof RangeError || error instanceof TypeError)) return undefined;
   const match = /\b(labels|targets)\[(\d+)\]/.exec(error.message);
@@ -177,19 +204,27 @@ export function evaluate(options: EvalOptions): EvalReport {
 function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalReport {
   const zType = logits.header.dtype;
   const tType = labels.header.dtype;
-  if (zType.kind !== 'f') throw new CliError(`${logits.name}: unsupported dtype '${zType.descr}' (${LOGITS_HINT})`);
-  if (logits.header.shape.length === 0) throw new CliError(`${logits.name}: a 0-d array; expected logits of shape (N,) or (N, C, ...)`);
+  if (zType.kind !== 'f') {
+    throw new CliError(`${logits.name}: unsupported dtype '${zType.descr}' (${LOGITS_HINT})`);
+  }
+  if (logits.header.shape.length === 0) {
+    throw new CliError(`${logits.name}: a 0-d array; expected logits of shape (N,) or (N, C, ...)`);
+  }
   const { mode, labelKind } = plan(logits, labels, options.mode);
   const L = logits.header.shape;
   const gamma = options.gamma ?? DEFAULT_GAMMA;
   const alpha = options.alpha === undefined ? DEFAULT_ALPHA[mode] : options.alpha;
   if (Array.isArray(alpha) && mode === 'sigmoid') {
-    throw new CliError('--alpha: a per-class list needs softmax (sigmoid alpha is one number in [0, 1], or none)');
+    throw new CliError(
+      '--alpha: a per-class list needs softmax (sigmoid alpha is one number in [0, 1], or none)',
+    );
   }
   const hardLabels = mode === 'softmax' && labelKind === 'labels';
   const ignoreIndex = options.ignoreIndex ?? (hardLabels ? DEFAULT_SOFTMAX_IGNORE_INDEX : undefined);
   if (mode === 'softmax' && labelKind === 'targets' && options.ignoreIndex !== undefined) {
-    throw new CliError('--ignore-index applies to integer labels, not to soft targets shaped like the logits');
+    throw new CliError(
+      '--ignore-index applies to integer labels, not to soft targets shaped like the logits',
+    );
   }
 
   // Classes: softmax and sigmoid [N, C, ...] have C = axis 1 (S = positions per class per row);
@@ -207,7 +242,12 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
   const call = (z: FloatArray, t: Int32Array | FloatArray, rows: number, g: number, out: FloatArray) =>
     mode === 'softmax'
       ? softmaxFocalLoss(z, t, { ...softmaxOptions(rows, g), out: { loss: out } })
-      : sigmoidFocalLoss(z, t, { gamma: g, alpha: alpha as number | null, reduction: 'none', out: { loss: out } });
+      : sigmoidFocalLoss(z, t, {
+          gamma: g,
+          alpha: alpha as number | null,
+          reduction: 'none',
+          out: { loss: out },
+        });
 
   // Options are checked on an empty batch first, so that a bad --alpha fails before any data are read.
   try {
@@ -222,7 +262,10 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
   const N = logits.rows;
   const zRowBytes = logits.rowElements * zType.size;
   const tRowBytes = labels.rowElements * tType.size;
-  const chunkRows = Math.max(1, Math.min(N, options.chunkRows ?? Math.floor(DEFAULT_CHUNK_BYTES / Math.max(1, zRowBytes + tRowBytes))));
+  const chunkRows = Math.max(
+    1,
+    Math.min(N, options.chunkRows ?? Math.floor(DEFAULT_CHUNK_BYTES / Math.max(1, zRowBytes + tRowBytes))),
+  );
   const zElems = chunkRows * logits.rowElements;
   const tElems = chunkRows * labels.rowElements;
   const outElems = mode === 'softmax' ? chunkRows * S : zElems;
@@ -290,7 +333,9 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
         for (let n = 0; n < rows; n++) {
           for (let p = 0; p < S; p++) {
             let best = 0;
-            for (let k = 1; k < C; k++) if (t[n * C * S + k * S + p]! > t[n * C * S + best * S + p]!) best = k;
+            for (let k = 1; k < C; k++) {
+              if (t[n * C * S + k * S + p]! > t[n * C * S + best * S + p]!) best = k;
+            }
             const s = n * S + p;
             count[best]++;
             sumFocal[best] += f[s]!;
@@ -380,7 +425,10 @@ function decode(
   hardLabels: boolean,
 ): Int32Array | FloatArray {
   const bad = (i: number, expected: string, value: unknown) =>
-    new CliError(`${labels.name}: at index ${unravel(flatOffset + i, labels.header.shape)}: expected ${expected} but received ${value}`);
+    new CliError(
+      `${labels.name}: at index ${unravel(flatOffset + i, labels.header.shape)}: ` +
+        `expected ${expected} but received ${value}`,
+    );
   if (tFloat) {
     // Float targets (sigmoid, or soft softmax targets of any type): converted to the logits' precision.
     if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
@@ -394,7 +442,9 @@ function decode(
   if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
     for (let i = 0; i < n; i++) {
       const v = raw[i]!;
-      if (v < -2147483648n || v > 2147483647n) throw bad(i, hardLabels ? 'a class label' : 'a label of 0 or 1', v);
+      if (v < -2147483648n || v > 2147483647n) {
+        throw bad(i, hardLabels ? 'a class label' : 'a label of 0 or 1', v);
+      }
       out[i] = Number(v);
     }
   } else if (raw instanceof Uint32Array) {
@@ -416,7 +466,7 @@ function decode(
   return out.subarray(0, n);
 }
 
-/** Sigmoid only: elements whose target is the ignore index are marked, and given target 0 so the library accepts them. */
+/** Sigmoid only: elements whose target is the ignore index are marked, and given target 0 for the library. */
 function maskIgnored(t: Int32Array | FloatArray, n: number, ignoreIndex: number, mask: Uint8Array): number {
   let ignored = 0;
   for (let i = 0; i < n; i++) {

@@ -63,7 +63,7 @@ const DTYPES: Record<string, DtypeName> = {
   u8: 'uint64',
 };
 
-/** Why a descr is refused, or its dtype. Only the byte order matters beyond the type: data are viewed as is. */
+/** The dtype of a descr, or why it is refused. Byte order matters because the data are viewed as they are. */
 export function parseDescr(descr: unknown): Dtype | string {
   if (typeof descr !== 'string') return 'a structured dtype is not supported';
   const match = /^([<>|=]?)([a-zA-Z])(\d+)$/.exec(descr);
@@ -80,7 +80,7 @@ export function parseDescr(descr: unknown): Dtype | string {
   return { name, kind: kind as Dtype['kind'], size: bytes, descr };
 }
 
-/** A tiny reader of the Python literals numpy writes: dicts, tuples, lists, strings, ints, True/False/None. */
+/** A tiny reader of the Python literals numpy writes: dict, tuple, list, str, int, True/False/None. */
 class LiteralParser {
   private pos = 0;
 
@@ -167,7 +167,7 @@ class LiteralParser {
   }
 }
 
-/** Where the header ends according to the prefix (magic, version, length), or the prefix's length if it is bad. */
+/** Where the header ends by the prefix (magic, version, length); the prefix's length if that is bad. */
 function headerEnd(prefix: Uint8Array): number {
   if (prefix.length < 12 || MAGIC.some((b, i) => prefix[i] !== b)) return prefix.length;
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
@@ -192,7 +192,9 @@ export function parseNpyHeader(bytes: Uint8Array, name: string, dtypeHint?: stri
   const start = 8 + lengthBytes;
   if (headerLength > MAX_HEADER_BYTES) throw bad(`header of ${headerLength} bytes is too long`);
   if (bytes.length < start + headerLength) throw bad('truncated header');
-  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLength));
+  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(start, start + headerLength),
+  );
 
   let dict: unknown;
   try {
@@ -200,7 +202,9 @@ export function parseNpyHeader(bytes: Uint8Array, name: string, dtypeHint?: stri
   } catch (error) {
     throw bad(`malformed header (${(error as Error).message})`);
   }
-  if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) throw bad('malformed header (not a dict)');
+  if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
+    throw bad('malformed header (not a dict)');
+  }
   const { descr, fortran_order: fortran, shape } = dict as Record<string, unknown>;
   if (descr === undefined || fortran === undefined || shape === undefined) {
     throw bad("malformed header (needs 'descr', 'fortran_order' and 'shape')");
@@ -216,7 +220,9 @@ export function parseNpyHeader(bytes: Uint8Array, name: string, dtypeHint?: stri
   }
   if (typeof fortran !== 'boolean') throw bad('malformed header (fortran_order is not True or False)');
   const dtype = parseDescr(descr);
-  if (typeof dtype === 'string') throw bad(dtype.startsWith('unsupported') && dtypeHint ? `${dtype} (${dtypeHint})` : dtype);
+  if (typeof dtype === 'string') {
+    throw bad(dtype.startsWith('unsupported') && dtypeHint ? `${dtype} (${dtypeHint})` : dtype);
+  }
   return { version: `${major}.${minor}`, dtype, shape: dims, dataOffset: start + headerLength };
 }
 
@@ -240,7 +246,12 @@ export class NpyReader {
   readonly rowElements: number;
   private fd: number;
 
-  private constructor(readonly name: string, fd: number, header: NpyHeader, fileSize: number) {
+  private constructor(
+    readonly name: string,
+    fd: number,
+    header: NpyHeader,
+    fileSize: number,
+  ) {
     this.fd = fd;
     this.header = header;
     const { shape, dtype, dataOffset } = header;
@@ -250,10 +261,15 @@ export class NpyReader {
     const expected = this.length * dtype.size;
     const actual = fileSize - dataOffset;
     if (actual < expected) {
-      throw new CliError(`${name}: truncated: shape ${formatShape(shape)} needs ${expected} bytes of data, the file has ${Math.max(actual, 0)}`);
+      throw new CliError(
+        `${name}: truncated: shape ${formatShape(shape)} needs ${expected} bytes of data, ` +
+          `the file has ${Math.max(actual, 0)}`,
+      );
     }
     if (actual > expected) {
-      throw new CliError(`${name}: ${actual - expected} bytes after the data of shape ${formatShape(shape)} (not one array)`);
+      throw new CliError(
+        `${name}: ${actual - expected} bytes after the data of shape ${formatShape(shape)} (not one array)`,
+      );
     }
   }
 
@@ -310,7 +326,9 @@ function readFully(fd: number, into: Uint8Array, position: number, name: string)
       throw new CliError(fileErrorMessage(name, error));
     }
     // The size was checked at open: running short now means the file shrank while we read it.
-    if (n === 0) throw new CliError(`${name}: truncated (the file ended at byte ${position + done} while reading)`);
+    if (n === 0) {
+      throw new CliError(`${name}: truncated (the file ended at byte ${position + done} while reading)`);
+    }
     done += n;
   }
 }

@@ -63,7 +63,8 @@ export function renderPlot(curves: readonly Curve[]): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
       'font-family="Helvetica, Arial, sans-serif" font-size="14">',
     '<title>Focal loss against the probability of the true class</title>',
-    `<defs><clipPath id="plot-area"><rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}"/></clipPath></defs>`,
+    `<defs><clipPath id="plot-area"><rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}"/>` +
+      '</clipPath></defs>',
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
   );
 
@@ -71,32 +72,39 @@ export function renderPlot(curves: readonly Curve[]): string {
   out.push(
     `<rect x="${n(sx(0.6))}" y="${M.top}" width="${n(sx(1) - sx(0.6))}" height="${plotH}" fill="#f2f2f2"/>`,
     // Above the plot area, so that no legend or curve can cover it.
-    `<text x="${n((sx(0.6) + sx(1)) / 2)}" y="${M.top - 8}" text-anchor="middle" font-size="12" fill="#666666">` +
+    `<text x="${n((sx(0.6) + sx(1)) / 2)}" y="${M.top - 8}" text-anchor="middle" font-size="12" ` +
+      'fill="#666666">' +
       'well-classified examples</text>',
   );
 
-  // Grid and ticks.
+  // Grid, then tick marks outside the axes at the labelled values.
+  const xs = [0, 0.2, 0.4, 0.6, 0.8, 1].map(sx);
+  const ys = Array.from({ length: Y_MAX + 1 }, (_, y) => sy(y));
+  const bottom = M.top + plotH;
   out.push('<g stroke="#dddddd" stroke-width="1">');
-  for (let i = 0; i <= 5; i++) out.push(`<line x1="${n(sx(i / 5))}" y1="${M.top}" x2="${n(sx(i / 5))}" y2="${M.top + plotH}"/>`);
-  for (let y = 0; y <= Y_MAX; y++) out.push(`<line x1="${M.left}" y1="${n(sy(y))}" x2="${M.left + plotW}" y2="${n(sy(y))}"/>`);
+  for (const x of xs) out.push(`<line x1="${n(x)}" y1="${M.top}" x2="${n(x)}" y2="${bottom}"/>`);
+  for (const y of ys) out.push(`<line x1="${M.left}" y1="${n(y)}" x2="${M.left + plotW}" y2="${n(y)}"/>`);
   out.push('</g>');
-  // Tick marks outside the axes, at the labelled values.
   out.push('<g stroke="#222222" stroke-width="1.5">');
-  for (let i = 0; i <= 5; i++) out.push(`<line x1="${n(sx(i / 5))}" y1="${M.top + plotH}" x2="${n(sx(i / 5))}" y2="${M.top + plotH + 6}"/>`);
-  for (let y = 0; y <= Y_MAX; y++) out.push(`<line x1="${M.left - 6}" y1="${n(sy(y))}" x2="${M.left}" y2="${n(sy(y))}"/>`);
+  for (const x of xs) out.push(`<line x1="${n(x)}" y1="${bottom}" x2="${n(x)}" y2="${bottom + 6}"/>`);
+  for (const y of ys) out.push(`<line x1="${M.left - 6}" y1="${n(y)}" x2="${M.left}" y2="${n(y)}"/>`);
   out.push('</g>');
   out.push('<g fill="#222222">');
   for (let i = 0; i <= 5; i++) {
-    out.push(`<text x="${n(sx(i / 5))}" y="${M.top + plotH + 24}" text-anchor="middle">${(i / 5).toFixed(1)}</text>`);
+    out.push(
+      `<text x="${n(sx(i / 5))}" y="${M.top + plotH + 24}" text-anchor="middle">${(i / 5).toFixed(1)}</text>`,
+    );
   }
   for (let y = 0; y <= Y_MAX; y++) {
     out.push(`<text x="${M.left - 12}" y="${n(sy(y) + 5)}" text-anchor="end">${y}</text>`);
   }
   out.push(
-    `<text x="${M.left + plotW / 2}" y="${H - 16}" text-anchor="middle">probability of the true class, ${PT}</text>`,
+    `<text x="${M.left + plotW / 2}" y="${H - 16}" text-anchor="middle">` +
+      `probability of the true class, ${PT}</text>`,
     `<text transform="translate(22 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">loss</text>`,
     `<text x="${M.left + plotW / 2}" y="26" text-anchor="middle" font-size="17">` +
-      `Focal loss FL(${PT}) = −(1 − ${PT})<tspan baseline-shift="super" font-size="12">γ</tspan> log(${PT})</text>`,
+      `Focal loss FL(${PT}) = −(1 − ${PT})` +
+      `<tspan baseline-shift="super" font-size="12">γ</tspan> log(${PT})</text>`,
     '</g>',
   );
 
@@ -119,7 +127,8 @@ export function renderPlot(curves: readonly Curve[]): string {
 
   // Axes on top of the grid and the curves.
   out.push(
-    `<g stroke="#222222" stroke-width="1.5"><line x1="${M.left}" y1="${M.top + plotH}" x2="${M.left + plotW}" ` +
+    '<g stroke="#222222" stroke-width="1.5">' +
+      `<line x1="${M.left}" y1="${M.top + plotH}" x2="${M.left + plotW}" ` +
       `y2="${M.top + plotH}"/><line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + plotH}"/></g>`,
   );
 
@@ -137,9 +146,11 @@ export function renderPlot(curves: readonly Curve[]): string {
     const y = boxY + 6 + rowH * k + rowH / 2;
     const dash = DASHES[Math.floor(k / COLOURS.length) % DASHES.length]!;
     out.push(
-      `<line x1="${boxX + 10}" y1="${y}" x2="${boxX + 42}" y2="${y}" stroke="${COLOURS[k % COLOURS.length]}" ` +
+      `<line x1="${boxX + 10}" y1="${y}" x2="${boxX + 42}" y2="${y}" ` +
+        `stroke="${COLOURS[k % COLOURS.length]}" ` +
         `stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
-      `<text x="${boxX + 50}" y="${y + 5}" fill="#222222">${escapeXml(`γ = ${formatGamma(curve.gamma)}`)}</text>`,
+      `<text x="${boxX + 50}" y="${y + 5}" fill="#222222">` +
+        `${escapeXml(`γ = ${formatGamma(curve.gamma)}`)}</text>`,
     );
   });
   out.push('</g>', '</svg>', '');

@@ -18,7 +18,10 @@ export function createProgress(total: number, enabled: boolean, label: string): 
     {
       stream: process.stderr,
       format: `${label} |{bar}| {percentage}% | {duration_formatted} elapsed | ETA {eta_formatted}`,
-      hideCursor: true,
+      // The loop is synchronous, so Ctrl+C ends the process without a chance to restore the terminal:
+      // change no terminal mode (cursor, line wrapping) that would then stay changed.
+      hideCursor: false,
+      linewrap: true,
       clearOnComplete: true,
       // The work loop is synchronous: render from update() rather than from a timer that cannot fire.
       synchronousUpdate: true,

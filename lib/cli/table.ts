@@ -69,7 +69,7 @@ export function renderSeedTable(table: SeedTable, digits = 4): string {
   const end = table.rows[table.rows.length - 1]!;
   return [
     `Softmax focal loss -(1 - p_t)^γ log(p_t), logits [0, 0.1, …, 1.0] over ${table.rows.length} classes,`,
-    'one sample per true class, no alpha (the seed article\'s table, exact; its text rounds to 2 decimals).',
+    "one sample per true class, no alpha (the seed article's table, exact; its text rounds to 2 decimals).",
     '',
     renderTable(columns, rows),
     `γ=0 / γ=16: ${first.ratio.toFixed(2)}× for logit ${first.logit.toFixed(1)}, ` +
