@@ -44,6 +44,7 @@ export function backend(): BackendInfo {
       threads: native.info.openmp ? defaultThreads : 1,
       simd,
       simdLevels: SIMD_NAMES.filter((name) => levels[name] !== undefined),
+      path: native.path!,
     };
   }
   return { name: 'js', openmp: false, threads: 1, simd: 'scalar', simdLevels: ['scalar'], loadError: native.loadError! };

@@ -3,10 +3,12 @@
  * (the JS implementation takes over and the reason is kept in loadError), except when
  * FOCAL_LOSS_BACKEND=native asks for the addon explicitly.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
+import { packageRoot } from './package-root.js';
 import { defaultSimd, type SimdLevels, type SimdName } from './simd.js';
 
 /** Must match kPlanVersion in native/plan_reader.hpp: a stale build with another plan layout is refused. */
@@ -50,19 +52,48 @@ export function backendChoice(value = process.env.FOCAL_LOSS_BACKEND): BackendCh
   throw new Error(`focal-loss: FOCAL_LOSS_BACKEND must be 'native', 'js' or 'auto', but is '${value}'`);
 }
 
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const requireAddon = createRequire(join(packageRoot, 'package.json'));
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
 
 /**
- * Where to look: FOCAL_LOSS_NATIVE_PATH alone when it is set (a build kept elsewhere, or a test
- * pointing at a broken file), else where node-gyp and cmake-js put the addon.
+ * The prebuilt binary for this platform, architecture and runtime in prebuilds/ (made by
+ * prebuildify), chosen with node-gyp-build's own matching rules; null when there is none.
+ */
+export function prebuildPath(root = packageRoot): string | null {
+  const dir = join(root, 'prebuilds');
+  const tuple = listDir(dir)
+    .map(nodeGypBuild.parseTuple)
+    .filter(nodeGypBuild.matchTuple(process.platform, process.arch))
+    .sort(nodeGypBuild.compareTuples)[0];
+  if (!tuple) return null;
+  const best = listDir(join(dir, tuple.name))
+    .map(nodeGypBuild.parseTags)
+    .filter(nodeGypBuild.matchTags('node', process.versions.modules))
+    .sort(nodeGypBuild.compareTags('node'))[0];
+  return best ? join(dir, tuple.name, best.file) : null;
+}
+
+/**
+ * Where to look, in order: FOCAL_LOSS_NATIVE_PATH alone when it is set (a build kept elsewhere, or
+ * a test pointing at a broken file); else a local build (node-gyp or cmake-js: build/Release, then
+ * build/Debug), then the prebuilt binary. Whatever fails to load is skipped with its reason kept.
  */
 export function addonCandidates(override = process.env.FOCAL_LOSS_NATIVE_PATH): string[] {
   if (override) return [resolve(override)];
-  return [join(packageRoot, 'build', 'Release', 'focal_loss.node'), join(packageRoot, 'build', 'Debug', 'focal_loss.node')];
+  const candidates = [join(packageRoot, 'build', 'Release', 'focal_loss.node'), join(packageRoot, 'build', 'Debug', 'focal_loss.node')];
+  const prebuild = prebuildPath();
+  return prebuild ? [...candidates, prebuild] : candidates;
 }
 
 function tryLoad(path: string): Addon {
-  return checkAddon(createRequire(import.meta.url)(path) as Partial<Addon>, path);
+  return checkAddon(requireAddon(path) as Partial<Addon>, path);
 }
 
 /** The module must be this package's addon, built from sources with the same plan layout. */
@@ -98,6 +129,9 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
       softmaxAsync: addon.softmaxAsync,
     };
     return { addon, kernels, info, path };
+  }
+  if (!process.env.FOCAL_LOSS_NATIVE_PATH && !prebuildPath()) {
+    errors.push(`no prebuilt binary for ${process.platform}-${process.arch} in ${join(packageRoot, 'prebuilds')}`);
   }
   const loadError = `native addon not loaded (${errors.join('; ')})`;
   if (choice === 'native') {

@@ -93,6 +93,8 @@ export interface BackendInfo {
   simd: 'avx512' | 'avx2' | 'neon' | 'scalar';
   /** Every level this CPU and build run, for the `simd` option. */
   simdLevels: Array<'avx512' | 'avx2' | 'neon' | 'scalar'>;
+  /** The native addon in use: a local build (build/Release) or the prebuilt binary (prebuilds/). */
+  path?: string;
   /** Why the native addon is not in use, when it is not. */
   loadError?: string;
 }

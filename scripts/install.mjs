@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// `install` script: build the native addon with node-gyp, quietly, and never fail the install.
+// `install` script: use the prebuilt binary when one matches this machine, else build the native
+// addon with node-gyp, quietly, and never fail the install.
 //
 // The package has a complete JavaScript implementation, so a missing compiler, Python or header
 // set only costs speed. Output of the build is captured and shown only with
 // FOCAL_LOSS_VERBOSE_INSTALL=1; otherwise exactly one line is printed.
 //
 // Environment:
-//   FOCAL_LOSS_SKIP_BUILD=1        do not build (JavaScript implementation only)
+//   FOCAL_LOSS_SKIP_BUILD=1        do not build (a prebuilt binary, if any, or JavaScript)
+//   npm_config_build_from_source   `npm install --build-from-source`: compile even with a prebuild
 //   FOCAL_LOSS_VERBOSE_INSTALL=1   stream the build output
 //   FOCAL_LOSS_OPENMP=0|1          force OpenMP off/on (default: probe the compiler)
 //   npm_config_node_gyp            node-gyp to use (npm sets it to its bundled copy)
@@ -17,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { detectOpenMP } from './detect-openmp.mjs';
@@ -62,9 +64,23 @@ function localNodedirArgs() {
   return [];
 }
 
-/** Loads the freshly built addon in a child process, so a broken binary cannot crash the install. */
-function addonLoads() {
-  const res = spawnSync(process.execPath, ['-e', 'require(process.argv[1])', addonPath], {
+/**
+ * The prebuilt binary node-gyp-build picks for this machine (the loader's order: a local build
+ * first, then prebuilds/), when that is the one it picks and it loads; else null.
+ */
+function usablePrebuild() {
+  try {
+    const nodeGypBuild = createRequire(join(root, 'package.json'))('node-gyp-build');
+    const path = nodeGypBuild.resolve(root);
+    return path.startsWith(join(root, 'prebuilds') + sep) && addonLoads(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Loads an addon in a child process, so a broken binary cannot crash the install. */
+function addonLoads(path = addonPath) {
+  const res = spawnSync(process.execPath, ['-e', 'require(process.argv[1])', path], {
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -73,6 +89,11 @@ function addonLoads() {
 }
 
 function main() {
+  const prebuild = usablePrebuild();
+  if (prebuild && process.env.npm_config_build_from_source !== 'true') {
+    console.log(`${PREFIX} using the prebuilt binary ${relative(root, prebuild)} (nothing to compile)`);
+    return;
+  }
   if (process.env.FOCAL_LOSS_SKIP_BUILD === '1') {
     console.log(`${PREFIX} FOCAL_LOSS_SKIP_BUILD=1, native build skipped; the JavaScript implementation will be used`);
     return;

@@ -3,7 +3,7 @@
 // turns the same failure into a clear error. The children import the compiled package (dist/),
 // which `npm test` builds first.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,9 +15,9 @@ const entry = pathToFileURL(join(root, 'dist', 'index.js')).href;
 const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-loader-'));
 
 /** Imports the package in a fresh process, computes one loss, prints backend() as JSON. */
-function child(env: Record<string, string>) {
+function child(env: Record<string, string>, from = entry) {
   const code = `
-    const { backend, sigmoidFocalLoss } = await import(${JSON.stringify(entry)});
+    const { backend, sigmoidFocalLoss } = await import(${JSON.stringify(from)});
     const r = sigmoidFocalLoss(new Float64Array([0]), new Uint8Array([1]), { gamma: 0, alpha: null });
     console.log(JSON.stringify({ ...backend(), loss: r.loss }));`;
   const { FOCAL_LOSS_BACKEND, FOCAL_LOSS_NATIVE_PATH, ...rest } = process.env;
@@ -101,5 +101,47 @@ describe('loader failures (child processes)', () => {
       info: () => ({ planVersion: 1 }),
     };
     expect(() => checkAddon(stale as never, 'old.node')).toThrow(/old\.node was built for plan version 1, this package needs \d+: rebuild it/);
+  });
+});
+
+describe('where the loader looks (child processes, a copy of the package)', () => {
+  // A package root of its own: dist/ copied (not linked: ESM resolves links to the real path, which
+  // would be this repository), node_modules linked, and the addon placed as each case needs.
+  function packageCopy(name: string, layout: { local?: 'good' | 'corrupt'; prebuild?: boolean }) {
+    const dir = join(scratch, name);
+    mkdirSync(dir);
+    cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+    copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+    const local = join(dir, 'build', 'Release', 'focal_loss.node');
+    const prebuild = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'focal-loss.glibc.node');
+    if (layout.local) {
+      mkdirSync(dirname(local), { recursive: true });
+      if (layout.local === 'good') copyFileSync(builtAddon!, local);
+      else writeFileSync(local, 'not a shared library');
+    }
+    if (layout.prebuild) {
+      mkdirSync(dirname(prebuild), { recursive: true });
+      copyFileSync(builtAddon!, prebuild);
+    }
+    return { entry: pathToFileURL(join(dir, 'dist', 'index.js')).href, local, prebuild };
+  }
+
+  it.skipIf(!builtAddon)('a local build comes first, then the prebuild, then the JS implementation', () => {
+    const both = packageCopy('both', { local: 'good', prebuild: true });
+    expect(child({}, both.entry).report).toMatchObject({ name: 'native', path: both.local });
+
+    const corrupt = packageCopy('corrupt-local', { local: 'corrupt', prebuild: true });
+    expect(child({}, corrupt.entry).report).toMatchObject({ name: 'native', path: corrupt.prebuild });
+
+    const prebuildOnly = packageCopy('prebuild-only', { prebuild: true });
+    expect(child({}, prebuildOnly.entry).report).toMatchObject({ name: 'native', path: prebuildOnly.prebuild });
+
+    const neither = packageCopy('neither', {});
+    const { report } = child({}, neither.entry);
+    expect(report.name).toBe('js');
+    expect(report.loadError).toContain(`${neither.local}: not found`);
+    expect(report.loadError).toContain(`no prebuilt binary for ${process.platform}-${process.arch}`);
+    expect(report.loss).toBeCloseTo(Math.LN2, 15);
   });
 });
