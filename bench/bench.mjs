@@ -125,7 +125,7 @@ function timeSize(size) {
   }
   if (floor.available) {
     for (const t of args.threads) {
-      const { value, ...result } = measure(floor.call(data, t), floor.call(prefixOf(data), t), timing);
+      const { value: _value, ...result } = measure(floor.call(data, t), floor.call(prefixOf(data), t), timing);
       const cell = { ...result, ns: (result.ms * 1e6) / data.elements };
       rows.push({ id: `floor@${t}`, label: `floor, ${threadsLabel(t)}`, cells: Object.fromEntries(columns.map((c) => [c.id, cell])) });
       progress(`${size.label} | floor, ${threadsLabel(t)}: ${cell.ns.toFixed(2)} ns/el [${result.runs}]`);

@@ -5,9 +5,10 @@ import { prepareSigmoid } from './sigmoid.js';
 import { prepareSoftmax } from './softmax.js';
 import type { FloatArray, FocalLossResult, NumericInput, SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from './types.js';
 
-type Logits = FloatArray | readonly number[];
+/** Logits: a float typed array, or plain numbers (read as float64). */
+export type Logits = FloatArray | readonly number[];
 /** float32 in, float32 out; float64 or number[] in, float64 out. */
-type ResultFor<L> = L extends Float32Array ? FocalLossResult<Float32Array> : FocalLossResult<Float64Array>;
+export type ResultFor<L> = L extends Float32Array ? FocalLossResult<Float32Array> : FocalLossResult<Float64Array>;
 
 export interface FocalLossApi {
   sigmoidFocalLoss<L extends Logits>(logits: L, targets: NumericInput, options?: SigmoidFocalLossOptions): ResultFor<L>;

@@ -50,6 +50,7 @@ export function backend(): BackendInfo {
   return { name: 'js', openmp: false, threads: 1, simd: 'scalar', simdLevels: ['scalar'], loadError: native.loadError! };
 }
 
+export type { Logits, ResultFor } from './api.js';
 export type {
   BackendInfo,
   FloatArray,

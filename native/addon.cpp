@@ -24,11 +24,16 @@ using focal::KernelResult;
 
 const char* error_kind(focal::InputError e) {
   switch (e) {
-    case focal::InputError::kTarget: return "target";
-    case focal::InputError::kWeight: return "weight";
-    case focal::InputError::kLabel: return "label";
-    case focal::InputError::kProbability: return "probability";
-    default: return "none";
+    case focal::InputError::kTarget:
+      return "target";
+    case focal::InputError::kWeight:
+      return "weight";
+    case focal::InputError::kLabel:
+      return "label";
+    case focal::InputError::kProbability:
+      return "probability";
+    default:
+      return "none";
   }
 }
 
@@ -100,7 +105,8 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
 // memoryFloor(logits: Float32Array, targets: Uint8Array | Int32Array | Float32Array, out: Float32Array, threads)
 Napi::Value MemoryFloor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4 || !info[3].IsNumber()) focal::throw_type_error(env, "memoryFloor(logits, targets, out, threads)");
+  if (info.Length() != 4 || !info[3].IsNumber())
+    focal::throw_type_error(env, "memoryFloor(logits, targets, out, threads)");
   const focal::ArrayView x = focal::typed_array(env, info[0], "logits", false);
   const focal::ArrayView t = focal::typed_array(env, info[1], "targets", false);
   const focal::ArrayView out = focal::typed_array(env, info[2], "out", false);
@@ -113,10 +119,17 @@ Napi::Value MemoryFloor(const Napi::CallbackInfo& info) {
   auto* o = static_cast<float*>(out.data);
   const auto n = static_cast<int64_t>(x.length);
   switch (t.type) {
-    case napi_uint8_array: focal::memory_floor(xs, static_cast<const uint8_t*>(t.data), o, n, threads); break;
-    case napi_int32_array: focal::memory_floor(xs, static_cast<const int32_t*>(t.data), o, n, threads); break;
-    case napi_float32_array: focal::memory_floor(xs, static_cast<const float*>(t.data), o, n, threads); break;
-    default: focal::throw_type_error(env, "memoryFloor targets must be Uint8Array, Int32Array or Float32Array");
+    case napi_uint8_array:
+      focal::memory_floor(xs, static_cast<const uint8_t*>(t.data), o, n, threads);
+      break;
+    case napi_int32_array:
+      focal::memory_floor(xs, static_cast<const int32_t*>(t.data), o, n, threads);
+      break;
+    case napi_float32_array:
+      focal::memory_floor(xs, static_cast<const float*>(t.data), o, n, threads);
+      break;
+    default:
+      focal::throw_type_error(env, "memoryFloor targets must be Uint8Array, Int32Array or Float32Array");
   }
   return env.Undefined();
 }
@@ -127,8 +140,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("planVersion", Napi::Number::New(env, focal::kPlanVersion));
   // The instruction sets this CPU runs, by the numbers of focal::SimdLevel.
   Napi::Object levels = Napi::Object::New(env);
-  for (auto level : {focal::SimdLevel::kScalar, focal::SimdLevel::kNeon, focal::SimdLevel::kAvx2,
-                     focal::SimdLevel::kAvx512}) {
+  for (auto level :
+       {focal::SimdLevel::kScalar, focal::SimdLevel::kNeon, focal::SimdLevel::kAvx2, focal::SimdLevel::kAvx512}) {
     if (focal::simd_level_supported(level)) {
       levels.Set(focal::simd_level_name(level), Napi::Number::New(env, static_cast<int>(level)));
     }

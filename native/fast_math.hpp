@@ -92,7 +92,9 @@ FOCAL_FAST_INLINE double two_atanh(double s) {
 // log(1 + u) for u in [0, 1]: with s = u / (2 + u) in [0, 1/3], log1p(u) = 2*atanh(s). No
 // cancellation for tiny u (s ~ u/2), so the result is accurate to a few ulps all the way to 0.
 // 15 terms: (1/9)^15 / 31 < 2e-16.
-FOCAL_FAST_INLINE double log1p_unit(double u) { return two_atanh<15>(u / (2.0 + u)); }
+FOCAL_FAST_INLINE double log1p_unit(double u) {
+  return two_atanh<15>(u / (2.0 + u));
+}
 
 // log(m) for m in [0, 1]: m = 2^e * f with f in [sqrt(1/2), sqrt(2)), log f = 2*atanh((f-1)/(f+1))
 // with |s| <= 0.172 (10 terms: 0.0295^10 / 21 < 1e-16), plus e*ln2 in two parts.
@@ -112,7 +114,9 @@ FOCAL_FAST_INLINE double log_unit(double m) {
 }
 
 // m^g for m in [0, 1] and g > 0: exp(g * log m); relative error about |g log m| * 1e-16.
-FOCAL_FAST_INLINE double pow_unit(double m, double g) { return exp_nonpositive(g * log_unit(m)); }
+FOCAL_FAST_INLINE double pow_unit(double m, double g) {
+  return exp_nonpositive(g * log_unit(m));
+}
 
 }  // namespace fast
 }  // namespace focal

@@ -59,9 +59,13 @@ inline LossAndGrad sigmoid_focal_from_probability(double p, double t, double a, 
 
 // p * log(p) / q style products in the softmax gradient: 0 when p is 0, whatever the other factor
 // (which may be -inf at an infinite logit gap).
-inline double times_unless_zero(double p, double factor) { return p == 0.0 ? 0.0 : p * factor; }
+inline double times_unless_zero(double p, double factor) {
+  return p == 0.0 ? 0.0 : p * factor;
+}
 
 // log(p) / q, the ratio in the softmax gradient: -1 in the limit q -> 0 (p -> 1).
-inline double log_p_over_q(double log_p, double q) { return q > 0.0 ? log_p / q : -1.0; }
+inline double log_p_over_q(double log_p, double q) {
+  return q > 0.0 ? log_p / q : -1.0;
+}
 
 }  // namespace focal

@@ -11,13 +11,20 @@ namespace {
 template <typename T, typename Fn>
 KernelResult with_labels(LabelType type, const void* p, const Fn& fn) {
   switch (type) {
-    case LabelType::kUint8: return fn(static_cast<const uint8_t*>(p));
-    case LabelType::kInt8: return fn(static_cast<const int8_t*>(p));
-    case LabelType::kUint16: return fn(static_cast<const uint16_t*>(p));
-    case LabelType::kInt16: return fn(static_cast<const int16_t*>(p));
-    case LabelType::kUint32: return fn(static_cast<const uint32_t*>(p));
-    case LabelType::kInt32: return fn(static_cast<const int32_t*>(p));
-    case LabelType::kFloat: return fn(static_cast<const T*>(p));
+    case LabelType::kUint8:
+      return fn(static_cast<const uint8_t*>(p));
+    case LabelType::kInt8:
+      return fn(static_cast<const int8_t*>(p));
+    case LabelType::kUint16:
+      return fn(static_cast<const uint16_t*>(p));
+    case LabelType::kInt16:
+      return fn(static_cast<const int16_t*>(p));
+    case LabelType::kUint32:
+      return fn(static_cast<const uint32_t*>(p));
+    case LabelType::kInt32:
+      return fn(static_cast<const int32_t*>(p));
+    case LabelType::kFloat:
+      return fn(static_cast<const T*>(p));
   }
   return KernelResult{};
 }
@@ -30,9 +37,8 @@ KernelResult run_typed(const Job& job) {
   T* grad = static_cast<T*>(job.grad_out);
   switch (job.kind) {
     case JobKind::kSigmoid:
-      return with_labels<T>(job.label_type, job.targets, [&](const auto* t) {
-        return sigmoid_focal_loss(x, t, w, job.n, job.sigmoid, loss, grad);
-      });
+      return with_labels<T>(job.label_type, job.targets,
+                            [&](const auto* t) { return sigmoid_focal_loss(x, t, w, job.n, job.sigmoid, loss, grad); });
     case JobKind::kSoftmaxLabels: {
       SoftmaxOptions o = job.softmax;
       o.alpha = job.alpha.empty() ? nullptr : job.alpha.data();

@@ -28,8 +28,8 @@ struct Job {
   int64_t n = 0;  // elements of the logits
   SoftmaxShape shape;
   SigmoidOptions sigmoid;
-  SoftmaxOptions softmax;      // its alpha pointer is set from `alpha` when the job runs
-  std::vector<double> alpha;   // per-class alpha, owned (empty: none)
+  SoftmaxOptions softmax;     // its alpha pointer is set from `alpha` when the job runs
+  std::vector<double> alpha;  // per-class alpha, owned (empty: none)
 };
 
 KernelResult run_job(const Job& job);

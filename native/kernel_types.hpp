@@ -10,8 +10,8 @@ namespace focal {
 enum class InputError { kNone = 0, kTarget, kWeight, kLabel, kProbability };
 
 struct KernelResult {
-  double sum = 0.0;    // sum of the (weighted) losses, accumulated in double
-  int64_t count = 0;   // elements (sigmoid) or non-ignored samples (softmax) counted
+  double sum = 0.0;   // sum of the (weighted) losses, accumulated in double
+  int64_t count = 0;  // elements (sigmoid) or non-ignored samples (softmax) counted
   InputError error = InputError::kNone;
   int64_t error_index = -1;
   double error_value = 0.0;
@@ -26,7 +26,11 @@ struct KernelResult {
 };
 
 // Targets and weights are validated as they are read, in the same pass as the loss.
-inline bool is_valid_target(double t) { return t >= 0.0 && t <= 1.0; }  // false for NaN
-inline bool is_valid_weight(double w) { return w >= 0.0 && w <= 1.7976931348623157e308; }
+inline bool is_valid_target(double t) {
+  return t >= 0.0 && t <= 1.0;
+}  // false for NaN
+inline bool is_valid_weight(double w) {
+  return w >= 0.0 && w <= 1.7976931348623157e308;
+}
 
 }  // namespace focal

@@ -93,12 +93,18 @@ void* optional_float_array(const PlanValues& plan, const char* name, DType dtype
 LabelType label_type(Napi::Env env, const ArrayView& v, DType dtype, bool allow_float, const char* name) {
   switch (v.type) {
     case napi_uint8_array:
-    case napi_uint8_clamped_array: return LabelType::kUint8;
-    case napi_int8_array: return LabelType::kInt8;
-    case napi_uint16_array: return LabelType::kUint16;
-    case napi_int16_array: return LabelType::kInt16;
-    case napi_uint32_array: return LabelType::kUint32;
-    case napi_int32_array: return LabelType::kInt32;
+    case napi_uint8_clamped_array:
+      return LabelType::kUint8;
+    case napi_int8_array:
+      return LabelType::kInt8;
+    case napi_uint16_array:
+      return LabelType::kUint16;
+    case napi_int16_array:
+      return LabelType::kInt16;
+    case napi_uint32_array:
+      return LabelType::kUint32;
+    case napi_int32_array:
+      return LabelType::kInt32;
     default:
       if (allow_float && v.type == float_type(dtype)) return LabelType::kFloat;
       throw_type_error(env, std::string("unsupported array type for ") + name);
@@ -108,9 +114,12 @@ LabelType label_type(Napi::Env env, const ArrayView& v, DType dtype, bool allow_
 // The logits, which decide the float type of everything else.
 ArrayView read_logits(const PlanValues& plan, Job& job) {
   const ArrayView logits = array_property(plan, "logits", false);
-  if (logits.type == napi_float32_array) job.dtype = DType::kFloat32;
-  else if (logits.type == napi_float64_array) job.dtype = DType::kFloat64;
-  else throw_type_error(plan.Env(), "logits must be a Float32Array or a Float64Array");
+  if (logits.type == napi_float32_array)
+    job.dtype = DType::kFloat32;
+  else if (logits.type == napi_float64_array)
+    job.dtype = DType::kFloat64;
+  else
+    throw_type_error(plan.Env(), "logits must be a Float32Array or a Float64Array");
   job.logits = logits.data;
   job.n = static_cast<int64_t>(logits.length);
   return logits;
@@ -119,9 +128,9 @@ ArrayView read_logits(const PlanValues& plan, Job& job) {
 }  // namespace
 
 Job read_sigmoid_plan(const Napi::Object& plan_object) {
-  const PlanValues plan(plan_object, {"logits", "targets", "weights", "lossOut", "gradOut", "gamma", "alpha",
-                                      "labelSmoothing", "probabilities", "probabilityEpsilon", "gradScale", "threads",
-                                      "simd"});
+  const PlanValues plan(plan_object,
+                        {"logits", "targets", "weights", "lossOut", "gradOut", "gamma", "alpha", "labelSmoothing",
+                         "probabilities", "probabilityEpsilon", "gradScale", "threads", "simd"});
   Napi::Env env = plan.Env();
   Job job;
   job.kind = JobKind::kSigmoid;

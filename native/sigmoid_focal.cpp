@@ -25,8 +25,8 @@ bool is_valid_label(L t) {
 // One block [begin, end) of the batch, element by element with focal_math.hpp: the path for
 // probabilities as input. Stops at the first bad target, weight or probability.
 template <typename T, typename L>
-KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, const SigmoidOptions& o,
-                           T* loss_out, T* grad_out, int64_t begin, int64_t end) {
+KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, const SigmoidOptions& o, T* loss_out,
+                           T* grad_out, int64_t begin, int64_t end) {
   KernelResult result;
   const double eps = o.probability_epsilon;
   double sum = 0.0;
@@ -67,8 +67,8 @@ KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, 
 }  // namespace
 
 template <typename T, typename L>
-KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weights, int64_t n,
-                                const SigmoidOptions& o, T* loss_out, T* grad_out) {
+KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weights, int64_t n, const SigmoidOptions& o,
+                                T* loss_out, T* grad_out) {
   if (o.from_probabilities) {
     return run_blocks(Blocks(n, 1), o.threads, [&](int64_t begin, int64_t end) {
       return sigmoid_block(logits, targets, weights, o, loss_out, grad_out, begin, end);
@@ -81,9 +81,8 @@ KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weig
   });
 }
 
-#define FOCAL_INSTANTIATE_SIGMOID(T, L)                                                            \
-  template KernelResult sigmoid_focal_loss<T, L>(const T*, const L*, const T*, int64_t,            \
-                                                 const SigmoidOptions&, T*, T*);
+#define FOCAL_INSTANTIATE_SIGMOID(T, L) \
+  template KernelResult sigmoid_focal_loss<T, L>(const T*, const L*, const T*, int64_t, const SigmoidOptions&, T*, T*);
 #define FOCAL_INSTANTIATE_SIGMOID_FOR(T) \
   FOCAL_INSTANTIATE_SIGMOID(T, T)        \
   FOCAL_INSTANTIATE_SIGMOID(T, uint8_t)  \

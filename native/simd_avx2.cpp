@@ -16,7 +16,7 @@
 #endif
 #define FOCAL_ISA avx2
 #define FOCAL_SIMD_LOOP(...) FOCAL_OMP_SIMD(__VA_ARGS__)
-#define FOCAL_VEC_FMA 1  // this target has FMA (GCC does not say so under the pragma)
+#define FOCAL_VEC_FMA 1   // this target has FMA (GCC does not say so under the pragma)
 #include "fast_math.hpp"  // after the target pragma: compiled for this instruction set
 #include "vec_math.hpp"
 #include "simd_kernels.inc"

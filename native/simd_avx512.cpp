@@ -9,14 +9,15 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512"))), \
+                             apply_to = function)
 #else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512")
 #endif
 #define FOCAL_ISA avx512
 #define FOCAL_SIMD_LOOP(...) FOCAL_OMP_SIMD(__VA_ARGS__)
-#define FOCAL_VEC_FMA 1  // this target has FMA (GCC does not say so under the pragma)
+#define FOCAL_VEC_FMA 1   // this target has FMA (GCC does not say so under the pragma)
 #include "fast_math.hpp"  // after the target pragma: compiled for this instruction set
 #include "vec_math.hpp"
 #include "simd_kernels.inc"

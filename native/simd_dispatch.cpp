@@ -6,13 +6,13 @@
 namespace focal {
 
 // The per-instruction-set copies of the kernels (defined in simd_kernels.inc).
-#define FOCAL_DECLARE_ISA(isa)                                                                                  \
-  namespace isa {                                                                                             \
-  template <typename T, typename L>                                                                           \
-  KernelResult sigmoid_block(const T*, const L*, const T*, const SigmoidOptions&, T*, T*, int64_t, int64_t);  \
-  template <typename T, typename L>                                                                           \
-  KernelResult softmax_labels_block(const T*, const L*, const T*, const SoftmaxShape&, const SoftmaxOptions&, \
-                                    double, T*, T*, int64_t, int64_t);                                        \
+#define FOCAL_DECLARE_ISA(isa)                                                                                        \
+  namespace isa {                                                                                                     \
+  template <typename T, typename L>                                                                                   \
+  KernelResult sigmoid_block(const T*, const L*, const T*, const SigmoidOptions&, T*, T*, int64_t, int64_t);          \
+  template <typename T, typename L>                                                                                   \
+  KernelResult softmax_labels_block(const T*, const L*, const T*, const SoftmaxShape&, const SoftmaxOptions&, double, \
+                                    T*, T*, int64_t, int64_t);                                                        \
   }
 FOCAL_DECLARE_ISA(scalar)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -28,17 +28,21 @@ FOCAL_DECLARE_ISA(neon)
 
 bool simd_level_supported(SimdLevel level) {
   switch (level) {
-    case SimdLevel::kScalar: return true;
+    case SimdLevel::kScalar:
+      return true;
 #if defined(FOCAL_HAVE_X86_SIMD)
-    case SimdLevel::kAvx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SimdLevel::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case SimdLevel::kAvx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
 #if defined(FOCAL_HAVE_NEON)
-    case SimdLevel::kNeon: return true;
+    case SimdLevel::kNeon:
+      return true;
 #endif
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -51,10 +55,14 @@ SimdLevel best_simd_level() {
 
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
-    case SimdLevel::kAvx512: return "avx512";
-    case SimdLevel::kAvx2: return "avx2";
-    case SimdLevel::kNeon: return "neon";
-    default: return "scalar";
+    case SimdLevel::kAvx512:
+      return "avx512";
+    case SimdLevel::kAvx2:
+      return "avx2";
+    case SimdLevel::kNeon:
+      return "neon";
+    default:
+      return "scalar";
   }
 }
 
@@ -68,13 +76,17 @@ template <typename T, typename L>
 SigmoidBlockFn<T, L> sigmoid_block_for(SimdLevel level) {
   switch (level) {
 #if defined(FOCAL_HAVE_X86_SIMD)
-    case SimdLevel::kAvx512: return avx512::sigmoid_block<T, L>;
-    case SimdLevel::kAvx2: return avx2::sigmoid_block<T, L>;
+    case SimdLevel::kAvx512:
+      return avx512::sigmoid_block<T, L>;
+    case SimdLevel::kAvx2:
+      return avx2::sigmoid_block<T, L>;
 #endif
 #if defined(FOCAL_HAVE_NEON)
-    case SimdLevel::kNeon: return neon::sigmoid_block<T, L>;
+    case SimdLevel::kNeon:
+      return neon::sigmoid_block<T, L>;
 #endif
-    default: return scalar::sigmoid_block<T, L>;
+    default:
+      return scalar::sigmoid_block<T, L>;
   }
 }
 
@@ -82,27 +94,30 @@ template <typename T, typename L>
 SoftmaxLabelsBlockFn<T, L> softmax_labels_block_for(SimdLevel level) {
   switch (level) {
 #if defined(FOCAL_HAVE_X86_SIMD)
-    case SimdLevel::kAvx512: return avx512::softmax_labels_block<T, L>;
-    case SimdLevel::kAvx2: return avx2::softmax_labels_block<T, L>;
+    case SimdLevel::kAvx512:
+      return avx512::softmax_labels_block<T, L>;
+    case SimdLevel::kAvx2:
+      return avx2::softmax_labels_block<T, L>;
 #endif
 #if defined(FOCAL_HAVE_NEON)
-    case SimdLevel::kNeon: return neon::softmax_labels_block<T, L>;
+    case SimdLevel::kNeon:
+      return neon::softmax_labels_block<T, L>;
 #endif
-    default: return scalar::softmax_labels_block<T, L>;
+    default:
+      return scalar::softmax_labels_block<T, L>;
   }
 }
 
 #define FOCAL_INSTANTIATE(T, L) template SigmoidBlockFn<T, L> sigmoid_block_for<T, L>(SimdLevel);
-#define FOCAL_INSTANTIATE_SOFTMAX(T, L) \
-  template SoftmaxLabelsBlockFn<T, L> softmax_labels_block_for<T, L>(SimdLevel);
-#define FOCAL_INSTANTIATE_FOR(T)   \
-  FOCAL_INSTANTIATE(T, T)          \
-  FOCAL_INSTANTIATE(T, uint8_t)    \
-  FOCAL_INSTANTIATE(T, int8_t)     \
-  FOCAL_INSTANTIATE(T, uint16_t)   \
-  FOCAL_INSTANTIATE(T, int16_t)    \
-  FOCAL_INSTANTIATE(T, uint32_t)   \
-  FOCAL_INSTANTIATE(T, int32_t)    \
+#define FOCAL_INSTANTIATE_SOFTMAX(T, L) template SoftmaxLabelsBlockFn<T, L> softmax_labels_block_for<T, L>(SimdLevel);
+#define FOCAL_INSTANTIATE_FOR(T)         \
+  FOCAL_INSTANTIATE(T, T)                \
+  FOCAL_INSTANTIATE(T, uint8_t)          \
+  FOCAL_INSTANTIATE(T, int8_t)           \
+  FOCAL_INSTANTIATE(T, uint16_t)         \
+  FOCAL_INSTANTIATE(T, int16_t)          \
+  FOCAL_INSTANTIATE(T, uint32_t)         \
+  FOCAL_INSTANTIATE(T, int32_t)          \
   FOCAL_INSTANTIATE_SOFTMAX(T, uint8_t)  \
   FOCAL_INSTANTIATE_SOFTMAX(T, int8_t)   \
   FOCAL_INSTANTIATE_SOFTMAX(T, uint16_t) \

@@ -179,10 +179,10 @@ double soft_target_sample(const Row<T>& row, const Target& target, const double*
     return kNaN;
   }
   double loss = 0.0;
-  double total = 0.0;        // sum_j g_j
-  int64_t dominant = -1;     // the class with the largest |g_j| so far...
+  double total = 0.0;     // sum_j g_j
+  int64_t dominant = -1;  // the class with the largest |g_j| so far...
   double dominant_g = 0.0;
-  double others = 0.0;       // ...and the sum of all the other g_j
+  double others = 0.0;  // ...and the sum of all the other g_j
   double* g_of = grad ? scratch_for(row.classes) : nullptr;
   for (int64_t j = 0; j < row.classes; ++j) {
     const double w = target(j) * (alpha ? alpha[j] : alpha_scale) * weight;
@@ -222,9 +222,8 @@ double soft_target_sample(const Row<T>& row, const Target& target, const double*
 }  // namespace
 
 template <typename T, typename L>
-KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T* weights,
-                                       const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out,
-                                       T* grad_out) {
+KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T* weights, const SoftmaxShape& shape,
+                                       const SoftmaxOptions& o, T* loss_out, T* grad_out) {
   if (shape.samples() == 0) return KernelResult{};  // nothing to read, whatever the number of classes
   const int64_t C = shape.classes;
   const Blocks blocks(shape.samples(), C);
@@ -272,15 +271,13 @@ KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T
 }
 
 template <typename T>
-KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* weights,
-                                        const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out,
-                                        T* grad_out) {
+KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* weights, const SoftmaxShape& shape,
+                                        const SoftmaxOptions& o, T* loss_out, T* grad_out) {
   if (shape.samples() == 0) return KernelResult{};
   const int64_t C = shape.classes;
   const Blocks blocks(shape.samples(), C);
-  const KernelResult checked = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
-    return check_weights(weights, begin, end);
-  });
+  const KernelResult checked =
+      run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) { return check_weights(weights, begin, end); });
   if (checked.error != InputError::kNone) return checked;
   const double scale = gradient_scale(o, checked.count);
   const double smoothing = o.label_smoothing;
@@ -310,16 +307,16 @@ KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const
   return result;
 }
 
-#define FOCAL_INSTANTIATE_LABELS(T, L)                                                                  \
+#define FOCAL_INSTANTIATE_LABELS(T, L)                                                                     \
   template KernelResult softmax_focal_loss_labels<T, L>(const T*, const L*, const T*, const SoftmaxShape&, \
                                                         const SoftmaxOptions&, T*, T*);
-#define FOCAL_INSTANTIATE_SOFTMAX_FOR(T)                                                              \
-  FOCAL_INSTANTIATE_LABELS(T, uint8_t)                                                                \
-  FOCAL_INSTANTIATE_LABELS(T, int8_t)                                                                 \
-  FOCAL_INSTANTIATE_LABELS(T, uint16_t)                                                               \
-  FOCAL_INSTANTIATE_LABELS(T, int16_t)                                                                \
-  FOCAL_INSTANTIATE_LABELS(T, uint32_t)                                                               \
-  FOCAL_INSTANTIATE_LABELS(T, int32_t)                                                                \
+#define FOCAL_INSTANTIATE_SOFTMAX_FOR(T)                                                                 \
+  FOCAL_INSTANTIATE_LABELS(T, uint8_t)                                                                   \
+  FOCAL_INSTANTIATE_LABELS(T, int8_t)                                                                    \
+  FOCAL_INSTANTIATE_LABELS(T, uint16_t)                                                                  \
+  FOCAL_INSTANTIATE_LABELS(T, int16_t)                                                                   \
+  FOCAL_INSTANTIATE_LABELS(T, uint32_t)                                                                  \
+  FOCAL_INSTANTIATE_LABELS(T, int32_t)                                                                   \
   template KernelResult softmax_focal_loss_targets<T>(const T*, const T*, const T*, const SoftmaxShape&, \
                                                       const SoftmaxOptions&, T*, T*);
 

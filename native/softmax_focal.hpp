@@ -31,14 +31,12 @@ struct SoftmaxOptions {
 // Hard labels: one integer class per sample. weights (per sample), loss_out (per sample) and
 // grad_out (like logits) may be null. Labels are checked before anything is written.
 template <typename T, typename L>
-KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T* weights,
-                                       const SoftmaxShape& shape, const SoftmaxOptions& options,
-                                       T* loss_out, T* grad_out);
+KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T* weights, const SoftmaxShape& shape,
+                                       const SoftmaxOptions& options, T* loss_out, T* grad_out);
 
 // Soft (or one-hot) targets shaped like the logits.
 template <typename T>
-KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* weights,
-                                        const SoftmaxShape& shape, const SoftmaxOptions& options,
-                                        T* loss_out, T* grad_out);
+KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* weights, const SoftmaxShape& shape,
+                                        const SoftmaxOptions& options, T* loss_out, T* grad_out);
 
 }  // namespace focal

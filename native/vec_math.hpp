@@ -114,7 +114,7 @@ FOCAL_VEC_INLINE double two_prod_err(double a, double b, double p) {
 #if FOCAL_VEC_HAS_FMA
   return __builtin_fma(a, b, -p);
 #else
-  const std::uint64_t high = 0xfffffffff8000000ULL;  // sign, exponent, top 25 stored mantissa bits
+  const std::uint64_t high = 0xfffffffff8000000ULL;          // sign, exponent, top 25 stored mantissa bits
   const double ah = from_bits(bits(a) & high), al = a - ah;  // al: exact, <= 27 bits
   const double bh = from_bits(bits(b) & high), bl = b - bh;
   return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
@@ -174,8 +174,7 @@ FOCAL_VEC_INLINE double exp_dd(double xh, double xl) {
 //   exactly; what remains is a few roundings of the small terms: < 2^-55 relative for k != 0,
 //   < 0.7 * 2^-53 for k = 0. So log is within 1 ulp, and pow's g*log(m) within ~2^-54 relative.
 // k_offset: -54 for subnormals scaled by 2^54. with_c (log1p): see below.
-FOCAL_VEC_INLINE void log_parts(double x, double k_offset, double c_num, bool with_c, double& hi,
-                                double& lo) {
+FOCAL_VEC_INLINE void log_parts(double x, double k_offset, double c_num, bool with_c, double& hi, double& lo) {
   const std::uint64_t ix = bits(x);
   const std::uint64_t t = ix + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL);
   const std::uint64_t e = t >> 52;  // biased exponent of x, +1 when its mantissa is >= sqrt(2)
@@ -197,7 +196,7 @@ FOCAL_VEC_INLINE void log_parts(double x, double k_offset, double c_num, bool wi
     // log1p: the argument was w = 1 + u rounded, and c_num = (1 + u) - w exactly; add
     // log(1 + c/w) = c/w to first order. 1/w = 2^-k / z and 1/z = (1 - s)/(1 + s) ~ 1 - 2s + 2s^2
     // (1.5% error at most, on a term below 2^-53 of the result: < 0.05 ulp).
-    const double kc = kd < 60.0 ? kd : 60.0;  // c != 0 only for k <= 54; keeps 2^-k finite
+    const double kc = kd < 60.0 ? kd : 60.0;                              // c != 0 only for k <= 54; keeps 2^-k finite
     const double two_mk = from_bits(bits((kShift + 1023.0) - kc) << 52);  // 2^-k
     small += c_num * two_mk * mul_add(2.0 * s, s - 1.0, 1.0);
   }
@@ -214,7 +213,9 @@ FOCAL_VEC_INLINE void log_parts(double x, double k_offset, double c_num, bool wi
 
 // e^x. Error < 1.2 ulp everywhere, including subnormal results (x in (-745.14, -708.4)).
 // x <= -745.14 -> 0 (-inf -> 0), x >= 709.79 -> +inf, NaN -> NaN.
-FOCAL_VEC_INLINE double exp(double x) { return detail::exp_dd<false>(x, 0.0); }
+FOCAL_VEC_INLINE double exp(double x) {
+  return detail::exp_dd<false>(x, 0.0);
+}
 
 // Natural logarithm. Error < 1 ulp for every positive double; subnormals are scaled by 2^54 first.
 // log(+-0) = -inf, log(+inf) = +inf, log(x < 0) = NaN, log(NaN) = NaN.
@@ -234,7 +235,7 @@ FOCAL_VEC_INLINE double log(double x) {
 // 1]). log1p(0) = 0, log1p(1) = ln 2 (correctly rounded), log1p(-1) = -inf, log1p(u < -1) = NaN,
 // log1p(+inf) = +inf, log1p(NaN) = NaN.
 FOCAL_VEC_INLINE double log1p(double u) {
-  const double w = 1.0 + u;  // >= 2^-53 for u > -1: never subnormal
+  const double w = 1.0 + u;                             // >= 2^-53 for u > -1: never subnormal
   double c = u <= 1.0 ? u - (w - 1.0) : 1.0 - (w - u);  // Fast2Sum with the larger operand first
   c = u < 0x1p53 ? c : 0.0;  // beyond, c/w < 2^-53 of the result's 2^-5; also drops inf - inf
   double r, lo;

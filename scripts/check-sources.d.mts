@@ -20,7 +20,7 @@ export interface SourceCheck {
 }
 
 export declare function normalizeSource(path: string): string;
-export declare function parseGyp(text: string): any;
+export declare function parseGyp(text: string): unknown;
 export declare function gypSources(text: string): string[];
 export declare function cmakeSources(text: string): string[];
 export declare function nativeSourcesOnDisk(root?: string): string[];

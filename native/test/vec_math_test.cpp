@@ -67,8 +67,7 @@ NOINLINE void loop_log1p(const double* __restrict x, double* __restrict y, size_
   for (size_t i = 0; i < n; ++i) y[i] = v::log1p(x[i]);  // VEC-LOOP log1p
 }
 
-NOINLINE void loop_pow(const double* __restrict m, const double* __restrict g, double* __restrict y,
-                       size_t n) {
+NOINLINE void loop_pow(const double* __restrict m, const double* __restrict g, double* __restrict y, size_t n) {
 #pragma omp simd
   for (size_t i = 0; i < n; ++i) y[i] = v::pow(m[i], g[i]);  // VEC-LOOP pow
 }
@@ -111,12 +110,24 @@ NOINLINE void loop_softplus_tail_blocked(const double* __restrict x, double* __r
 }
 
 // ---- Scalar calls (a loop around a non-inlined call cannot be vectorized).
-NOINLINE double one_exp(double x) { return v::exp(x); }
-NOINLINE double one_log(double x) { return v::log(x); }
-NOINLINE double one_log1p(double x) { return v::log1p(x); }
-NOINLINE double one_pow(double m, double g) { return v::pow(m, g); }
-NOINLINE double one_powi(double m, int k) { return v::powi_small(m, k); }
-NOINLINE double one_softplus_tail(double x) { return v::log1p(v::exp(-__builtin_fabs(x))); }
+NOINLINE double one_exp(double x) {
+  return v::exp(x);
+}
+NOINLINE double one_log(double x) {
+  return v::log(x);
+}
+NOINLINE double one_log1p(double x) {
+  return v::log1p(x);
+}
+NOINLINE double one_pow(double m, double g) {
+  return v::pow(m, g);
+}
+NOINLINE double one_powi(double m, int k) {
+  return v::powi_small(m, k);
+}
+NOINLINE double one_softplus_tail(double x) {
+  return v::log1p(v::exp(-__builtin_fabs(x)));
+}
 NOINLINE double one_pow_gamma(double m, double g) {
   return v::with_gamma_power(g, [&](auto power) { return power(m); });
 }
@@ -225,13 +236,13 @@ struct Stat {
     else
       std::snprintf(in, sizeof in, "(%.17g)", worst_a);
     const bool ok = worst <= bound && scalar_mismatch == 0;
-    std::printf("RESULT %-16s %-34s n=%-9zu max_%s=%-10.4g bound=%-8.3g %s  worst at %s: got %.17g, exact %s\n",
-                fn, set.c_str(), count, unit, worst, bound, ok ? "ok  " : "FAIL", in, worst_got,
-                q2s(worst_ref).c_str());
+    std::printf("RESULT %-16s %-34s n=%-9zu max_%s=%-10.4g bound=%-8.3g %s  worst at %s: got %.17g, exact %s\n", fn,
+                set.c_str(), count, unit, worst, bound, ok ? "ok  " : "FAIL", in, worst_got, q2s(worst_ref).c_str());
     if (scalar_mismatch) {
       char buf[200];
-      std::snprintf(buf, sizeof buf, "%s %s: %zu elements differ between the vector loop and a scalar call, e.g. (%.17g, %.17g)",
-                    fn, set.c_str(), scalar_mismatch, mismatch_a, mismatch_b);
+      std::snprintf(buf, sizeof buf,
+                    "%s %s: %zu elements differ between the vector loop and a scalar call, e.g. (%.17g, %.17g)", fn,
+                    set.c_str(), scalar_mismatch, mismatch_a, mismatch_b);
       fail(buf);
     }
     if (!ok && worst > bound) fail(std::string(fn) + " " + set + ": error bound exceeded");
@@ -255,7 +266,9 @@ static void expect(const char* what, double got, double want) {
 
 static std::mt19937_64 rng(20261101);
 
-static double uniform(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); }
+static double uniform(double a, double b) {
+  return std::uniform_real_distribution<double>(a, b)(rng);
+}
 // A double with uniformly random bits between two non-negative doubles: every binade equally often.
 static double random_bits_between(double lo, double hi) {
   return from_bits(std::uniform_int_distribution<uint64_t>(to_bits(lo), to_bits(hi))(rng));
@@ -273,7 +286,9 @@ static void push_neighbours(Vec& v, double x, int steps) {
 
 static size_t g_scale = 1;  // --quick divides the random sets by 8
 
-static size_t nrand(size_t n) { return std::max<size_t>(n / g_scale, 1000); }
+static size_t nrand(size_t n) {
+  return std::max<size_t>(n / g_scale, 1000);
+}
 
 // ---- exp
 
@@ -285,11 +300,11 @@ static void test_exp() {
   };
   const double min_sub = std::numeric_limits<double>::denorm_min();
   const Edge edges[] = {
-      {0.0, 1.0, "exp(0)"},          {-0.0, 1.0, "exp(-0)"},          {-kInf, 0.0, "exp(-inf)"},
-      {kInf, kInf, "exp(+inf)"},     {kNaN, kNaN, "exp(NaN)"},        {-745.2, 0.0, "exp(-745.2)"},
-      {-746.0, 0.0, "exp(-746)"},    {-1e300, 0.0, "exp(-1e300)"},    {709.79, kInf, "exp(709.79)"},
-      {710.0, kInf, "exp(710)"},     {1e300, kInf, "exp(1e300)"},     {-745.1, min_sub, "exp(-745.1)"},
-      {1e-300, 1.0, "exp(1e-300)"},  {-1e-300, 1.0, "exp(-1e-300)"},
+      {0.0, 1.0, "exp(0)"},         {-0.0, 1.0, "exp(-0)"},         {-kInf, 0.0, "exp(-inf)"},
+      {kInf, kInf, "exp(+inf)"},    {kNaN, kNaN, "exp(NaN)"},       {-745.2, 0.0, "exp(-745.2)"},
+      {-746.0, 0.0, "exp(-746)"},   {-1e300, 0.0, "exp(-1e300)"},   {709.79, kInf, "exp(709.79)"},
+      {710.0, kInf, "exp(710)"},    {1e300, kInf, "exp(1e300)"},    {-745.1, min_sub, "exp(-745.1)"},
+      {1e-300, 1.0, "exp(1e-300)"}, {-1e-300, 1.0, "exp(-1e-300)"},
   };
   const size_t n_edges = sizeof edges / sizeof edges[0];
   Vec x;
@@ -343,9 +358,8 @@ static void test_log() {
     const char* name;
   };
   const Edge edges[] = {
-      {0.0, -kInf, "log(0)"},      {-0.0, -kInf, "log(-0)"},    {kInf, kInf, "log(+inf)"},
-      {kNaN, kNaN, "log(NaN)"},    {-1.0, kNaN, "log(-1)"},     {-kInf, kNaN, "log(-inf)"},
-      {-1e-310, kNaN, "log(-1e-310)"}, {1.0, 0.0, "log(1)"},
+      {0.0, -kInf, "log(0)"},  {-0.0, -kInf, "log(-0)"},   {kInf, kInf, "log(+inf)"},       {kNaN, kNaN, "log(NaN)"},
+      {-1.0, kNaN, "log(-1)"}, {-kInf, kNaN, "log(-inf)"}, {-1e-310, kNaN, "log(-1e-310)"}, {1.0, 0.0, "log(1)"},
   };
   const size_t n_edges = sizeof edges / sizeof edges[0];
   Vec x;
@@ -420,7 +434,7 @@ static void test_log1p() {
   for (size_t i = 0; i <= grid; ++i) x.push_back(double(i) / double(grid));
   for (size_t i = 0; i < nrand(2000000); ++i) x.push_back(random_bits_between(min_sub, 1.0));
   for (size_t i = 0; i < nrand(200000); ++i) x.push_back(random_bits_between(0x1p-60, 0x1p-45));
-  push_neighbours(x, 0.41421356237309503, 5000);   // w = 1 + u crosses sqrt(2)
+  push_neighbours(x, 0.41421356237309503, 5000);  // w = 1 + u crosses sqrt(2)
   push_neighbours(x, 1.0, 2000);
   push_neighbours(x, 0x1p-53, 2000);
   push_neighbours(x, 0x1p-52, 2000);
@@ -464,17 +478,28 @@ static void test_pow() {
   };
   const double min_sub = std::numeric_limits<double>::denorm_min();
   const Edge edges[] = {
-      {0.0, 0.0, 1.0, "pow(0, 0)"},         {min_sub, 0.0, 1.0, "pow(2^-1074, 0)"},
-      {0.5, 0.0, 1.0, "pow(0.5, 0)"},       {1.0, 0.0, 1.0, "pow(1, 0)"},
-      {kInf, 0.0, 1.0, "pow(inf, 0)"},      {kNaN, 0.0, 1.0, "pow(NaN, 0)"},
-      {0.0, 1e-300, 0.0, "pow(0, 1e-300)"}, {0.0, 0.5, 0.0, "pow(0, 0.5)"},
-      {0.0, 1.0, 0.0, "pow(0, 1)"},         {0.0, 2.5, 0.0, "pow(0, 2.5)"},
-      {0.0, 1e300, 0.0, "pow(0, 1e300)"},   {0.0, kInf, 0.0, "pow(0, inf)"},
-      {1.0, 0.5, 1.0, "pow(1, 0.5)"},       {1.0, 7.0, 1.0, "pow(1, 7)"},
-      {1.0, 1e300, 1.0, "pow(1, 1e300)"},   {1.0, kInf, 1.0, "pow(1, inf)"},
-      {1.0, kNaN, 1.0, "pow(1, NaN)"},      {0.5, kInf, 0.0, "pow(0.5, inf)"},
-      {0.5, 1e300, 0.0, "pow(0.5, 1e300)"}, {kNaN, 2.5, kNaN, "pow(NaN, 2.5)"},
-      {0.5, kNaN, kNaN, "pow(0.5, NaN)"},   {kInf, 2.5, kInf, "pow(inf, 2.5)"},
+      {0.0, 0.0, 1.0, "pow(0, 0)"},
+      {min_sub, 0.0, 1.0, "pow(2^-1074, 0)"},
+      {0.5, 0.0, 1.0, "pow(0.5, 0)"},
+      {1.0, 0.0, 1.0, "pow(1, 0)"},
+      {kInf, 0.0, 1.0, "pow(inf, 0)"},
+      {kNaN, 0.0, 1.0, "pow(NaN, 0)"},
+      {0.0, 1e-300, 0.0, "pow(0, 1e-300)"},
+      {0.0, 0.5, 0.0, "pow(0, 0.5)"},
+      {0.0, 1.0, 0.0, "pow(0, 1)"},
+      {0.0, 2.5, 0.0, "pow(0, 2.5)"},
+      {0.0, 1e300, 0.0, "pow(0, 1e300)"},
+      {0.0, kInf, 0.0, "pow(0, inf)"},
+      {1.0, 0.5, 1.0, "pow(1, 0.5)"},
+      {1.0, 7.0, 1.0, "pow(1, 7)"},
+      {1.0, 1e300, 1.0, "pow(1, 1e300)"},
+      {1.0, kInf, 1.0, "pow(1, inf)"},
+      {1.0, kNaN, 1.0, "pow(1, NaN)"},
+      {0.5, kInf, 0.0, "pow(0.5, inf)"},
+      {0.5, 1e300, 0.0, "pow(0.5, 1e300)"},
+      {kNaN, 2.5, kNaN, "pow(NaN, 2.5)"},
+      {0.5, kNaN, kNaN, "pow(0.5, NaN)"},
+      {kInf, 2.5, kInf, "pow(inf, 2.5)"},
       {1e-300, 1.0, 1e-300, "pow(1e-300, 1) (within 1e-13, see below)"},
   };
   const size_t n_edges = sizeof edges / sizeof edges[0];
@@ -484,10 +509,12 @@ static void test_pow() {
 
   const double dmin = 0x1p-1022;
   // m in every binade of (0, 1], g in [0, 20].
-  for (size_t i = 0; i < nrand(1000000); ++i) m.push_back(random_bits_between(min_sub, 1.0)), g.push_back(uniform(0, 20));
+  for (size_t i = 0; i < nrand(1000000); ++i)
+    m.push_back(random_bits_between(min_sub, 1.0)), g.push_back(uniform(0, 20));
   // m in [0.5, 1] (the focal range of 1 - p_t) with the seed table's gammas and others.
   const double gammas[] = {0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 16, 0.1, 1e-9};
-  for (size_t i = 0; i < nrand(1000000); ++i) m.push_back(random_bits_between(min_sub, 1.0)), g.push_back(gammas[i % 15]);
+  for (size_t i = 0; i < nrand(1000000); ++i)
+    m.push_back(random_bits_between(min_sub, 1.0)), g.push_back(gammas[i % 15]);
   // Large |g log m|: y = g log m uniform in [-750, 0], the worst case for the error amplification.
   for (size_t i = 0; i < nrand(1000000); ++i) {
     const double mm = random_bits_between(min_sub, 1.0);
@@ -628,9 +655,9 @@ static void bench() {
   const size_t n = 10000000;
   Vec x(n), u(n), m(n), y(n);
   for (size_t i = 0; i < n; ++i) {
-    x[i] = uniform(-40.0, 0.0);           // exp(-|logit|)
-    u[i] = std::exp(uniform(-40.0, 0.0)); // log1p(exp(-|logit|))
-    m[i] = uniform(0x1p-30, 1.0);         // 1 - p_t
+    x[i] = uniform(-40.0, 0.0);            // exp(-|logit|)
+    u[i] = std::exp(uniform(-40.0, 0.0));  // log1p(exp(-|logit|))
+    m[i] = uniform(0x1p-30, 1.0);          // 1 - p_t
   }
   volatile double sink = 0;
   auto row = [&](const char* name, double vec_ns, double std_ns) {
@@ -694,7 +721,8 @@ int main(int argc, char** argv) {
       st.add(ulp_error(a[i], ref), x[i], 0, a[i], ref);
     }
     st.report(false);
-    if (scalar_diff) fail("log1p(exp(-|x|)): vector loop and scalar call differ in " + std::to_string(scalar_diff) + " elements");
+    if (scalar_diff)
+      fail("log1p(exp(-|x|)): vector loop and scalar call differ in " + std::to_string(scalar_diff) + " elements");
     std::printf("INFO   log1p(exp(-|x|)): fused vs strip-mined loops differ in %zu of %zu elements (last bit)\n",
                 blocked_diff, x.size());
 #if defined(VEC_TEST_NO_CONTRACT)
