@@ -42,16 +42,24 @@ export function createFocalLoss(kernels: Kernels): FocalLossApi {
     async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
       const call = prepareSigmoid(logits, targets, options, kernels.simd);
       const own = await snapshot(call.plan);
-      const result = await kernels.sigmoidAsync(own.plan);
-      await own.deliver();
-      return call.complete(result);
+      try {
+        const result = await kernels.sigmoidAsync(own.plan);
+        if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
+        return call.complete(result);
+      } finally {
+        own.release();
+      }
     },
     async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
       const call = prepareSoftmax(logits, labels, options, kernels.simd);
       const own = await snapshot(call.plan);
-      const result = await kernels.softmaxAsync(own.plan);
-      await own.deliver();
-      return call.complete(result);
+      try {
+        const result = await kernels.softmaxAsync(own.plan);
+        if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
+        return call.complete(result);
+      } finally {
+        own.release();
+      }
     },
   };
   return api as FocalLossApi;

@@ -3,6 +3,8 @@
  * reads `.constructor`, `.length` or a method of the caller's array: a subclass or an overridden
  * property could run code or lie; the %TypedArray% intrinsics cannot.
  */
+import { borrowBuffer } from './buffer-pool.js';
+
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
 function intrinsic<T>(key: PropertyKey, kind: 'get' | 'value'): T {
@@ -57,9 +59,14 @@ export function isOwn(view: ArrayBufferView): boolean {
   return allocated.has(view);
 }
 
-/** A new array (the facade's own) of the same element type and length, all zeros. */
-export function emptyLike<A extends ArrayBufferView>(view: A): A {
-  return own(new (baseConstructor(view))(lengthOfView(view)));
+/**
+ * An array (the facade's own) of the same element type and length, with unspecified contents, on a
+ * buffer borrowed from the pool; give it back with returnBuffer(array.buffer) when done.
+ */
+export function borrowLike<A extends ArrayBufferView>(view: A): A {
+  const Ctor = baseConstructor(view) as unknown as new (buffer: ArrayBuffer, offset: number, length: number) => A;
+  const length = lengthOfView(view);
+  return own(new Ctor(borrowBuffer(length * bytesPerElement(view)), 0, length));
 }
 
 /**

@@ -13,7 +13,8 @@
  * the caller's timers (fresh memory costs a page fault per 4 KiB, which on some VMs makes a 200 MB
  * copy take half a second).
  */
-import { bytesPerElement, copyRange, emptyLike, isOwn, lengthOfView } from './arrays.js';
+import { borrowLike, bytesPerElement, copyRange, isOwn, lengthOfView } from './arrays.js';
+import { returnBuffer } from './buffer-pool.js';
 import type { SigmoidPlan, SoftmaxPlan } from './kernels.js';
 import { inSlice } from './slices.js';
 import { live, typeError } from './validate.js';
@@ -76,6 +77,8 @@ export interface Snapshot<P extends Plan> {
   plan: P;
   /** After the kernel: copies the outputs into the caller's buffers (which must still fit). */
   deliver(): Promise<void>;
+  /** After deliver (or a failure): gives the copies' memory back to the pool. */
+  release(): void;
 }
 
 export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
@@ -86,9 +89,11 @@ export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
   const copies: { key: string; mine: ArrayBufferView; theirs: ArrayBufferView }[] = [];
   for (const [key, view] of arrays(plan)) {
     if (isOwn(view)) continue;
-    copy[key] = emptyLike(view);
+    copy[key] = borrowLike(view);
     copies.push({ key, mine: copy[key] as ArrayBufferView, theirs: view });
   }
+  // Borrowed memory holds old data: every input copy is complete before the kernel runs, and every
+  // output element is written by the kernel before it is delivered.
   // Small arrays first: they are all copied before the caller's code runs again.
   const inputs = copies.filter(({ key }) => !OUTPUTS.has(key)).sort((a, b) => a.mine.byteLength - b.mine.byteLength);
   for (const { key, mine, theirs } of inputs) {
@@ -100,6 +105,9 @@ export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
       for (const { key, mine, theirs } of copies) {
         if (OUTPUTS.has(key)) await copyInSlices(theirs, mine, lengthOfView(mine), `${NAMES[key]} (when the async call settled)`);
       }
+    },
+    release() {
+      for (const { mine } of copies) returnBuffer(mine.buffer as ArrayBuffer);
     },
   };
 }

@@ -5,6 +5,7 @@ import { backends } from './backends.js';
 import { mulberry32 as rng } from './helpers.js';
 import { tickWhile } from './timer.js';
 import type { FloatArray, FocalLossResult } from '../lib/types.js';
+import { borrowBuffer, pooled, returnBuffer } from '../lib/buffer-pool.js';
 
 /** Same loss, count and gradient, bit for bit (typed arrays compared as bytes: toEqual is slow on 1e5+). */
 function expectSame(a: FocalLossResult, b: FocalLossResult): void {
@@ -53,6 +54,44 @@ for (const { name, api } of backends) {
       await expect(api.sigmoidFocalLossAsync(x, new Uint8Array([1, 3]))).rejects.toThrow(/targets\[1\] but received 3/);
       await expect(api.softmaxFocalLossAsync(x, new Int32Array([5]), { numClasses: 2 })).rejects.toThrow(/labels\[0\]/);
       await expect(api.sigmoidFocalLossAsync(x, new Uint8Array(2), { gamma: -1 })).rejects.toThrow(/options.gamma/);
+    });
+
+    it('reuses pooled memory holding old data without letting it into any result or out buffer', async () => {
+      // Async calls copy into buffers borrowed from a pool (lib/buffer-pool.ts). Fill the pool with
+      // NaN of exactly the sizes these calls borrow: every element the kernel does not write would
+      // show up as NaN (silenced samples, ignored labels and weight 0 included).
+      const random = rng(5);
+      const rows = 3001;
+      const C = 5;
+      const logits = new Float32Array(rows * C).map(() => (random() - 0.5) * 8);
+      const labels = new Int32Array(rows).map((_, i) => (i % 11 === 0 ? -100 : i % C));
+      const weights = new Float32Array(rows).map((_, i) => (i % 7 === 0 ? 0 : random()));
+      const fillPool = () => {
+        for (const bytes of [logits.byteLength, labels.byteLength, weights.byteLength, rows * 4]) {
+          for (let k = 0; k < 3; k++) {
+            const b = borrowBuffer(bytes);
+            new Uint8Array(b).fill(0xff); // NaN as float32 and float64
+            returnBuffer(b);
+          }
+        }
+      };
+      const options = (out: { loss: Float32Array; grad: Float32Array }) =>
+        ({ numClasses: C, weights, reduction: 'none', gradient: true, out }) as const;
+      const want = api.softmaxFocalLoss(logits, labels, { numClasses: C, weights, reduction: 'none', gradient: true });
+      for (let round = 0; round < 3; round++) {
+        fillPool();
+        expect(pooled().buffers).toBeGreaterThan(0);
+        const out = { loss: new Float32Array(rows).fill(7), grad: new Float32Array(rows * C).fill(7) };
+        const got = await api.softmaxFocalLossAsync(logits, labels, options(out));
+        expectSame(got, want);
+        expect(got.grad).toBe(out.grad);
+      }
+      // A failing call leaves the caller's out buffers as they were.
+      const bad = labels.slice();
+      bad[rows - 1] = C;
+      const out = { loss: new Float32Array(rows).fill(7), grad: new Float32Array(rows * C).fill(7) };
+      await expect(api.softmaxFocalLossAsync(logits, bad, options(out))).rejects.toThrow(RangeError);
+      expect(out.grad.every((g) => g === 7) && out.loss.every((l) => l === 7)).toBe(true);
     });
 
     it('keeps a setInterval firing while a 5e7-element call runs', async () => {
