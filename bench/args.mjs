@@ -23,11 +23,16 @@ export const USAGE = `Usage: npm run bench -- [options]
   --out FILE           default BENCHMARKS.md
   --help`;
 
-const list = (value) => value.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function choose(value, allowed, what) {
   const chosen = list(value);
-  for (const item of chosen) if (!allowed.includes(item)) throw new Error(`unknown ${what} '${item}' (known: ${allowed.join(', ')})`);
+  for (const item of chosen)
+    if (!allowed.includes(item)) throw new Error(`unknown ${what} '${item}' (known: ${allowed.join(', ')})`);
   return chosen;
 }
 
@@ -57,10 +62,16 @@ export function readArgs(argv = process.argv.slice(2)) {
       help: { type: 'boolean', default: false },
     },
   });
-  const defaults = !values.quick && !values['torch-default-malloc'] &&
+  const defaults =
+    !values.quick &&
+    !values['torch-default-malloc'] &&
     ['backends', 'sizes', 'gammas', 'modes', 'threads'].every((k) => values[k] === undefined);
   const sizeIds = values.sizes
-    ? choose(values.sizes, SIZES.map((s) => s.id), 'size')
+    ? choose(
+        values.sizes,
+        SIZES.map((s) => s.id),
+        'size',
+      )
     : SIZES.filter((s) => (values.quick ? s.quick : s.full)).map((s) => s.id);
   const threads = values.threads
     ? numbers(values.threads, 'thread count', (n) => Number.isInteger(n) && n >= 1)

@@ -87,7 +87,12 @@ const status = [
   `sizes: ${args.sizes.map((s) => s.id).join(', ')}; gammas: ${args.gammas.join(', ')}; thread counts: ${args.threads.join(', ')}${args.quick ? '; --quick' : ''}`,
 ];
 console.log(status.join('\n'));
-for (const [name, b] of [['JS fallback', js], ['tfjs', tfjs], ['PyTorch', torch], ['floor', floor]]) {
+for (const [name, b] of [
+  ['JS fallback', js],
+  ['tfjs', tfjs],
+  ['PyTorch', torch],
+  ['floor', floor],
+]) {
   if (!b.available && b !== skipped) notes.push(`${name}: ${b.reason}.`);
 }
 
@@ -107,7 +112,9 @@ function timeRow(sizeLabel, data, row, call) {
   for (const column of columns) {
     const { value, ...result } = measure(call(data, column), call(prefix, column), timing);
     row.cells[column.id] = { ...result, ns: (result.ms * 1e6) / data.elements, loss: value };
-    progress(`${sizeLabel} | ${row.label} | ${column.label}: ${row.cells[column.id].ns.toFixed(2)} ns/el [${result.runs}]`);
+    progress(
+      `${sizeLabel} | ${row.label} | ${column.label}: ${row.cells[column.id].ns.toFixed(2)} ns/el [${result.runs}]`,
+    );
   }
   return row;
 }
@@ -127,7 +134,11 @@ function timeSize(size) {
     for (const t of args.threads) {
       const { value: _value, ...result } = measure(floor.call(data, t), floor.call(prefixOf(data), t), timing);
       const cell = { ...result, ns: (result.ms * 1e6) / data.elements };
-      rows.push({ id: `floor@${t}`, label: `floor, ${threadsLabel(t)}`, cells: Object.fromEntries(columns.map((c) => [c.id, cell])) });
+      rows.push({
+        id: `floor@${t}`,
+        label: `floor, ${threadsLabel(t)}`,
+        cells: Object.fromEntries(columns.map((c) => [c.id, cell])),
+      });
       progress(`${size.label} | floor, ${threadsLabel(t)}: ${cell.ns.toFixed(2)} ns/el [${result.runs}]`);
     }
   }
@@ -139,8 +150,17 @@ function timeSize(size) {
       for (const t of args.threads) {
         const row = { id: `torch@${t}`, label: `PyTorch ${torch.torch}, ${threadsLabel(t)}`, cells: {} };
         for (const column of columns) {
-          const r = results.find((x) => x.requested === t && x.gamma === column.gamma && x.gradient === column.gradient);
-          if (r) row.cells[column.id] = { ms: r.ms, runs: r.runs, warmup: r.warmup, ns: (r.ms * 1e6) / data.elements, loss: r.loss };
+          const r = results.find(
+            (x) => x.requested === t && x.gamma === column.gamma && x.gradient === column.gradient,
+          );
+          if (r)
+            row.cells[column.id] = {
+              ms: r.ms,
+              runs: r.runs,
+              warmup: r.warmup,
+              ns: (r.ms * 1e6) / data.elements,
+              loss: r.loss,
+            };
         }
         rows.push(row);
       }
@@ -153,7 +173,8 @@ function timeSize(size) {
     rows.push(timeRow(size.label, data, { id: 'tfjs', label: `tfjs ${tfjs.version} (cpu)`, cells: {} }, tfjs.call));
     tfjs.dispose();
   }
-  const order = (id) => ['native', 'js', 'tfjs', 'torch', 'floor'].indexOf(id.split('@')[0]) * 1e4 + Number(id.split('@')[1] ?? 0);
+  const order = (id) =>
+    ['native', 'js', 'tfjs', 'torch', 'floor'].indexOf(id.split('@')[0]) * 1e4 + Number(id.split('@')[1] ?? 0);
   rows.sort((a, b) => order(a.id) - order(b.id));
   return { size, elements: data.elements, columns, rows, otherWork: otherWork(start, cpuSnapshot()) };
 }
@@ -181,6 +202,9 @@ if (args.markdown) {
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const context = { native, tfjs, torch };
-  writeFileSync(args.out, markdownReport({ results, targets, referenceId, machine, context, command, date, seconds, notes }));
+  writeFileSync(
+    args.out,
+    markdownReport({ results, targets, referenceId, machine, context, command, date, seconds, notes }),
+  );
   console.log(`wrote ${args.out}`);
 }

@@ -7,9 +7,33 @@
 export const SIZES = [
   { id: 'sigmoid-1e6', kind: 'sigmoid', n: 1e6, label: 'sigmoid, N = 1e6', full: true, quick: true },
   { id: 'sigmoid-1e7', kind: 'sigmoid', n: 1e7, label: 'sigmoid, N = 1e7', full: true, quick: false },
-  { id: 'softmax-1e5x10', kind: 'softmax', rows: 1e5, classes: 10, label: 'softmax, [1e5, 10]', full: false, quick: true },
-  { id: 'softmax-1e5x100', kind: 'softmax', rows: 1e5, classes: 100, label: 'softmax, [1e5, 100]', full: true, quick: false },
-  { id: 'softmax-1e6x10', kind: 'softmax', rows: 1e6, classes: 10, label: 'softmax, [1e6, 10]', full: true, quick: false },
+  {
+    id: 'softmax-1e5x10',
+    kind: 'softmax',
+    rows: 1e5,
+    classes: 10,
+    label: 'softmax, [1e5, 10]',
+    full: false,
+    quick: true,
+  },
+  {
+    id: 'softmax-1e5x100',
+    kind: 'softmax',
+    rows: 1e5,
+    classes: 100,
+    label: 'softmax, [1e5, 100]',
+    full: true,
+    quick: false,
+  },
+  {
+    id: 'softmax-1e6x10',
+    kind: 'softmax',
+    rows: 1e6,
+    classes: 10,
+    label: 'softmax, [1e6, 10]',
+    full: true,
+    quick: false,
+  },
 ];
 
 /** Fraction of positives among the sigmoid targets (hard 0/1 labels). */
@@ -56,7 +80,14 @@ export function makeData(size, seed = 20261128) {
     const logits = normalLogits(size.n, random);
     const targets = new Uint8Array(size.n);
     for (let i = 0; i < size.n; i++) targets[i] = random() < POSITIVE_RATE ? 1 : 0;
-    return { size, elements: size.n, logits, targets, targetsF32: Float32Array.from(targets), grad: new Float32Array(size.n) };
+    return {
+      size,
+      elements: size.n,
+      logits,
+      targets,
+      targetsF32: Float32Array.from(targets),
+      grad: new Float32Array(size.n),
+    };
   }
   const { rows, classes } = size;
   const logits = normalLogits(rows * classes, random);

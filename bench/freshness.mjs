@@ -35,7 +35,9 @@ export function staleness() {
   const native = mtimes('native', (n) => /\.(c|cc|cpp|h|hpp|inc)$/.test(n));
   const addon = mtimes('build/Release', (n) => n === 'focal_loss.node');
   if (native.length && addon.length && Math.max(...native) > Math.max(...addon)) {
-    messages.push('build/Release/focal_loss.node is older than native/: run `npm run build:native` to time the current kernels');
+    messages.push(
+      'build/Release/focal_loss.node is older than native/: run `npm run build:native` to time the current kernels',
+    );
   }
   return messages;
 }

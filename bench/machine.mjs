@@ -33,7 +33,10 @@ export function cpuSnapshot() {
   // user nice system idle iowait irq softirq steal ...
   const busy = cpu.length >= 8 ? cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + cpu[7] : NaN;
   const self = read('/proc/self/stat');
-  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+  const fields = self
+    .slice(self.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // after the name: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
   const own = fields.length > 14 ? fields[11] + fields[12] + fields[13] + fields[14] : NaN;
   return { busy, own, at: Date.now() };
@@ -64,7 +67,8 @@ export function machineInfo() {
   const family = lscpuField(lscpu, 'CPU family');
   const os = /^PRETTY_NAME="?(.*?)"?$/m.exec(read('/etc/os-release'))?.[1] ?? process.platform;
   const commit = run('git', ['rev-parse', '--short', 'HEAD']);
-  const dirty = commit && run('git', ['status', '--porcelain', '--', 'lib', 'native', 'binding.gyp', 'CMakeLists.txt']) !== '';
+  const dirty =
+    commit && run('git', ['status', '--porcelain', '--', 'lib', 'native', 'binding.gyp', 'CMakeLists.txt']) !== '';
   return {
     cpu: family ? `${model} (family ${family}, model ${lscpuField(lscpu, 'Model')})` : model,
     cpus: availableParallelism(),

@@ -73,7 +73,9 @@ const sentence = (text) => text[0].toUpperCase() + text.slice(1);
 
 function otherText(sizeResult) {
   const share = sizeResult.otherWork;
-  return Number.isFinite(share) ? `other processes used ${Math.round(share * 100)}% of the CPUs meanwhile` : 'other processes: unknown';
+  return Number.isFinite(share)
+    ? `other processes used ${Math.round(share * 100)}% of the CPUs meanwhile`
+    : 'other processes: unknown';
 }
 
 export const LEGEND =
@@ -85,7 +87,9 @@ export const LEGEND =
 export function textReport(results, targets, referenceId) {
   const parts = [];
   for (const sizeResult of results.sizes) {
-    parts.push(`\n== ${sizeResult.size.label} (${sizeResult.elements.toExponential(0)} elements; ${otherText(sizeResult)}) ==\n`);
+    parts.push(
+      `\n== ${sizeResult.size.label} (${sizeResult.elements.toExponential(0)} elements; ${otherText(sizeResult)}) ==\n`,
+    );
     parts.push(renderText(timeTable(sizeResult)));
     const ratios = ratioTable(sizeResult, referenceId);
     if (ratios) parts.push(`\n${renderText(ratios)}`);
@@ -106,7 +110,9 @@ function machineLines(machine, context) {
     `- Memory: ${machine.memoryGiB} GiB; OS: ${machine.os}; Node ${machine.node}`,
     `- Other processes used ${pct(machine.otherAtStart)} of the CPUs in the second before the run and ${pct(machine.otherDuringRun)} during it (1-minute load average at the start: ${machine.loadAtStart})`,
     `- focal-loss: commit ${machine.commit}; backend(): \`${JSON.stringify(native.info ?? null)}\`` +
-      (native.available ? `; per-call threads option: ${native.threadsOption ? 'yes' : 'no (every native row ran at the default thread count)'}` : ''),
+      (native.available
+        ? `; per-call threads option: ${native.threadsOption ? 'yes' : 'no (every native row ran at the default thread count)'}`
+        : ''),
     `- @tensorflow/tfjs: ${tfjs.available ? `${tfjs.version}, backend '${tfjs.backendName}' (pure JS), prod mode` : tfjs.reason}`,
     `- PyTorch: ${torch.available ? `${torch.torch} (${torch.python}), sigmoid loss = ${torch.formula}${torch.torchvision ? ` (torchvision ${torch.torchvision})` : ''}; ${torch.tunedMalloc ? 'glibc malloc set to keep freed memory (MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ = 4 GiB; see bench/backends/torch.mjs)' : "glibc's default malloc"}` : torch.reason}`,
   ];
@@ -134,11 +140,26 @@ export function markdownReport({ results, targets, referenceId, machine, context
     '## Results',
   ];
   for (const sizeResult of results.sizes) {
-    lines.push('', `### ${sizeResult.size.label}`, '', `${sentence(otherText(sizeResult))}.`, '', renderMarkdown(timeTable(sizeResult)));
+    lines.push(
+      '',
+      `### ${sizeResult.size.label}`,
+      '',
+      `${sentence(otherText(sizeResult))}.`,
+      '',
+      renderMarkdown(timeTable(sizeResult)),
+    );
     const ratios = ratioTable(sizeResult, referenceId);
     if (ratios) lines.push('', renderMarkdown(ratios));
     lines.push('', crossCheckText(sizeResult));
   }
-  lines.push('', '## Targets', '', 'Forward + gradient, gamma = 2, ratios from this run.', '', renderMarkdown(targetTable(targets)), '');
+  lines.push(
+    '',
+    '## Targets',
+    '',
+    'Forward + gradient, gamma = 2, ratios from this run.',
+    '',
+    renderMarkdown(targetTable(targets)),
+    '',
+  );
   return lines.join('\n');
 }

@@ -14,14 +14,70 @@ const COLUMN = 'g2-grad';
 function targetList(all) {
   const native = `native@${all}`;
   return [
-    { size: 'sigmoid-1e7', kind: 'faster', fast: native, slow: 'js', bound: 20, what: `sigmoid N = 1e7: native ${all} threads ≥ 20× the JS fallback` },
-    { size: 'sigmoid-1e7', kind: 'faster', fast: native, slow: 'tfjs', bound: 200, what: `sigmoid N = 1e7: native ${all} threads ≥ 200× tfjs` },
-    { size: 'sigmoid-1e7', kind: 'faster', fast: native, slow: `torch@${all}`, bound: 20, what: `sigmoid N = 1e7: native ≥ 20× PyTorch CPU, both ${all} threads` },
-    { size: 'sigmoid-1e7', kind: 'within', fast: `floor@${all}`, slow: native, bound: 3, what: `sigmoid N = 1e7: native ${all} threads within 3× of the floor` },
-    { size: 'softmax-1e5x100', kind: 'faster', fast: native, slow: `torch@${all}`, bound: 5, what: `softmax [1e5, 100]: native ≥ 5× PyTorch CPU, both ${all} threads` },
-    { size: 'softmax-1e5x100', kind: 'within', fast: `floor@${all}`, slow: native, bound: 3, what: `softmax [1e5, 100]: native ${all} threads within 3× of the floor` },
-    { size: 'sigmoid-1e7', kind: 'faster', fast: 'native@2', slow: 'native@1', bound: 1.7, what: 'sigmoid N = 1e7: native 2 threads ≥ 1.7× faster than 1 thread' },
-    { size: 'sigmoid-1e7', kind: 'faster', fast: 'js', slow: 'tfjs', bound: 5, what: 'sigmoid N = 1e7: JS fallback ≥ 5× faster than tfjs' },
+    {
+      size: 'sigmoid-1e7',
+      kind: 'faster',
+      fast: native,
+      slow: 'js',
+      bound: 20,
+      what: `sigmoid N = 1e7: native ${all} threads ≥ 20× the JS fallback`,
+    },
+    {
+      size: 'sigmoid-1e7',
+      kind: 'faster',
+      fast: native,
+      slow: 'tfjs',
+      bound: 200,
+      what: `sigmoid N = 1e7: native ${all} threads ≥ 200× tfjs`,
+    },
+    {
+      size: 'sigmoid-1e7',
+      kind: 'faster',
+      fast: native,
+      slow: `torch@${all}`,
+      bound: 20,
+      what: `sigmoid N = 1e7: native ≥ 20× PyTorch CPU, both ${all} threads`,
+    },
+    {
+      size: 'sigmoid-1e7',
+      kind: 'within',
+      fast: `floor@${all}`,
+      slow: native,
+      bound: 3,
+      what: `sigmoid N = 1e7: native ${all} threads within 3× of the floor`,
+    },
+    {
+      size: 'softmax-1e5x100',
+      kind: 'faster',
+      fast: native,
+      slow: `torch@${all}`,
+      bound: 5,
+      what: `softmax [1e5, 100]: native ≥ 5× PyTorch CPU, both ${all} threads`,
+    },
+    {
+      size: 'softmax-1e5x100',
+      kind: 'within',
+      fast: `floor@${all}`,
+      slow: native,
+      bound: 3,
+      what: `softmax [1e5, 100]: native ${all} threads within 3× of the floor`,
+    },
+    {
+      size: 'sigmoid-1e7',
+      kind: 'faster',
+      fast: 'native@2',
+      slow: 'native@1',
+      bound: 1.7,
+      what: 'sigmoid N = 1e7: native 2 threads ≥ 1.7× faster than 1 thread',
+    },
+    {
+      size: 'sigmoid-1e7',
+      kind: 'faster',
+      fast: 'js',
+      slow: 'tfjs',
+      bound: 5,
+      what: 'sigmoid N = 1e7: JS fallback ≥ 5× faster than tfjs',
+    },
   ];
 }
 

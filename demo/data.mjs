@@ -113,13 +113,22 @@ export function oracleLogOdds(data, dist) {
     const a1 = x[o + 1];
     const a2 = x[o + 2];
     const r = Math.hypot(a1, a2);
-    const pos = logPrior('positive') + logNormal(x0, object, sd) +
-      logNormal(a1, 0, dist.positive.appearanceSd) + logNormal(a2, 0, dist.positive.appearanceSd);
+    const pos =
+      logPrior('positive') +
+      logNormal(x0, object, sd) +
+      logNormal(a1, 0, dist.positive.appearanceSd) +
+      logNormal(a2, 0, dist.positive.appearanceSd);
     // Ring: radius normal, angle uniform; in the plane the density is f(r) / (2 pi r).
-    const hard = logPrior('hard') + logNormal(x0, object, sd) +
-      logNormal(r, dist.hard.ringRadius, dist.hard.ringSd) - Math.log(2 * Math.PI * r);
-    const easy = logPrior('easy') + logNormal(x0, background, sd) +
-      logNormal(a1, 0, dist.easy.appearanceSd) + logNormal(a2, 0, dist.easy.appearanceSd);
+    const hard =
+      logPrior('hard') +
+      logNormal(x0, object, sd) +
+      logNormal(r, dist.hard.ringRadius, dist.hard.ringSd) -
+      Math.log(2 * Math.PI * r);
+    const easy =
+      logPrior('easy') +
+      logNormal(x0, background, sd) +
+      logNormal(a1, 0, dist.easy.appearanceSd) +
+      logNormal(a2, 0, dist.easy.appearanceSd);
     const m = Math.max(hard, easy);
     out[i] = pos - (m + Math.log(Math.exp(hard - m) + Math.exp(easy - m)));
   }

@@ -15,9 +15,4 @@ export interface ThresholdCounts {
 
 export declare function precisionRecallAt(scores: Scores, labels: Labels, threshold: number): ThresholdCounts;
 export declare function averagePrecision(scores: Scores, labels: Labels): number;
-export declare function sharesByKind(
-  values: Scores,
-  kind: ArrayLike<number>,
-  kinds: number,
-  abs?: boolean,
-): number[];
+export declare function sharesByKind(values: Scores, kind: ArrayLike<number>, kinds: number, abs?: boolean): number[];

@@ -52,8 +52,10 @@ function apAgainst(scores, data, negativeKind) {
  */
 export function runDemo({ lossFn, seed, quick, progress = () => {} }) {
   const size = quick ? SIZES.quick : SIZES.full;
-  progress(`generating ${size.train.toLocaleString('en-US')} training and ` +
-    `${size.test.toLocaleString('en-US')} test anchors...`);
+  progress(
+    `generating ${size.train.toLocaleString('en-US')} training and ` +
+      `${size.test.toLocaleString('en-US')} test anchors...`,
+  );
   const t = performance.now();
   const trainSet = generateAnchors(size.train, stream(seed, STREAM.train), DISTRIBUTION);
   const testSet = generateAnchors(size.test, stream(seed, STREAM.test), DISTRIBUTION);

@@ -3,7 +3,13 @@ import type { Kernels } from './kernels.js';
 import { assertLive, snapshot } from './plan-arrays.js';
 import { prepareSigmoid } from './sigmoid.js';
 import { prepareSoftmax } from './softmax.js';
-import type { FloatArray, FocalLossResult, NumericInput, SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from './types.js';
+import type {
+  FloatArray,
+  FocalLossResult,
+  NumericInput,
+  SigmoidFocalLossOptions,
+  SoftmaxFocalLossOptions,
+} from './types.js';
 
 /** Logits: a float typed array, or plain numbers (read as float64). */
 export type Logits = FloatArray | readonly number[];

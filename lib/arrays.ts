@@ -74,7 +74,15 @@ export function borrowLike<A extends ArrayBufferView>(view: A): A {
  * the caller checks that both are live and long enough). No species constructor, no user code.
  */
 export function copyRange(target: ArrayBufferView, source: ArrayBufferView, begin: number, end: number): void {
-  const Ctor = baseConstructor(source) as unknown as new (buffer: ArrayBufferLike, offset: number, length: number) => ArrayBufferView;
-  const part = new Ctor(bufferOf.call(source), byteOffsetOf.call(source) + begin * bytesPerElement(source), end - begin);
+  const Ctor = baseConstructor(source) as unknown as new (
+    buffer: ArrayBufferLike,
+    offset: number,
+    length: number,
+  ) => ArrayBufferView;
+  const part = new Ctor(
+    bufferOf.call(source),
+    byteOffsetOf.call(source) + begin * bytesPerElement(source),
+    end - begin,
+  );
   setInto.call(target, part, begin);
 }

@@ -14,7 +14,10 @@ export class Blocks {
   readonly count: number;
 
   /** `items` units of work (elements or samples), each touching `workPerItem` elements. */
-  constructor(readonly items: number, workPerItem: number) {
+  constructor(
+    readonly items: number,
+    workPerItem: number,
+  ) {
     const minItems = Math.max(1, Math.floor(MIN_BLOCK_WORK / Math.max(1, workPerItem)));
     this.count = Math.min(Math.max(Math.floor(items / minItems), 1), MAX_BLOCKS);
   }

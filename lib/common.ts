@@ -19,7 +19,17 @@ import {
   typeError,
 } from './validate.js';
 
-export const COMMON_OPTIONS = ['gamma', 'reduction', 'normalizer', 'weights', 'labelSmoothing', 'gradient', 'out', 'threads', 'simd'] as const;
+export const COMMON_OPTIONS = [
+  'gamma',
+  'reduction',
+  'normalizer',
+  'weights',
+  'labelSmoothing',
+  'gradient',
+  'out',
+  'threads',
+  'simd',
+] as const;
 
 /** A validated call: the plan for a backend, and how to turn the kernel's result into the caller's. */
 export interface Prepared<P> {
@@ -109,7 +119,10 @@ export function readOutputs(
   if (lossOut && reduction !== 'none') {
     throw conflictError(`options.out.loss is only written with reduction 'none' (reduction is '${reduction}')`);
   }
-  for (const [name, buffer] of [['options.out.loss', lossOut], ['options.out.grad', gradOut]] as const) {
+  for (const [name, buffer] of [
+    ['options.out.loss', lossOut],
+    ['options.out.grad', gradOut],
+  ] as const) {
     if (!buffer) continue;
     for (const input of inputs) {
       if (input && overlaps(buffer, input)) throw conflictError(`${name} must not share memory with an input`);

@@ -47,7 +47,14 @@ export function backend(): BackendInfo {
       path: native.path!,
     };
   }
-  return { name: 'js', openmp: false, threads: 1, simd: 'scalar', simdLevels: ['scalar'], loadError: native.loadError! };
+  return {
+    name: 'js',
+    openmp: false,
+    threads: 1,
+    simd: 'scalar',
+    simdLevels: ['scalar'],
+    loadError: native.loadError!,
+  };
 }
 
 export type { Logits, ResultFor } from './api.js';

@@ -31,7 +31,12 @@ export interface Addon {
   softmax(plan: SoftmaxPlan): KernelResult;
   sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
-  memoryFloor(logits: Float32Array, targets: Uint8Array | Int32Array | Float32Array, out: Float32Array, threads: number): void;
+  memoryFloor(
+    logits: Float32Array,
+    targets: Uint8Array | Int32Array | Float32Array,
+    out: Float32Array,
+    threads: number,
+  ): void;
   info(): AddonInfo;
 }
 
@@ -87,7 +92,10 @@ export function prebuildPath(root = packageRoot): string | null {
  */
 export function addonCandidates(override = process.env.FOCAL_LOSS_NATIVE_PATH): string[] {
   if (override) return [resolve(override)];
-  const candidates = [join(packageRoot, 'build', 'Release', 'focal_loss.node'), join(packageRoot, 'build', 'Debug', 'focal_loss.node')];
+  const candidates = [
+    join(packageRoot, 'build', 'Release', 'focal_loss.node'),
+    join(packageRoot, 'build', 'Debug', 'focal_loss.node'),
+  ];
   const prebuild = prebuildPath();
   return prebuild ? [...candidates, prebuild] : candidates;
 }
@@ -103,7 +111,9 @@ export function checkAddon(addon: Partial<Addon>, path: string): Addon {
   }
   const info = addon.info!();
   if (info.planVersion !== PLAN_VERSION) {
-    throw new Error(`${path} was built for plan version ${info.planVersion}, this package needs ${PLAN_VERSION}: rebuild it`);
+    throw new Error(
+      `${path} was built for plan version ${info.planVersion}, this package needs ${PLAN_VERSION}: rebuild it`,
+    );
   }
   return addon as Addon;
 }

@@ -51,7 +51,12 @@ export function assertLive(plan: Plan): void {
  * Copies `length` elements of `source` into `target`, in slices unless small. Before each slice both
  * must still be live with that length: between slices the caller's code runs and may detach or resize one.
  */
-async function copyInSlices(target: ArrayBufferView, source: ArrayBufferView, length: number, name: string): Promise<void> {
+async function copyInSlices(
+  target: ArrayBufferView,
+  source: ArrayBufferView,
+  length: number,
+  name: string,
+): Promise<void> {
   const copySlice = (begin: number, end: number) => {
     for (const view of [target, source]) {
       live(view, name);
@@ -103,7 +108,8 @@ export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
     plan: copy as P,
     async deliver() {
       for (const { key, mine, theirs } of copies) {
-        if (OUTPUTS.has(key)) await copyInSlices(theirs, mine, lengthOfView(mine), `${NAMES[key]} (when the async call settled)`);
+        if (OUTPUTS.has(key))
+          await copyInSlices(theirs, mine, lengthOfView(mine), `${NAMES[key]} (when the async call settled)`);
       }
     },
     release() {

@@ -1,5 +1,14 @@
 /** sigmoidFocalLoss: binary and multi-label focal loss, every element its own binary problem. */
-import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights, type Prepared } from './common.js';
+import {
+  COMMON_OPTIONS,
+  finish,
+  gradientScale,
+  readLogits,
+  readOutputs,
+  readReduction,
+  readWeights,
+  type Prepared,
+} from './common.js';
 import type { SigmoidPlan, SimdSupport } from './kernels.js';
 import { readSimd } from './simd.js';
 import { readThreads } from './threads.js';

@@ -36,7 +36,9 @@ export function readSimd(value: unknown, available: SimdLevels | null, fallback:
   const name = (value ?? fallback) as SimdName;
   const level = available[name];
   if (level === undefined) {
-    const have = Object.keys(available).map((n) => `'${n}'`).join(', ');
+    const have = Object.keys(available)
+      .map((n) => `'${n}'`)
+      .join(', ');
     throw rangeError(`a level this CPU runs (${have})`, 'options.simd', value);
   }
   return level;

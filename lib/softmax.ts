@@ -1,6 +1,15 @@
 /** softmaxFocalLoss: multi-class focal loss over [N, C] or [N, C, ...spatial] logits. */
 import { own } from './arrays.js';
-import { COMMON_OPTIONS, finish, gradientScale, readLogits, readOutputs, readReduction, readWeights, type Prepared } from './common.js';
+import {
+  COMMON_OPTIONS,
+  finish,
+  gradientScale,
+  readLogits,
+  readOutputs,
+  readReduction,
+  readWeights,
+  type Prepared,
+} from './common.js';
 import { kernelInputError } from './kernel-errors.js';
 import type { SimdSupport, SoftmaxPlan } from './kernels.js';
 import { readSimd } from './simd.js';
@@ -41,7 +50,8 @@ function readLayout(options: Record<string, unknown>, length: number): Layout {
       : typeError('a positive integer', 'options.numClasses', numClasses);
   }
   if (shape === undefined) {
-    if (numClasses === undefined) throw typeError('a number of classes', 'options.numClasses (or options.shape)', undefined);
+    if (numClasses === undefined)
+      throw typeError('a number of classes', 'options.numClasses (or options.shape)', undefined);
     if (classAxis !== undefined) throw conflictError('options.classAxis needs options.shape');
     if (length % numClasses !== 0) {
       throw rangeError(`a multiple of numClasses (${numClasses})`, 'the length of logits', length);
@@ -57,7 +67,8 @@ function readLayout(options: Record<string, unknown>, length: number): Layout {
   const dims = shape as number[];
   const rank = dims.length;
   const axisArg = readInteger(classAxis, 'options.classAxis', 1);
-  if (axisArg < -rank || axisArg >= rank) throw rangeError(`an axis in [${-rank}, ${rank})`, 'options.classAxis', axisArg);
+  if (axisArg < -rank || axisArg >= rank)
+    throw rangeError(`an axis in [${-rank}, ${rank})`, 'options.classAxis', axisArg);
   const axis = axisArg < 0 ? axisArg + rank : axisArg;
   const classes = dims[axis]!;
   if (classes < 1) throw rangeError('at least one class', `options.shape[${axis}]`, classes);
@@ -85,7 +96,11 @@ function readLabels(
   }
   if (isFloatArray(value)) {
     if (value.length !== logits.length) {
-      throw rangeError(`soft targets of the logits' length (${logits.length}); integer labels need an integer typed array`, 'labels', value);
+      throw rangeError(
+        `soft targets of the logits' length (${logits.length}); integer labels need an integer typed array`,
+        'labels',
+        value,
+      );
     }
     return { labels: null, targets: inDtypeOf(logits, value) };
   }
@@ -102,7 +117,11 @@ function readLabels(
     if (value.length === logits.length) return { labels: null, targets: inDtypeOf(logits, toFloat64(value, 'labels')) };
     throw rangeError(`${samples} labels or ${logits.length} soft targets`, 'labels', value);
   }
-  throw typeError('an integer typed array, a float typed array of soft targets, or an array of numbers', 'labels', value);
+  throw typeError(
+    'an integer typed array, a float typed array of soft targets, or an array of numbers',
+    'labels',
+    value,
+  );
 }
 
 /** alpha: null (no weighting), a scalar (scales every class) or one weight per class. */
@@ -161,7 +180,8 @@ export function prepareSoftmax(
   return {
     plan,
     complete(result) {
-      if (result.error) throw kernelInputError(result.error, { classes: layout.classes, ignoreIndex, targetsName: 'labels' });
+      if (result.error)
+        throw kernelInputError(result.error, { classes: layout.classes, ignoreIndex, targetsName: 'labels' });
       return finish(reduction, outputs, result);
     },
   };

@@ -5,13 +5,7 @@ export type FloatArray = Float32Array | Float64Array;
 
 /** Integer arrays accepted for hard labels. */
 export type IntegerArray =
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array;
+  Uint8Array | Uint8ClampedArray | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
 
 /** Any numeric input: typed arrays, or plain `number[]` (read as float64). */
 export type NumericInput = FloatArray | IntegerArray | readonly number[];

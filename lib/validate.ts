@@ -38,11 +38,17 @@ function withCode<E extends Error>(error: E, code: string): E {
 }
 
 export function typeError(expected: string, name: string, actual: unknown): TypeError {
-  return withCode(new TypeError(`Expected ${expected} for ${name} but received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE');
+  return withCode(
+    new TypeError(`Expected ${expected} for ${name} but received ${describe(actual)}`),
+    'ERR_INVALID_ARG_TYPE',
+  );
 }
 
 export function rangeError(expected: string, name: string, actual: unknown): RangeError {
-  return withCode(new RangeError(`Expected ${expected} for ${name} but received ${describe(actual)}`), 'ERR_OUT_OF_RANGE');
+  return withCode(
+    new RangeError(`Expected ${expected} for ${name} but received ${describe(actual)}`),
+    'ERR_OUT_OF_RANGE',
+  );
 }
 
 /** A RangeError with a free-form message, for conflicts between arguments. */

@@ -34,7 +34,14 @@ writeFileSync(
   JSON.stringify(
     {
       extends: join(root, 'tsconfig.json'),
-      compilerOptions: { module: 'Node16', moduleResolution: 'Node16', rootDir: 'lib', outDir: out, noEmit: false, sourceMap: false },
+      compilerOptions: {
+        module: 'Node16',
+        moduleResolution: 'Node16',
+        rootDir: 'lib',
+        outDir: out,
+        noEmit: false,
+        sourceMap: false,
+      },
       include: ['lib'],
     },
     null,

@@ -17,9 +17,7 @@ export const CMAKE_SOURCES_VARIABLE = 'FOCAL_LOSS_SOURCES';
 /** Normalises a source path to `native/x.cpp` form (forward slashes, no `./`, no CMake dir prefix). */
 export function normalizeSource(p) {
   return posix.normalize(
-    p
-      .replace(/\\/g, '/')
-      .replace(/^\$\{(CMAKE_CURRENT_SOURCE_DIR|CMAKE_SOURCE_DIR|PROJECT_SOURCE_DIR)\}\//, ''),
+    p.replace(/\\/g, '/').replace(/^\$\{(CMAKE_CURRENT_SOURCE_DIR|CMAKE_SOURCE_DIR|PROJECT_SOURCE_DIR)\}\//, ''),
   );
 }
 

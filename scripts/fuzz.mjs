@@ -21,11 +21,15 @@ const reportDir = mkdtempSync(join(tmpdir(), 'focal-loss-fuzz-'));
 const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
 const started = Date.now();
-const run = spawnSync(process.execPath, [vitest, 'run', 'test/property.test.ts', 'test/fuzz.test.ts', ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, FOCAL_LOSS_FUZZ_RUNS: runs, FOCAL_LOSS_FUZZ_REPORT: reportDir },
-});
+const run = spawnSync(
+  process.execPath,
+  [vitest, 'run', 'test/property.test.ts', 'test/fuzz.test.ts', ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, FOCAL_LOSS_FUZZ_RUNS: runs, FOCAL_LOSS_FUZZ_REPORT: reportDir },
+  },
+);
 
 const perBackend = new Map();
 for (const file of readdirSync(reportDir)) {
@@ -38,7 +42,9 @@ for (const file of readdirSync(reportDir)) {
 }
 rmSync(reportDir, { recursive: true, force: true });
 
-console.log(`\nfocal-loss fuzz: FOCAL_LOSS_FUZZ_RUNS=${runs}, seed ${process.env.FOCAL_LOSS_FUZZ_SEED || 'default'}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(
+  `\nfocal-loss fuzz: FOCAL_LOSS_FUZZ_RUNS=${runs}, seed ${process.env.FOCAL_LOSS_FUZZ_SEED || 'default'}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
 let short = false;
 for (const [backend, rows] of perBackend) {
   const total = rows.reduce((sum, [, n]) => sum + n, 0);
@@ -47,4 +53,4 @@ for (const [backend, rows] of perBackend) {
   if (total < Number(runs)) short = true;
 }
 if (perBackend.size === 0) console.log('  no counts were reported (did the suites run?)');
-process.exit(run.status !== 0 ? run.status ?? 1 : short || perBackend.size === 0 ? 1 : 0);
+process.exit(run.status !== 0 ? (run.status ?? 1) : short || perBackend.size === 0 ? 1 : 0);

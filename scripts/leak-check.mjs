@@ -55,7 +55,9 @@ function parseArgs(argv) {
 
 function usage(message) {
   console.error(`leak-check: ${message}`);
-  console.error('usage: node scripts/leak-check.mjs [rss|valgrind|lsan|workload] [--calls N] [--batches N] [--batch N] [--addon path]');
+  console.error(
+    'usage: node scripts/leak-check.mjs [rss|valgrind|lsan|workload] [--calls N] [--batches N] [--batch N] [--addon path]',
+  );
   process.exit(2);
 }
 
@@ -158,15 +160,24 @@ function badPlan(i, n) {
     simd: -1,
   };
   switch (i % 6) {
-    case 0: return ['sigmoid', { ...sigmoid, targets: new Uint8Array(n + 1) }]; // length mismatch
-    case 1: return ['sigmoid', { ...sigmoid, gradOut: new Float64Array(n) }]; // wrong output type
-    case 2: return ['sigmoid', { ...sigmoid, threads: 0 }]; // one of the last fields read
-    case 3: return ['softmax', { ...softmax, alpha: new Float64Array(3) }]; // alpha of the wrong length
-    case 4: return ['softmax', { ...softmax, labels: null }]; // neither labels nor targets (after alpha was copied)
+    case 0:
+      return ['sigmoid', { ...sigmoid, targets: new Uint8Array(n + 1) }]; // length mismatch
+    case 1:
+      return ['sigmoid', { ...sigmoid, gradOut: new Float64Array(n) }]; // wrong output type
+    case 2:
+      return ['sigmoid', { ...sigmoid, threads: 0 }]; // one of the last fields read
+    case 3:
+      return ['softmax', { ...softmax, alpha: new Float64Array(3) }]; // alpha of the wrong length
+    case 4:
+      return ['softmax', { ...softmax, labels: null }]; // neither labels nor targets (after alpha was copied)
     default: {
       // A JS exception thrown by a getter in the middle of the read.
       const plan = { ...softmax };
-      Object.defineProperty(plan, 'ignoreIndex', { get() { throw new Error('getter'); } });
+      Object.defineProperty(plan, 'ignoreIndex', {
+        get() {
+          throw new Error('getter');
+        },
+      });
       return ['softmax', plan];
     }
   }
@@ -188,7 +199,11 @@ function makeCall(lib, addon, i, random) {
   if (which === 18) {
     // Rejected by the facade's validation (never reaches the binding).
     const logits = new F(n);
-    return { kind: 'facade', sync: () => lib.sigmoidFocalLoss(logits, new Uint8Array(n + 1)), async: () => lib.sigmoidFocalLossAsync(logits, new Uint8Array(n + 1)) };
+    return {
+      kind: 'facade',
+      sync: () => lib.sigmoidFocalLoss(logits, new Uint8Array(n + 1)),
+      async: () => lib.sigmoidFocalLossAsync(logits, new Uint8Array(n + 1)),
+    };
   }
   if (which === 17) {
     // A bad element found by the kernel (after it ran): RangeError.
@@ -196,7 +211,11 @@ function makeCall(lib, addon, i, random) {
     const labels = new Int32Array(n);
     labels[n - 1] = 9;
     const options = { numClasses: 1, gradient: true };
-    return { kind: 'kernel', sync: () => lib.softmaxFocalLoss(logits, labels, options), async: () => lib.softmaxFocalLossAsync(logits, labels, options) };
+    return {
+      kind: 'kernel',
+      sync: () => lib.softmaxFocalLoss(logits, labels, options),
+      async: () => lib.softmaxFocalLossAsync(logits, labels, options),
+    };
   }
   // Fresh arrays, filled from precomputed pools by typed-array copies (element loops in JS would
   // dominate the run time under valgrind, where node runs without its JIT).
@@ -212,7 +231,11 @@ function makeCall(lib, addon, i, random) {
       weights: v === 3 ? new F(n).fill(0.5) : undefined,
       out: v === 4 ? { grad: new F(n) } : undefined,
     };
-    return { kind: 'ok', sync: () => lib.sigmoidFocalLoss(logits, targets, options), async: () => lib.sigmoidFocalLossAsync(logits, targets, options) };
+    return {
+      kind: 'ok',
+      sync: () => lib.sigmoidFocalLoss(logits, targets, options),
+      async: () => lib.sigmoidFocalLossAsync(logits, targets, options),
+    };
   }
   // softmax: [rows, C] hard labels (with ignored ones), or soft targets.
   const C = [2, 5, 10][which % 3];
@@ -222,7 +245,11 @@ function makeCall(lib, addon, i, random) {
   if (v === 3) {
     const soft = new F(slice(POOL.unit, rows * C, random)).map((t) => t / C);
     const options = { shape: [rows, C], classAxis: -1, gradient: true, reduction: 'sum' };
-    return { kind: 'ok', sync: () => lib.softmaxFocalLoss(x, soft, options), async: () => lib.softmaxFocalLossAsync(x, soft, options) };
+    return {
+      kind: 'ok',
+      sync: () => lib.softmaxFocalLoss(x, soft, options),
+      async: () => lib.softmaxFocalLossAsync(x, soft, options),
+    };
   }
   const labels = new Uint8Array(slice(POOL[`labels${C}`], rows, random));
   const options = {
@@ -233,7 +260,11 @@ function makeCall(lib, addon, i, random) {
     reduction: v === 2 ? 'none' : 'mean',
     out: v === 2 ? { grad: new F(rows * C), loss: new F(rows) } : undefined,
   };
-  return { kind: 'ok', sync: () => lib.softmaxFocalLoss(x, labels, options), async: () => lib.softmaxFocalLossAsync(x, labels, options) };
+  return {
+    kind: 'ok',
+    sync: () => lib.softmaxFocalLoss(x, labels, options),
+    async: () => lib.softmaxFocalLossAsync(x, labels, options),
+  };
 }
 
 class Tally {
@@ -275,7 +306,12 @@ async function runCalls(lib, addon, count, seed, tally, inFlight = 64) {
       } catch (e) {
         promise = Promise.reject(e);
       }
-      wave.push(promise.then(() => tally.record(call.kind), (e) => tally.record(call.kind, e)));
+      wave.push(
+        promise.then(
+          () => tally.record(call.kind),
+          (e) => tally.record(call.kind, e),
+        ),
+      );
     }
     await Promise.all(wave);
   }
@@ -294,7 +330,9 @@ async function workload(opts) {
       `${tally.counts.binding} rejected inside the binding`,
   );
   if (tally.unexpected.length > 0) {
-    console.error(`workload: ${tally.unexpected.length} unexpected outcomes, e.g.\n  ${tally.unexpected.slice(0, 5).join('\n  ')}`);
+    console.error(
+      `workload: ${tally.unexpected.length} unexpected outcomes, e.g.\n  ${tally.unexpected.slice(0, 5).join('\n  ')}`,
+    );
     return 1;
   }
   return 0;
@@ -328,7 +366,9 @@ async function rss(opts) {
   const start = performance.now();
   const samples = [];
   const total = opts.warmup + opts.batches;
-  console.log(`rss: ${total} batches (${opts.warmup} of warm-up) of ${opts.batch} sync + ${opts.batch} async calls on ${path}`);
+  console.log(
+    `rss: ${total} batches (${opts.warmup} of warm-up) of ${opts.batch} sync + ${opts.batch} async calls on ${path}`,
+  );
   console.log('batch      rss MB  heapTotal MB   heapUsed MB   external MB   arrayBuffers MB');
   for (let b = 0; b < total; b++) {
     await runCalls(lib, addon, opts.batch, 1000 + b, tally);
@@ -349,7 +389,9 @@ async function rss(opts) {
   const calls = opts.batch * 2 * (samples.length - third);
   const limits = { rss: 8 * MB, external: 1 * MB, arrayBuffers: 1 * MB, heapUsed: 4 * MB };
   let status = 0;
-  console.log(`rss: ${tally.counts.ok + tally.counts.facade + tally.counts.kernel + tally.counts.binding} calls in ${seconds.toFixed(1)} s`);
+  console.log(
+    `rss: ${tally.counts.ok + tally.counts.facade + tally.counts.kernel + tally.counts.binding} calls in ${seconds.toFixed(1)} s`,
+  );
   for (const [key, limit] of Object.entries(limits)) {
     const g = growth(key);
     const ok = g <= limit;
@@ -359,7 +401,9 @@ async function rss(opts) {
     );
   }
   if (tally.unexpected.length > 0) {
-    console.error(`rss: ${tally.unexpected.length} unexpected outcomes, e.g.\n  ${tally.unexpected.slice(0, 5).join('\n  ')}`);
+    console.error(
+      `rss: ${tally.unexpected.length} unexpected outcomes, e.g.\n  ${tally.unexpected.slice(0, 5).join('\n  ')}`,
+    );
     status = 1;
   }
   console.log(status === 0 ? 'rss: no growth' : 'rss: FAILED');
@@ -403,7 +447,9 @@ function valgrind(opts) {
   ];
   const env = { ...process.env, FOCAL_LOSS_BACKEND: 'native', FOCAL_LOSS_SIMD: process.env.FOCAL_LOSS_SIMD || 'avx2' };
   if (opts.addon) env.FOCAL_LOSS_NATIVE_PATH = opts.addon;
-  console.log(`valgrind: memcheck on node, ${opts.calls} sync + ${opts.calls} async calls, FOCAL_LOSS_SIMD=${env.FOCAL_LOSS_SIMD}`);
+  console.log(
+    `valgrind: memcheck on node, ${opts.calls} sync + ${opts.calls} async calls, FOCAL_LOSS_SIMD=${env.FOCAL_LOSS_SIMD}`,
+  );
   const start = performance.now();
   const r = spawnSync('valgrind', args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const seconds = (performance.now() - start) / 1000;
@@ -412,7 +458,9 @@ function valgrind(opts) {
   const summary = parseValgrind(text);
   rmSync(dir, { recursive: true, force: true });
   console.log(`valgrind: finished in ${seconds.toFixed(0)} s, workload exit ${r.status}`);
-  console.log(`  definitely lost: ${summary.definite} bytes, indirectly lost: ${summary.indirect} bytes, possibly lost: ${summary.possible} bytes (whole process)`);
+  console.log(
+    `  definitely lost: ${summary.definite} bytes, indirectly lost: ${summary.indirect} bytes, possibly lost: ${summary.possible} bytes (whole process)`,
+  );
   console.log(`  invalid reads/writes and other memcheck errors: ${summary.errors.length}`);
   console.log(`  loss records through the addon: ${summary.addonLeaks.length}`);
   let status = r.status === 0 ? 0 : 1;
@@ -456,7 +504,11 @@ function parseValgrind(text) {
   }
   if (current) records.push(current.join('\n'));
   const leaks = records.filter((r) => /are (definitely|indirectly) lost in loss record/.test(r));
-  const errors = records.filter((r) => /^(Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap)/.test(r));
+  const errors = records.filter((r) =>
+    /^(Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap)/.test(
+      r,
+    ),
+  );
   return {
     definite: num(/definitely lost: ([\d,]+) bytes/),
     indirect: num(/indirectly lost: ([\d,]+) bytes/),
@@ -495,16 +547,25 @@ function lsan(opts) {
   const start = performance.now();
   const r = spawnSync(process.execPath, childArgs(opts), { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const seconds = (performance.now() - start) / 1000;
-  const reports = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  const reports = readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
   rmSync(dir, { recursive: true, force: true });
   if (opts.verbose) console.log(reports);
   // Blocks: "Direct leak of N byte(s) in M object(s) allocated from:" + frames.
-  const blocks = reports.split(/\n(?=(?:Direct|Indirect) leak of )/).filter((b) => /^(Direct|Indirect) leak of/.test(b));
+  const blocks = reports
+    .split(/\n(?=(?:Direct|Indirect) leak of )/)
+    .filter((b) => /^(Direct|Indirect) leak of/.test(b));
   const bytes = (bs) => bs.reduce((s, b) => s + Number(b.match(/leak of (\d+) byte/)[1]), 0);
   const addonBlocks = blocks.filter((b) => ADDON_FRAME.test(b));
-  const otherErrors = reports.replace(/=+\n/g, '').split('\n').filter((l) => /ERROR: (AddressSanitizer|LeakSanitizer)(?!: detected memory leaks)|runtime error:/.test(l));
+  const otherErrors = reports
+    .replace(/=+\n/g, '')
+    .split('\n')
+    .filter((l) => /ERROR: (AddressSanitizer|LeakSanitizer)(?!: detected memory leaks)|runtime error:/.test(l));
   console.log(`lsan: finished in ${seconds.toFixed(0)} s, workload exit ${r.status}`);
-  console.log(`  leaked in the whole process: ${bytes(blocks)} bytes in ${blocks.length} stacks; through the addon: ${bytes(addonBlocks)} bytes in ${addonBlocks.length} stacks`);
+  console.log(
+    `  leaked in the whole process: ${bytes(blocks)} bytes in ${blocks.length} stacks; through the addon: ${bytes(addonBlocks)} bytes in ${addonBlocks.length} stacks`,
+  );
   for (const b of addonBlocks.slice(0, 5)) console.log(`\n${b.split('\n').slice(0, 14).join('\n')}`);
   for (const l of otherErrors) console.log(l);
   let status = r.status === 0 || (r.status === 23 && addonBlocks.length === 0) ? 0 : 1; // 23: LSan's exit code

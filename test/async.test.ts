@@ -40,10 +40,16 @@ for (const { name, api } of backends) {
       const logits = new Float32Array(rows * 7).map(() => (random() - 0.5) * 20);
       const labels = new Uint8Array(rows).map(() => (random() < 0.1 ? 255 : Math.floor(random() * 7)));
       const options = { numClasses: 7, ignoreIndex: 255, gradient: true, alpha: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7] };
-      expectSame(await api.softmaxFocalLossAsync(logits, labels, options), api.softmaxFocalLoss(logits, labels, options));
+      expectSame(
+        await api.softmaxFocalLossAsync(logits, labels, options),
+        api.softmaxFocalLoss(logits, labels, options),
+      );
       const soft = new Float32Array(rows * 7).map(() => random());
       const softOptions = { shape: [rows, 7], classAxis: -1, gradient: true, reduction: 'sum' as const };
-      expectSame(await api.softmaxFocalLossAsync(logits, soft, softOptions), api.softmaxFocalLoss(logits, soft, softOptions));
+      expectSame(
+        await api.softmaxFocalLossAsync(logits, soft, softOptions),
+        api.softmaxFocalLoss(logits, soft, softOptions),
+      );
     });
 
     it('rejects (does not throw) on bad arguments and on bad elements', async () => {

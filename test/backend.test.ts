@@ -24,7 +24,10 @@ describe('backend selection', () => {
       simdLevels: ['scalar'],
       loadError: 'disabled by FOCAL_LOSS_BACKEND=js',
     });
-    expect(sigmoidFocalLoss(new Float64Array([0]), new Uint8Array([1]), { alpha: null, gamma: 0 }).loss).toBeCloseTo(Math.LN2, 15);
+    expect(sigmoidFocalLoss(new Float64Array([0]), new Uint8Array([1]), { alpha: null, gamma: 0 }).loss).toBeCloseTo(
+      Math.LN2,
+      15,
+    );
   });
 
   it('uses the native addon when it is built, unless told otherwise', async () => {
@@ -56,7 +59,9 @@ describe('environment variables', () => {
     expect(threadsFromEnvironment('3')).toBe(3);
     expect(threadsFromEnvironment('')).toBeGreaterThanOrEqual(1);
     for (const bad of ['0', '-2', '1.5', 'two', '5000']) {
-      expect(() => threadsFromEnvironment(bad)).toThrow(`FOCAL_LOSS_NUM_THREADS must be an integer in [1, 1024], but is '${bad}'`);
+      expect(() => threadsFromEnvironment(bad)).toThrow(
+        `FOCAL_LOSS_NUM_THREADS must be an integer in [1, 1024], but is '${bad}'`,
+      );
     }
   });
 
@@ -67,6 +72,8 @@ describe('environment variables', () => {
     expect(defaultSimd(levels, 'avx2')).toBe('avx2');
     expect(defaultSimd(levels, 'scalar')).toBe('scalar');
     expect(defaultSimd({ scalar: 0, avx2: 2 }, 'avx512')).toBe('avx2');
-    expect(() => defaultSimd(levels, 'sse9')).toThrow("FOCAL_LOSS_SIMD must be one of scalar, neon, avx2, avx512, but is 'sse9'");
+    expect(() => defaultSimd(levels, 'sse9')).toThrow(
+      "FOCAL_LOSS_SIMD must be one of scalar, neon, avx2, avx512, but is 'sse9'",
+    );
   });
 });

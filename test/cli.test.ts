@@ -30,14 +30,10 @@ function newestSource(folder: string): number {
 beforeAll(() => {
   // `npm test` compiles first; a direct `vitest run` after an edit would otherwise test a stale dist/.
   if (!existsSync(cliPath) || statSync(cliPath).mtimeMs < newestSource(join(root, 'lib'))) {
-    spawnSync(
-      process.execPath,
-      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: root,
-        stdio: 'inherit',
-      },
-    );
+    spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
   }
   expect(existsSync(cliPath)).toBe(true);
   dir = mkdtempSync(join(tmpdir(), 'focal-loss-cli-'));
@@ -93,10 +89,7 @@ function expectClose(actual: number | null, expected: number, rel: number, what 
 
 // ---------------------------------------------------------------------------------------------------
 describe('focal-loss table', () => {
-  const csv = readFileSync(
-    fileURLToPath(new URL('../../shared/research/seed_table.csv', import.meta.url)),
-    'utf8',
-  );
+  const csv = readFileSync(fileURLToPath(new URL('../../shared/research/seed_table.csv', import.meta.url)), 'utf8');
   const seedRows = csv
     .trim()
     .split('\n')
@@ -306,8 +299,7 @@ function checkReport(report: EvalJson, e: ReturnType<typeof expectedClasses>, re
     expect(k.elements).toBe(e.elements[i]);
     if (e.elements[i] === 0) expect(k.meanLoss).toBeNull();
     else expectClose(k.meanLoss, e.sumF[i]! / e.elements[i]!, rel, `class ${i} mean`);
-    if (e.elements[i]! > 0)
-      expectClose(k.meanCrossEntropy, e.sumC[i]! / e.elements[i]!, rel, `class ${i} CE`);
+    if (e.elements[i]! > 0) expectClose(k.meanCrossEntropy, e.sumC[i]! / e.elements[i]!, rel, `class ${i} CE`);
     expectClose(k.share, e.sumF[i]! / e.totalF, rel * 10, `class ${i} share`);
   });
   expectClose(
@@ -353,9 +345,7 @@ describe('focal-loss eval: softmax', () => {
       const ignore = signed ? -100 : 7;
       const y = Int32Array.from({ length: N }, (_, i) => (i % 13 === 5 ? ignore : Math.floor(random() * C)));
       const raw = make(N);
-      y.forEach(
-        (v, i) => ((raw as unknown as (number | bigint)[])[i] = raw instanceof BigInt64Array ? BigInt(v) : v),
-      );
+      y.forEach((v, i) => ((raw as unknown as (number | bigint)[])[i] = raw instanceof BigInt64Array ? BigInt(v) : v));
       writeNpy(path('z.npy'), `<${dtype}`, [N, C], z);
       writeNpy(path('y.npy'), descr, [N], raw);
       const extra = signed ? [] : ['--ignore-index', '7'];
@@ -372,12 +362,7 @@ describe('focal-loss eval: softmax', () => {
       const mean = softmaxFocalLoss(z, y, opts);
       expectClose(report.focalLoss, mean.loss as number, REL[dtype], 'mean as the library');
       expect(report.count).toBe(mean.count);
-      expectClose(
-        report.crossEntropy,
-        softmaxFocalLoss(z, y, { ...opts, gamma: 0 }).loss as number,
-        REL[dtype],
-        'CE',
-      );
+      expectClose(report.crossEntropy, softmaxFocalLoss(z, y, { ...opts, gamma: 0 }).loss as number, REL[dtype], 'CE');
       const focal = softmaxFocalLoss(z, y, { ...opts, reduction: 'none' }).loss as Float64Array;
       const ce = softmaxFocalLoss(z, y, { ...opts, gamma: 0, reduction: 'none' }).loss as Float64Array;
       checkReport(
@@ -455,9 +440,7 @@ describe('focal-loss eval: softmax', () => {
     const [n, c, h, w] = [6, 3, 4, 5];
     const z = randomLogits(n * c * h * w, 'f8', 7);
     const random = rng(8);
-    const y = Int32Array.from({ length: n * h * w }, (_, i) =>
-      i % 11 === 3 ? -100 : Math.floor(random() * c),
-    );
+    const y = Int32Array.from({ length: n * h * w }, (_, i) => (i % 11 === 3 ? -100 : Math.floor(random() * c)));
     writeNpy(path('zd.npy'), '<f8', [n, c, h, w], z);
     writeNpy(path('yd.npy'), '<i4', [n, h, w], y);
     const opts = { shape: [n, c, h, w], classAxis: 1 };
@@ -555,12 +538,7 @@ describe('focal-loss eval: sigmoid', () => {
       const kept = [...t.keys()].filter((i) => t[i] !== -1);
       const zk = Float32Array.from(kept, (i) => z[i]!);
       const tk = Int8Array.from(kept, (i) => t[i]!);
-      expectClose(
-        report.focalLoss,
-        sigmoidFocalLoss(zk, tk).loss as number,
-        REL.f4,
-        'mean over the kept elements',
-      );
+      expectClose(report.focalLoss, sigmoidFocalLoss(zk, tk).loss as number, REL.f4, 'mean over the kept elements');
       const focal = sigmoidFocalLoss(
         z,
         t.map((v) => (v === -1 ? 0 : v)),
@@ -587,9 +565,7 @@ describe('focal-loss eval: sigmoid', () => {
 
   it('prints a readable report without --json, and nothing on stderr when it is not a terminal', () => {
     const out = ok(['eval', '--logits', 'z3.npy', '--labels', 't3.npy', '--ignore-index', '-1']);
-    expect(out).toMatch(
-      /^sigmoid focal loss: logits z3\.npy float32 \(200, 3\), targets t3\.npy int8 \(200, 3\)/,
-    );
+    expect(out).toMatch(/^sigmoid focal loss: logits z3\.npy float32 \(200, 3\), targets t3\.npy int8 \(200, 3\)/);
     expect(out).toMatch(/gamma 2, alpha 0\.25, ignore index -1; backend (native|js)/);
     expect(out).toMatch(/mean focal loss\s+\d\.\d+/);
     expect(out).toMatch(/mean cross-entropy\s+\d\.\d+\s+\(gamma 0, alpha 0\.25\)/);
@@ -826,16 +802,8 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
       ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--sigmoid', '--softmax'],
       /cannot be used with/,
     ],
-    [
-      'bad --gamma',
-      ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--gamma', 'two'],
-      /--gamma/,
-    ],
-    [
-      'bad --alpha',
-      ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--alpha', '1.5'],
-      /--alpha/,
-    ],
+    ['bad --gamma', ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--gamma', 'two'], /--gamma/],
+    ['bad --alpha', ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--alpha', '1.5'], /--alpha/],
     [
       'per-class --alpha of the wrong length',
       ['eval', '--logits', 'good-z.npy', '--labels', 'good-y.npy', '--alpha', '0.5,0.5'],

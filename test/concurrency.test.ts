@@ -23,7 +23,10 @@ for (const { name, api } of backends) {
   describe(`${name}: concurrency`, () => {
     it('1,000 concurrent async calls of mixed sizes all resolve to the sync values, without stalling a timer', async () => {
       const random = mulberry32(41);
-      const sizes = Array.from({ length: 1000 }, () => 5 * (random() < 0.05 ? 40_000 : Math.floor(random() * 1000) + 1));
+      const sizes = Array.from(
+        { length: 1000 },
+        () => 5 * (random() < 0.05 ? 40_000 : Math.floor(random() * 1000) + 1),
+      );
       const inputs = sizes.map((n, i) => batch(i, n));
       // Every third call a softmax ([n/5, 5]), the others sigmoid with various gammas.
       const expected = inputs.map(({ logits, targets, labels }, i) =>

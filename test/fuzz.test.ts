@@ -47,7 +47,16 @@ const simdNames = Object.keys(native?.kernels?.simd?.levels ?? {});
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
-type Typed = Float32Array | Float64Array | Uint8Array | Uint8ClampedArray | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+type Typed =
+  | Float32Array
+  | Float64Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array;
 type TypedCtor = new (...args: Any[]) => Typed;
 
 // ---------------------------------------------------------------------------------------------
@@ -64,8 +73,10 @@ function describeError(e: unknown): string {
 function notLibraryError(e: unknown): string | null {
   if (!(e instanceof TypeError || e instanceof RangeError)) return `threw ${describeError(e)}`;
   const code = (e as { code?: unknown }).code;
-  if (typeof code !== 'string' || !LIBRARY_CODES.has(code)) return `${describeError(e)} (code ${String(code)}, not one of the library's)`;
-  if (!/^(Expected |Unknown option |options\.)|must/.test(e.message)) return `${describeError(e)} (not the library's message format)`;
+  if (typeof code !== 'string' || !LIBRARY_CODES.has(code))
+    return `${describeError(e)} (code ${String(code)}, not one of the library's)`;
+  if (!/^(Expected |Unknown option |options\.)|must/.test(e.message))
+    return `${describeError(e)} (not the library's message format)`;
   return null;
 }
 
@@ -125,7 +136,13 @@ function detachedLike(v: Typed | number): Typed {
 /** Bytes of the typed arrays among `values`, to check that no call modifies them. */
 function snapshot(values: unknown[]): Buffer[] {
   // (A detached view has byteLength 0, and Buffer.from would throw on its buffer.)
-  return values.filter(isTyped).map((v) => (v.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(Buffer.from(v.buffer as ArrayBuffer, v.byteOffset, v.byteLength))));
+  return values
+    .filter(isTyped)
+    .map((v) =>
+      v.byteLength === 0
+        ? Buffer.alloc(0)
+        : Buffer.from(Buffer.from(v.buffer as ArrayBuffer, v.byteOffset, v.byteLength)),
+    );
 }
 
 function sameBytes(values: unknown[], before: Buffer[]): boolean {
@@ -170,7 +187,8 @@ function claim(call: Call, ...fields: string[]): boolean {
   return true;
 }
 
-const slotField = (slot: string) => (slot === 'logits' || slot === 'targets' ? slot : slot.startsWith('out') ? 'o.out' : `o.${slot}`);
+const slotField = (slot: string) =>
+  slot === 'logits' || slot === 'targets' ? slot : slot.startsWith('out') ? 'o.out' : `o.${slot}`;
 
 function mark(call: Call, e: Expectation, what: string): void {
   if (RANK[e] > RANK[call.expect]) call.expect = e;
@@ -178,7 +196,11 @@ function mark(call: Call, e: Expectation, what: string): void {
 }
 
 /** A typed array of n values from `draw`. */
-function filled(F: new (n: number) => Float32Array | Float64Array, n: number, draw: () => number): Float32Array | Float64Array {
+function filled(
+  F: new (n: number) => Float32Array | Float64Array,
+  n: number,
+  draw: () => number,
+): Float32Array | Float64Array {
   const a = new F(n);
   for (let i = 0; i < n; i++) a[i] = draw();
   return a;
@@ -187,7 +209,6 @@ function filled(F: new (n: number) => Float32Array | Float64Array, n: number, dr
 const opts = (call: Call) => call.options as Record<string, unknown>;
 const Float = (dtype: DType) => (dtype === 'float32' ? Float32Array : Float64Array);
 const OtherFloat = (dtype: DType) => (dtype === 'float32' ? Float64Array : Float32Array);
-
 
 // ---------------------------------------------------------------------------------------------
 // The valid calls the mutations start from
@@ -233,14 +254,33 @@ function buildBase(b: Base): Call {
     const hard = () => (r() < 0.4 ? 1 : 0);
     const kind = b.labels;
     const targets =
-      kind in INT_ARRAYS ? INT_ARRAYS[kind as IntKind].Ctor.from(Array.from({ length: n }, hard))
-        : kind === 'array' ? Array.from({ length: n }, hard)
-          : kind === 'soft-array' ? Array.from({ length: n }, r)
+      kind in INT_ARRAYS
+        ? INT_ARRAYS[kind as IntKind].Ctor.from(Array.from({ length: n }, hard))
+        : kind === 'array'
+          ? Array.from({ length: n }, hard)
+          : kind === 'soft-array'
+            ? Array.from({ length: n }, r)
             : filled(F, n, r);
     if (b.probabilities) o.input = 'probabilities';
     if (b.alpha === 'null') o.alpha = null;
     else if (b.alpha !== 'none') o.alpha = r();
-    call = { fn: 'sigmoid', dtype: b.dtype, logits, targets, options: o, n, samples: n, classes: 2, softLabels: !(kind in INT_ARRAYS) && kind !== 'array', labelKind: kind, ignoreIndex: null, expect: 'valid', applied: [], guards: [], claimed: new Set() };
+    call = {
+      fn: 'sigmoid',
+      dtype: b.dtype,
+      logits,
+      targets,
+      options: o,
+      n,
+      samples: n,
+      classes: 2,
+      softLabels: !(kind in INT_ARRAYS) && kind !== 'array',
+      labelKind: kind,
+      ignoreIndex: null,
+      expect: 'valid',
+      applied: [],
+      guards: [],
+      claimed: new Set(),
+    };
   } else {
     const C = b.classes;
     const outer = b.n;
@@ -267,7 +307,23 @@ function buildBase(b: Base): Call {
     else if (b.alpha === 'scalar') o.alpha = r();
     else if (b.alpha === 'array') o.alpha = Array.from({ length: C }, r);
     else if (b.alpha === 'typed') o.alpha = filled(Float64Array, C, r);
-    call = { fn: 'softmax', dtype: b.dtype, logits, targets, options: o, n: total, samples, classes: C, softLabels: kind.startsWith('soft'), labelKind: kind, ignoreIndex, expect: 'valid', applied: [], guards: [], claimed: new Set() };
+    call = {
+      fn: 'softmax',
+      dtype: b.dtype,
+      logits,
+      targets,
+      options: o,
+      n: total,
+      samples,
+      classes: C,
+      softLabels: kind.startsWith('soft'),
+      labelKind: kind,
+      ignoreIndex,
+      expect: 'valid',
+      applied: [],
+      guards: [],
+      claimed: new Set(),
+    };
   }
   if (b.weights === 'typed') o.weights = filled(F, call.samples, () => r() * 2);
   if (b.weights === 'array') o.weights = Array.from({ length: call.samples }, () => r() * 2);
@@ -285,24 +341,59 @@ function buildBase(b: Base): Call {
 
 /** Values of the wrong type for any argument (none of them is a number, an array or a typed array). */
 const NOT_ARRAYS: Array<() => unknown> = [
-  () => 'abc', () => '', () => 42, () => NaN, () => true, () => null, () => undefined, () => ({}), () => () => 1,
-  () => Symbol('s'), () => 10n, () => new ArrayBuffer(16), () => new DataView(new ArrayBuffer(16)), () => new BigInt64Array(2),
-  () => new BigUint64Array(2), () => ({ length: 2, 0: 1, 1: 0 }), () => new Map([[0, 1]]), () => new Date(0), () => /x/,
-  () => new Proxy(new Float64Array(2), {}), () => new WeakMap(),
+  () => 'abc',
+  () => '',
+  () => 42,
+  () => NaN,
+  () => true,
+  () => null,
+  () => undefined,
+  () => ({}),
+  () => () => 1,
+  () => Symbol('s'),
+  () => 10n,
+  () => new ArrayBuffer(16),
+  () => new DataView(new ArrayBuffer(16)),
+  () => new BigInt64Array(2),
+  () => new BigUint64Array(2),
+  () => ({ length: 2, 0: 1, 1: 0 }),
+  () => new Map([[0, 1]]),
+  () => new Date(0),
+  () => /x/,
+  () => new Proxy(new Float64Array(2), {}),
+  () => new WeakMap(),
 ];
 /** Arrays whose entries are not all numbers (plain arrays are read element by element). */
 const BAD_ARRAYS: Array<(n: number) => unknown> = [
   (n) => [...Array.from({ length: n }, () => 0), 'x'],
   (n) => [null, ...Array.from({ length: n }, () => 0)],
   (n) => [...Array.from({ length: n }, () => 0), undefined],
-  (n) => { const a = new Array(Math.max(n, 1) + 1); a[0] = 1; return a; }, // holes
+  (n) => {
+    const a = new Array(Math.max(n, 1) + 1);
+    a[0] = 1;
+    return a;
+  }, // holes
   (n) => [[1], ...Array.from({ length: n }, () => 0)],
   (n) => [1n, ...Array.from({ length: n }, () => 0)],
   (n) => [{ valueOf: () => 1 }, ...Array.from({ length: n }, () => 0)],
   (n) => ['1', ...Array.from({ length: n }, () => 0)].slice(0, Math.max(n, 1)),
 ];
 
-const UNKNOWN_KEYS = ['gama', 'Gamma', 'alpah', 'weight', 'reduce', 'foo', '', 'constructor', 'toString', '__proto__', 'hasOwnProperty', 'normaliser', 'label_smoothing'];
+const UNKNOWN_KEYS = [
+  'gama',
+  'Gamma',
+  'alpah',
+  'weight',
+  'reduce',
+  'foo',
+  '',
+  'constructor',
+  'toString',
+  '__proto__',
+  'hasOwnProperty',
+  'normaliser',
+  'label_smoothing',
+];
 const SIGMOID_ONLY_KEYS = ['alpha', 'input'];
 const SOFTMAX_ONLY_KEYS = ['numClasses', 'shape', 'classAxis', 'ignoreIndex'];
 
@@ -316,12 +407,40 @@ const WRONG_TYPE: Record<string, Array<(c: Call) => unknown>> = {
   reduction: [...COMMON_BAD, () => null, () => 1, () => 'MEAN', () => 'avg', () => ({}), () => ['sum']],
   simd: [...COMMON_BAD, () => null, () => 1, () => 'sse', () => 'AVX2', () => ({})],
   gradient: [() => 'true', () => 1, () => 0, () => null, () => ({}), () => [], () => 1n],
-  out: [() => 'x', () => 1, () => true, () => null, () => [], () => 1n, () => () => 1, (c) => ({ grad: new (Float(c.dtype))(c.n), extra: 1 }), () => ({ grad: 'x' }), () => ({ loss: [] })],
-  weights: [...COMMON_BAD, () => ({}), (c) => new Int32Array(c.samples), (c) => new Uint8Array(c.samples), (c) => new Map([[0, c]])],
+  out: [
+    () => 'x',
+    () => 1,
+    () => true,
+    () => null,
+    () => [],
+    () => 1n,
+    () => () => 1,
+    (c) => ({ grad: new (Float(c.dtype))(c.n), extra: 1 }),
+    () => ({ grad: 'x' }),
+    () => ({ loss: [] }),
+  ],
+  weights: [
+    ...COMMON_BAD,
+    () => ({}),
+    (c) => new Int32Array(c.samples),
+    (c) => new Uint8Array(c.samples),
+    (c) => new Map([[0, c]]),
+  ],
   input: [...COMMON_BAD, () => null, () => 1, () => 'probs', () => 'logit'],
   alpha: [...COMMON_BAD, () => ({}), (c) => new Int32Array(c.classes), (c) => new Uint8Array(c.classes)],
   numClasses: [...COMMON_BAD, () => null, () => ({}), () => [3]],
-  shape: [() => '2,3', () => 5, () => ({}), () => null, () => true, (c) => Int32Array.from([c.samples, c.classes]), (c) => [c.samples, String(c.classes)], (c) => [null, c.classes], () => [], (c) => [c.n]],
+  shape: [
+    () => '2,3',
+    () => 5,
+    () => ({}),
+    () => null,
+    () => true,
+    (c) => Int32Array.from([c.samples, c.classes]),
+    (c) => [c.samples, String(c.classes)],
+    (c) => [null, c.classes],
+    () => [],
+    (c) => [c.n],
+  ],
   classAxis: [...COMMON_BAD, () => null, () => ({}), () => [1]],
   ignoreIndex: [...COMMON_BAD, () => null, () => ({}), () => [1]],
 };
@@ -347,24 +466,42 @@ type Slot = (typeof ARRAY_SLOTS)[number];
 function getSlot(call: Call, slot: Slot): unknown {
   const o = opts(call);
   switch (slot) {
-    case 'logits': return call.logits;
-    case 'targets': return call.targets;
-    case 'weights': return o.weights;
-    case 'alpha': return o.alpha;
-    case 'out.loss': return (o.out as Record<string, unknown> | undefined)?.loss;
-    case 'out.grad': return (o.out as Record<string, unknown> | undefined)?.grad;
+    case 'logits':
+      return call.logits;
+    case 'targets':
+      return call.targets;
+    case 'weights':
+      return o.weights;
+    case 'alpha':
+      return o.alpha;
+    case 'out.loss':
+      return (o.out as Record<string, unknown> | undefined)?.loss;
+    case 'out.grad':
+      return (o.out as Record<string, unknown> | undefined)?.grad;
   }
 }
 
 function setSlot(call: Call, slot: Slot, value: unknown): void {
   const o = opts(call);
   switch (slot) {
-    case 'logits': call.logits = value; break;
-    case 'targets': call.targets = value; break;
-    case 'weights': o.weights = value; break;
-    case 'alpha': o.alpha = value; break;
-    case 'out.loss': o.out = { ...(o.out as object), loss: value }; break;
-    case 'out.grad': o.out = { ...(o.out as object), grad: value }; break;
+    case 'logits':
+      call.logits = value;
+      break;
+    case 'targets':
+      call.targets = value;
+      break;
+    case 'weights':
+      o.weights = value;
+      break;
+    case 'alpha':
+      o.alpha = value;
+      break;
+    case 'out.loss':
+      o.out = { ...(o.out as object), loss: value };
+      break;
+    case 'out.grad':
+      o.out = { ...(o.out as object), grad: value };
+      break;
   }
 }
 
@@ -398,7 +535,8 @@ function moveArrays(call: Call, m: Mutation, r: () => number, how: 'shared' | 'o
         const to = from + moved.length;
         call.guards.push(() => {
           for (let i = 0; i < whole.length; i++) {
-            if ((i < from || i >= to) && whole[i] !== 4242) return `${slot}: element ${i - from} (outside the view) was written`;
+            if ((i < from || i >= to) && whole[i] !== 4242)
+              return `${slot}: element ${i - from} (outside the view) was written`;
           }
           return null;
         });
@@ -497,12 +635,31 @@ function badValue(call: Call, m: Mutation): void {
   if (call.softLabels || (call.fn === 'sigmoid' && (t instanceof Float32Array || t instanceof Float64Array))) {
     bad = pick([1.0000001, -1e-30, NaN, Infinity, -Infinity, 2], m.b);
   } else if (call.fn === 'sigmoid') {
-    const range = Array.isArray(t) ? { min: -1e9, max: 1e9 } : INT_ARRAYS[Object.prototype.toString.call(t).slice(8, -1) as IntKind];
+    const range = Array.isArray(t)
+      ? { min: -1e9, max: 1e9 }
+      : INT_ARRAYS[Object.prototype.toString.call(t).slice(8, -1) as IntKind];
     bad = pick([2, 3, range.max, range.min < 0 ? -1 : 2, Array.isArray(t) ? 1.5 : 2], m.b);
   } else {
-    const range = Array.isArray(t) ? { min: -(2 ** 31 - 1), max: 2 ** 31 - 1 } : INT_ARRAYS[Object.prototype.toString.call(t).slice(8, -1) as IntKind];
-    const candidates = [call.classes, call.classes + 1, range.max, range.min, -1, ...(Array.isArray(t) ? [1.5, NaN, Infinity, 2 ** 31, -(2 ** 31) - 1] : [])];
-    bad = pick(candidates.filter((v) => v !== call.ignoreIndex && (v < 0 || v >= call.classes || !Number.isInteger(v)) && (Array.isArray(t) || (v >= range.min && v <= range.max))), m.b);
+    const range = Array.isArray(t)
+      ? { min: -(2 ** 31 - 1), max: 2 ** 31 - 1 }
+      : INT_ARRAYS[Object.prototype.toString.call(t).slice(8, -1) as IntKind];
+    const candidates = [
+      call.classes,
+      call.classes + 1,
+      range.max,
+      range.min,
+      -1,
+      ...(Array.isArray(t) ? [1.5, NaN, Infinity, 2 ** 31, -(2 ** 31) - 1] : []),
+    ];
+    bad = pick(
+      candidates.filter(
+        (v) =>
+          v !== call.ignoreIndex &&
+          (v < 0 || v >= call.classes || !Number.isInteger(v)) &&
+          (Array.isArray(t) || (v >= range.min && v <= range.max)),
+      ),
+      m.b,
+    );
   }
   next[i] = bad;
   call.targets = next;
@@ -512,7 +669,18 @@ function badValue(call: Call, m: Mutation): void {
 function conflict(call: Call, m: Mutation): void {
   const o = opts(call);
   const F = Float(call.dtype);
-  const which = pick(['normalizer+reduction', 'loss without none', 'grad without gradient', 'overlap', 'dtype', 'classAxis', 'numClasses'], m.a);
+  const which = pick(
+    [
+      'normalizer+reduction',
+      'loss without none',
+      'grad without gradient',
+      'overlap',
+      'dtype',
+      'classAxis',
+      'numClasses',
+    ],
+    m.a,
+  );
   const fields: Record<string, string[]> = {
     'normalizer+reduction': ['o.normalizer', 'o.reduction'],
     'loss without none': ['o.out', 'o.reduction'],
@@ -555,14 +723,17 @@ function conflict(call: Call, m: Mutation): void {
         o.out = { grad: w };
         o.gradient = true;
         mark(call, e, 'out.grad is the weights');
-      } else if (how === 'targets' && call.fn === 'sigmoid' && (call.targets instanceof F)) {
+      } else if (how === 'targets' && call.fn === 'sigmoid' && call.targets instanceof F) {
         o.out = { grad: call.targets };
         o.gradient = true;
         mark(call, e, 'out.grad is the targets');
       } else if (call.fn === 'sigmoid') {
         const whole = new F(2 * call.n + 1);
         const shift = 1 + (m.b % Math.max(1, call.n));
-        o.out = { loss: whole.subarray(0, call.n), grad: whole.subarray(Math.min(shift, call.n), Math.min(shift, call.n) + call.n) };
+        o.out = {
+          loss: whole.subarray(0, call.n),
+          grad: whole.subarray(Math.min(shift, call.n), Math.min(shift, call.n) + call.n),
+        };
         o.reduction = 'none';
         delete o.normalizer;
         o.gradient = true;
@@ -598,9 +769,25 @@ function badShape(call: Call, m: Mutation): void {
   const outer = call.n / C;
   // Every product here is non-zero (a zero product with a huge class count is a known finding).
   const shapes: number[][] = [
-    [2 ** 40, C], [C, 2 ** 40], [2 ** 26, 2 ** 26], [2 ** 20, 2 ** 20, 2 ** 20], [2 ** 53 - 1, 2], [2 ** 53, 1], [1e300, 2],
-    [outer + 1, C], [-1, C], [outer, C + 0.5], [NaN, C], [Infinity, C], [outer, -C], [outer, C, -1], [outer, 0],
-    [outer, C, 1.5], [-0.5, C], [outer * C + 1], [],
+    [2 ** 40, C],
+    [C, 2 ** 40],
+    [2 ** 26, 2 ** 26],
+    [2 ** 20, 2 ** 20, 2 ** 20],
+    [2 ** 53 - 1, 2],
+    [2 ** 53, 1],
+    [1e300, 2],
+    [outer + 1, C],
+    [-1, C],
+    [outer, C + 0.5],
+    [NaN, C],
+    [Infinity, C],
+    [outer, -C],
+    [outer, C, -1],
+    [outer, 0],
+    [outer, C, 1.5],
+    [-0.5, C],
+    [outer * C + 1],
+    [],
   ];
   const shape = pick(shapes, m.b);
   o.shape = shape;
@@ -618,9 +805,20 @@ function badShape(call: Call, m: Mutation): void {
 
 function wrongType(call: Call, m: Mutation): void {
   const o = opts(call);
-  const keys = Object.keys(WRONG_TYPE).filter((k) => (call.fn === 'sigmoid' ? !SOFTMAX_ONLY_KEYS.includes(k) : k !== 'input'));
+  const keys = Object.keys(WRONG_TYPE).filter((k) =>
+    call.fn === 'sigmoid' ? !SOFTMAX_ONLY_KEYS.includes(k) : k !== 'input',
+  );
   const key = pick(keys, m.a);
-  if (!claim(call, `o.${key}`, ...(key === 'classAxis' || key === 'shape' || key === 'numClasses' ? ['o.shape', 'o.numClasses', 'o.classAxis'] : []))) return;
+  if (
+    !claim(
+      call,
+      `o.${key}`,
+      ...(key === 'classAxis' || key === 'shape' || key === 'numClasses'
+        ? ['o.shape', 'o.numClasses', 'o.classAxis']
+        : []),
+    )
+  )
+    return;
   const value = pick(WRONG_TYPE[key]!, m.b)(call);
   o[key] = value;
   if (key === 'classAxis' && o.shape === undefined) o.shape = [call.n / call.classes, call.classes];
@@ -631,7 +829,14 @@ function nonFinite(call: Call, m: Mutation): void {
   const o = opts(call);
   const keys = Object.keys(OUT_OF_RANGE).filter((k) => (call.fn === 'sigmoid' ? !SOFTMAX_ONLY_KEYS.includes(k) : true));
   const key = pick(keys, m.a);
-  if (!claim(call, `o.${key}`, ...(key === 'classAxis' || key === 'numClasses' ? ['o.shape', 'o.numClasses', 'o.classAxis'] : []))) return;
+  if (
+    !claim(
+      call,
+      `o.${key}`,
+      ...(key === 'classAxis' || key === 'numClasses' ? ['o.shape', 'o.numClasses', 'o.classAxis'] : []),
+    )
+  )
+    return;
   const value = pick(OUT_OF_RANGE[key]!, m.b);
   o[key] = value;
   if (key === 'classAxis' && o.shape === undefined) {
@@ -642,10 +847,18 @@ function nonFinite(call: Call, m: Mutation): void {
 }
 
 function unknownKey(call: Call, m: Mutation): void {
-  const keys = [...UNKNOWN_KEYS, ...(call.fn === 'sigmoid' ? SOFTMAX_ONLY_KEYS : SIGMOID_ONLY_KEYS.filter((k) => k !== 'alpha'))];
+  const keys = [
+    ...UNKNOWN_KEYS,
+    ...(call.fn === 'sigmoid' ? SOFTMAX_ONLY_KEYS : SIGMOID_ONLY_KEYS.filter((k) => k !== 'alpha')),
+  ];
   const key = pick(keys, m.a);
   if (!claim(call, `o.${key}`)) return;
-  Object.defineProperty(call.options, key, { value: m.b % 2 ? undefined : 1, enumerable: true, configurable: true, writable: true });
+  Object.defineProperty(call.options, key, {
+    value: m.b % 2 ? undefined : 1,
+    enumerable: true,
+    configurable: true,
+    writable: true,
+  });
   mark(call, 'invalid', `unknown option '${key}'`);
 }
 
@@ -654,14 +867,37 @@ function replaceArgument(call: Call, m: Mutation): void {
   if (which === 'options' && [...call.claimed].some((f) => f.startsWith('o.'))) return;
   if (!claim(call, which)) return;
   if (which === 'options') {
-    const value = pick<() => unknown>([() => 'abc', () => 1, () => true, () => [], () => null, () => () => ({}), () => Symbol('o'), () => 1n, () => undefined], m.b)();
+    const value = pick<() => unknown>(
+      [
+        () => 'abc',
+        () => 1,
+        () => true,
+        () => [],
+        () => null,
+        () => () => ({}),
+        () => Symbol('o'),
+        () => 1n,
+        () => undefined,
+      ],
+      m.b,
+    )();
     call.options = value;
     // No options is valid for sigmoidFocalLoss (defaults), not for softmaxFocalLoss (no numClasses).
-    mark(call, value === undefined && call.fn === 'sigmoid' ? 'either' : 'invalid', `options = ${describeValue(value)}`);
+    mark(
+      call,
+      value === undefined && call.fn === 'sigmoid' ? 'either' : 'invalid',
+      `options = ${describeValue(value)}`,
+    );
     return;
   }
   const makers: Array<() => unknown> = [...NOT_ARRAYS, ...BAD_ARRAYS.map((f) => () => f(call.n))];
-  if (which === 'logits') makers.push(() => new Int32Array(call.n), () => new Uint8Array(call.n), () => Buffer.alloc(call.n * 8), () => new Uint8ClampedArray(call.n));
+  if (which === 'logits')
+    makers.push(
+      () => new Int32Array(call.n),
+      () => new Uint8Array(call.n),
+      () => Buffer.alloc(call.n * 8),
+      () => new Uint8ClampedArray(call.n),
+    );
   const value = pick(makers, m.b)();
   if (which === 'logits') call.logits = value;
   else call.targets = value;
@@ -703,7 +939,11 @@ const MUTATIONS: Record<string, { phase: number; apply: (call: Call, m: Mutation
   replace: { phase: 3, apply: replaceArgument },
 };
 
-const mutationArb = fc.record({ kind: fc.constantFrom(...Object.keys(MUTATIONS)), a: fc.nat({ max: 1000 }), b: fc.nat({ max: 1000 }) });
+const mutationArb = fc.record({
+  kind: fc.constantFrom(...Object.keys(MUTATIONS)),
+  a: fc.nat({ max: 1000 }),
+  b: fc.nat({ max: 1000 }),
+});
 const fuzzCase = fc.record({
   base: baseArb,
   mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
@@ -739,18 +979,25 @@ function describeValue(v: unknown): string {
 type Outcome = { ok: true; result: FocalLossResult } | { ok: false; error: unknown };
 
 async function run(api: TestBackend['api'], call: Call, async: boolean): Promise<Outcome> {
-  const f = call.fn === 'sigmoid'
-    ? async ? api.sigmoidFocalLossAsync : api.sigmoidFocalLoss
-    : async ? api.softmaxFocalLossAsync : api.softmaxFocalLoss;
+  const f =
+    call.fn === 'sigmoid'
+      ? async
+        ? api.sigmoidFocalLossAsync
+        : api.sigmoidFocalLoss
+      : async
+        ? api.softmaxFocalLossAsync
+        : api.softmaxFocalLoss;
   let pending: unknown;
   try {
     pending = (f as Any)(call.logits, call.targets, call.options);
   } catch (error) {
-    if (async) return { ok: false, error: new Error(`the async function threw synchronously: ${describeError(error)}`) };
+    if (async)
+      return { ok: false, error: new Error(`the async function threw synchronously: ${describeError(error)}`) };
     return { ok: false, error };
   }
   if (!async) return { ok: true, result: pending as FocalLossResult };
-  if (!(pending instanceof Promise)) return { ok: false, error: new Error('the async function did not return a promise') };
+  if (!(pending instanceof Promise))
+    return { ok: false, error: new Error('the async function did not return a promise') };
   try {
     return { ok: true, result: await pending };
   } catch (error) {
@@ -767,7 +1014,14 @@ function plainCopy(call: Call): Call {
     for (const [k, v] of Object.entries(o.out)) out[k] = isTyped(v) ? new (ctorOf(v))(v.length) : v;
     o.out = out;
   }
-  return { ...call, logits: copyOf(call.logits), targets: copyOf(Array.isArray(call.targets) ? [...call.targets] : call.targets), options: o, guards: [], claimed: new Set() };
+  return {
+    ...call,
+    logits: copyOf(call.logits),
+    targets: copyOf(Array.isArray(call.targets) ? [...call.targets] : call.targets),
+    options: o,
+    guards: [],
+    claimed: new Set(),
+  };
 }
 
 function sameNumber(a: number, b: number): boolean {
@@ -776,22 +1030,29 @@ function sameNumber(a: number, b: number): boolean {
 
 function sameResult(a: FocalLossResult, b: FocalLossResult): string | null {
   if (a.count !== b.count) return `count ${a.count} vs ${b.count} on copies`;
-  const arrays: Array<[string, unknown, unknown]> = [['loss', a.loss, b.loss], ['grad', a.grad, b.grad]];
+  const arrays: Array<[string, unknown, unknown]> = [
+    ['loss', a.loss, b.loss],
+    ['grad', a.grad, b.grad],
+  ];
   for (const [name, x, y] of arrays) {
     if (typeof x === 'number' || typeof y === 'number') {
-      if (typeof x !== 'number' || typeof y !== 'number' || !sameNumber(x, y)) return `${name} ${String(x)} vs ${String(y)} on copies`;
+      if (typeof x !== 'number' || typeof y !== 'number' || !sameNumber(x, y))
+        return `${name} ${String(x)} vs ${String(y)} on copies`;
       continue;
     }
     if (x === undefined && y === undefined) continue;
-    if (!isTyped(x) || !isTyped(y) || x.length !== y.length) return `${name}: ${describeValue(x)} vs ${describeValue(y)} on copies`;
-    for (let i = 0; i < x.length; i++) if (!sameNumber(x[i]!, y[i]!)) return `${name}[${i}] ${x[i]} vs ${y[i]} on copies`;
+    if (!isTyped(x) || !isTyped(y) || x.length !== y.length)
+      return `${name}: ${describeValue(x)} vs ${describeValue(y)} on copies`;
+    for (let i = 0; i < x.length; i++)
+      if (!sameNumber(x[i]!, y[i]!)) return `${name}[${i}] ${x[i]} vs ${y[i]} on copies`;
   }
   return null;
 }
 
 function wellFormed(call: Call, result: FocalLossResult): string | null {
   if (result === null || typeof result !== 'object') return `returned ${describeValue(result)}`;
-  if (!Number.isSafeInteger(result.count) || result.count < 0 || result.count > call.samples) return `count ${result.count}`;
+  if (!Number.isSafeInteger(result.count) || result.count < 0 || result.count > call.samples)
+    return `count ${result.count}`;
   if (typeof result.loss !== 'number' && !isTyped(result.loss)) return `loss is ${describeValue(result.loss)}`;
   return null;
 }
@@ -804,7 +1065,8 @@ async function judge(api: TestBackend['api'], call: Call, async: boolean, outcom
     if (call.expect === 'valid') return `rejected a valid call: ${describeError(outcome.error)}`;
     return null;
   }
-  if (call.expect === 'invalid') return `accepted an invalid call (returned ${JSON.stringify({ loss: describeValue(outcome.result.loss), count: outcome.result.count })})`;
+  if (call.expect === 'invalid')
+    return `accepted an invalid call (returned ${JSON.stringify({ loss: describeValue(outcome.result.loss), count: outcome.result.count })})`;
   const bad = wellFormed(call, outcome.result);
   if (bad) return bad;
   if (call.expect === 'valid') {
@@ -850,11 +1112,28 @@ describe('fuzz: invalid and unusual arguments are a TypeError or RangeError, nev
         if (c.slot === 'out.loss') Object.assign(o, { reduction: 'none', out: { loss: d(new F(c.length)) } });
         if (c.slot === 'out.grad') o.out = { grad: d(new F(c.length)) };
         for (const { name, api } of backends) {
-          const call: Call = { fn: c.fn, dtype: c.dtype, logits, targets, options: o, n: 0, samples: 0, classes: 2, softLabels: false, labelKind: '', ignoreIndex: null, expect: 'invalid', applied: [], guards: [], claimed: new Set() };
+          const call: Call = {
+            fn: c.fn,
+            dtype: c.dtype,
+            logits,
+            targets,
+            options: o,
+            n: 0,
+            samples: 0,
+            classes: 2,
+            softLabels: false,
+            labelKind: '',
+            ignoreIndex: null,
+            expect: 'invalid',
+            applied: [],
+            guards: [],
+            claimed: new Set(),
+          };
           const outcome = await run(api, call, c.async);
           const where = `[${name}] ${c.fn} with a detached ${c.slot}`;
           if (outcome.ok) throw new Error(`${where}: returned a result (a detached buffer read as an empty batch)`);
-          if (!(outcome.error instanceof TypeError)) throw new Error(`${where}: ${describeError(outcome.error)}, not a TypeError`);
+          if (!(outcome.error instanceof TypeError))
+            throw new Error(`${where}: ${describeError(outcome.error)}, not a TypeError`);
           const why = notLibraryError(outcome.error);
           if (why) throw new Error(`${where}: ${why}`);
           tally.add(name, 'detached');
@@ -888,7 +1167,9 @@ describe('fuzz: invalid and unusual arguments are a TypeError or RangeError, nev
           tally.add(name, 'fuzz calls');
         }
         if (outcomes.length === 2 && outcomeKey(outcomes[0]![1]) !== outcomeKey(outcomes[1]![1])) {
-          throw new Error(`backends disagree on ${probe.fn} with ${probe.applied.join(', ')}: ${outcomes.map(([n, o]) => `${n} ${outcomeKey(o)}`).join('; ')}`);
+          throw new Error(
+            `backends disagree on ${probe.fn} with ${probe.applied.join(', ')}: ${outcomes.map(([n, o]) => `${n} ${outcomeKey(o)}`).join('; ')}`,
+          );
         }
         ran++;
       }),
@@ -896,7 +1177,6 @@ describe('fuzz: invalid and unusual arguments are a TypeError or RangeError, nev
     );
     expect(ran).toBeGreaterThanOrEqual(runsFor(FUZZ_SHARE));
   });
-
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -912,9 +1192,15 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
     const o = opts(call);
     delete o.simd;
     if (call.fn === 'sigmoid') {
-      return { kind: 'sigmoid', plan: { ...prepareSigmoid(call.logits as Any, call.targets as Any, o as Any, simd).plan } };
+      return {
+        kind: 'sigmoid',
+        plan: { ...prepareSigmoid(call.logits as Any, call.targets as Any, o as Any, simd).plan },
+      };
     }
-    return { kind: 'softmax', plan: { ...prepareSoftmax(call.logits as Any, call.targets as Any, o as Any, simd).plan } };
+    return {
+      kind: 'softmax',
+      plan: { ...prepareSoftmax(call.logits as Any, call.targets as Any, o as Any, simd).plan },
+    };
   }
 
   const NUMBER_FIELDS = ['gamma', 'labelSmoothing', 'gradScale', 'probabilityEpsilon', 'alphaScale'];
@@ -929,21 +1215,56 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
   const ARRAY_FIELDS = ['logits', 'targets', 'labels', 'weights', 'lossOut', 'gradOut', 'alpha'];
   const NULLABLE = new Set(['weights', 'lossOut', 'gradOut', 'alpha', 'labels', 'targets']);
   const WRONG_VALUES: Array<() => unknown> = [
-    () => 'x', () => 1, () => true, () => ({}), () => [1, 2], () => 1n, () => Symbol('p'), () => () => 1,
-    () => new DataView(new ArrayBuffer(8)), () => new BigInt64Array(4), () => new ArrayBuffer(8), () => new Int32Array(3),
-    () => new Float32Array(5), () => new Float64Array(7), () => new Uint8Array(0),
+    () => 'x',
+    () => 1,
+    () => true,
+    () => ({}),
+    () => [1, 2],
+    () => 1n,
+    () => Symbol('p'),
+    () => () => 1,
+    () => new DataView(new ArrayBuffer(8)),
+    () => new BigInt64Array(4),
+    () => new ArrayBuffer(8),
+    () => new Int32Array(3),
+    () => new Float32Array(5),
+    () => new Float64Array(7),
+    () => new Uint8Array(0),
   ];
 
   const planMutation = fc.record({
-    kind: fc.constantFrom('delete', 'wrong', 'integer', 'number', 'length', 'shape', 'alpha', 'offset', 'shared', 'detach', 'labelsType', 'arguments'),
+    kind: fc.constantFrom(
+      'delete',
+      'wrong',
+      'integer',
+      'number',
+      'length',
+      'shape',
+      'alpha',
+      'offset',
+      'shared',
+      'detach',
+      'labelsType',
+      'arguments',
+    ),
     a: fc.nat({ max: 1000 }),
     b: fc.nat({ max: 1000 }),
   });
-  const planCase = fc.record({ base: baseArb, mutations: fc.array(planMutation, { minLength: 1, maxLength: 3 }), async: fc.boolean() });
+  const planCase = fc.record({
+    base: baseArb,
+    mutations: fc.array(planMutation, { minLength: 1, maxLength: 3 }),
+    async: fc.boolean(),
+  });
 
   /** Applies a mutation; returns what the binding must do with the plan. */
   /** Applies a mutation (each field at most once; see `claim`); returns what the binding must do with the plan. */
-  function mutatePlan(kind: string, plan: Record<string, unknown>, m: Mutation, r: () => number, claimed: Set<string>): { expect: Expectation; what: string; args?: unknown[] } {
+  function mutatePlan(
+    kind: string,
+    plan: Record<string, unknown>,
+    m: Mutation,
+    r: () => number,
+    claimed: Set<string>,
+  ): { expect: Expectation; what: string; args?: unknown[] } {
     const fields = Object.keys(plan);
     const skip = { expect: 'valid' as const, what: `${m.kind} skipped` };
     const take = (...f: string[]) => {
@@ -958,8 +1279,11 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
         const wasPresent = plan[f] !== null && plan[f] !== undefined;
         delete plan[f];
         // Optional arrays may be absent (unless the plan then has neither labels nor targets, or sigmoid targets).
-        const optional = NULLABLE.has(f) && !(kind === 'sigmoid' && f === 'targets') && !(kind === 'softmax' && (f === 'labels' || f === 'targets') && wasPresent);
-        return { expect: optional || !wasPresent && NULLABLE.has(f) ? 'either' : 'invalid', what: `delete ${f}` };
+        const optional =
+          NULLABLE.has(f) &&
+          !(kind === 'sigmoid' && f === 'targets') &&
+          !(kind === 'softmax' && (f === 'labels' || f === 'targets') && wasPresent);
+        return { expect: optional || (!wasPresent && NULLABLE.has(f)) ? 'either' : 'invalid', what: `delete ${f}` };
       }
       case 'wrong': {
         const f = pick(fields, m.a);
@@ -978,20 +1302,29 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
         return { expect: maybe ? 'either' : 'invalid', what: `${f} = ${describeValue(value)}` };
       }
       case 'integer': {
-        const f = pick(Object.keys(INTEGER_FIELDS).filter((k) => k in plan), m.a);
+        const f = pick(
+          Object.keys(INTEGER_FIELDS).filter((k) => k in plan),
+          m.a,
+        );
         if (!take(f, ...(['outer', 'classes', 'inner'].includes(f) ? ['lengths'] : []))) return skip;
         plan[f] = pick(INTEGER_FIELDS[f]!, m.b);
         return { expect: 'invalid', what: `${f} = ${String(plan[f])}` };
       }
       case 'number': {
-        const f = pick(NUMBER_FIELDS.filter((k) => k in plan), m.a);
+        const f = pick(
+          NUMBER_FIELDS.filter((k) => k in plan),
+          m.a,
+        );
         if (!take(f)) return skip;
         plan[f] = pick([NaN, Infinity, -Infinity, -1, 1e308, -0, 5e-324, 7], m.b);
         // Numbers the facade would refuse: the binding computes with them (no memory is at stake).
         return { expect: 'either', what: `${f} = ${String(plan[f])}` };
       }
       case 'length': {
-        const f = pick(ARRAY_FIELDS.filter((k) => isTyped(plan[k])), m.a);
+        const f = pick(
+          ARRAY_FIELDS.filter((k) => isTyped(plan[k])),
+          m.a,
+        );
         if (!f || !take(f, 'lengths')) return skip;
         const v = plan[f] as Typed;
         const len = v.length + (m.b % 2 === 0 || v.length === 0 ? 1 : -1);
@@ -1002,8 +1335,12 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
         if (kind !== 'softmax' || !take('outer', 'classes', 'inner', 'lengths')) return skip;
         const { outer, classes, inner } = plan as { outer: number; classes: number; inner: number };
         const options = [
-          { outer: outer + 1, classes, inner }, { outer, classes: classes + 1, inner }, { outer, classes, inner: inner + 1 },
-          { outer: classes, classes: outer, inner }, { outer: 0, classes, inner }, { outer: outer * classes, classes: 1, inner: inner * 2 },
+          { outer: outer + 1, classes, inner },
+          { outer, classes: classes + 1, inner },
+          { outer, classes, inner: inner + 1 },
+          { outer: classes, classes: outer, inner },
+          { outer: 0, classes, inner },
+          { outer: outer * classes, classes: 1, inner: inner * 2 },
         ].filter((s) => s.outer * s.classes * s.inner !== outer * classes * inner);
         const next = pick(options, m.b);
         if (!next) return { expect: 'valid', what: 'no inconsistent shape' };
@@ -1013,20 +1350,36 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
       case 'alpha': {
         if (kind !== 'softmax' || !take('alpha', 'classes')) return skip;
         const C = plan.classes as number;
-        const value = pick<() => unknown>([() => new Float64Array(C + 1), () => new Float64Array(Math.max(0, C - 1)), () => new Float32Array(C), () => Array.from({ length: C }, () => 1), () => new Float64Array(0)], m.b)();
+        const value = pick<() => unknown>(
+          [
+            () => new Float64Array(C + 1),
+            () => new Float64Array(Math.max(0, C - 1)),
+            () => new Float32Array(C),
+            () => Array.from({ length: C }, () => 1),
+            () => new Float64Array(0),
+          ],
+          m.b,
+        )();
         plan.alpha = value;
         return { expect: 'invalid', what: `alpha = ${describeValue(value)}` };
       }
       case 'offset':
       case 'shared': {
-        const f = pick(ARRAY_FIELDS.filter((k) => isTyped(plan[k]) && !claimed.has(k)), m.a);
+        const f = pick(
+          ARRAY_FIELDS.filter((k) => isTyped(plan[k]) && !claimed.has(k)),
+          m.a,
+        );
         if (!f) return skip;
         const v = plan[f] as Typed;
-        plan[f] = m.kind === 'shared' ? sharedCopy(v) : offsetCopy(v, r, f === 'logits' ? NaN : f === 'weights' ? -1 : 7);
+        plan[f] =
+          m.kind === 'shared' ? sharedCopy(v) : offsetCopy(v, r, f === 'logits' ? NaN : f === 'weights' ? -1 : 7);
         return { expect: 'valid', what: `${m.kind} ${f}` };
       }
       case 'detach': {
-        const f = pick(ARRAY_FIELDS.filter((k) => isTyped(plan[k])), m.a);
+        const f = pick(
+          ARRAY_FIELDS.filter((k) => isTyped(plan[k])),
+          m.a,
+        );
         if (!f || !take(f, 'lengths')) return skip;
         const v = plan[f] as Typed;
         plan[f] = detachedLike(v);
@@ -1036,7 +1389,10 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
         const f = kind === 'sigmoid' ? 'targets' : plan.labels ? 'labels' : 'targets';
         const v = plan[f] as Typed;
         if (!isTyped(v) || !take(f)) return skip;
-        const Ctor = pick<TypedCtor>([Float32Array, Float64Array, Int32Array, Uint8Array, BigInt64Array as unknown as TypedCtor, Int16Array], m.b);
+        const Ctor = pick<TypedCtor>(
+          [Float32Array, Float64Array, Int32Array, Uint8Array, BigInt64Array as unknown as TypedCtor, Int16Array],
+          m.b,
+        );
         plan[f] = new Ctor(v.length);
         return { expect: 'either', what: `${f} as ${Ctor.name}` };
       }
@@ -1050,12 +1406,19 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
 
   function checkKernelResult(r: unknown, plan: Record<string, unknown>): string | null {
     const res = r as { sum?: unknown; count?: unknown; error?: { kind?: unknown; index?: unknown } };
-    if (res === null || typeof res !== 'object' || typeof res.sum !== 'number' || typeof res.count !== 'number') return `returned ${describeValue(r)}`;
+    if (res === null || typeof res !== 'object' || typeof res.sum !== 'number' || typeof res.count !== 'number')
+      return `returned ${describeValue(r)}`;
     const n = isTyped(plan.logits) ? plan.logits.length : 0;
     if (!Number.isSafeInteger(res.count) || res.count < 0 || res.count > n) return `count ${res.count} of ${n}`;
     if (res.error !== undefined) {
-      if (!['target', 'weight', 'label', 'probability'].includes(res.error.kind as string)) return `error kind ${String(res.error.kind)}`;
-      if (!Number.isSafeInteger(res.error.index) || (res.error.index as number) < 0 || (res.error.index as number) >= Math.max(n, 1)) return `error index ${String(res.error.index)}`;
+      if (!['target', 'weight', 'label', 'probability'].includes(res.error.kind as string))
+        return `error kind ${String(res.error.kind)}`;
+      if (
+        !Number.isSafeInteger(res.error.index) ||
+        (res.error.index as number) < 0 ||
+        (res.error.index as number) >= Math.max(n, 1)
+      )
+        return `error index ${String(res.error.index)}`;
     }
     return null;
   }
@@ -1080,14 +1443,23 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
         const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
         fc.pre(!(kind === 'softmax' && num(plan.outer) * num(plan.inner) === 0 && num(plan.classes) > 4096));
         trace('addon', { case: c, applied });
-        const fn = (c.async ? (kind === 'sigmoid' ? addon.sigmoidAsync : addon.softmaxAsync) : kind === 'sigmoid' ? addon.sigmoid : addon.softmax) as (...a: unknown[]) => unknown;
+        const fn = (
+          c.async
+            ? kind === 'sigmoid'
+              ? addon.sigmoidAsync
+              : addon.softmaxAsync
+            : kind === 'sigmoid'
+              ? addon.sigmoid
+              : addon.softmax
+        ) as (...a: unknown[]) => unknown;
         const context = `addon.${kind}${c.async ? 'Async' : ''} with ${applied.join(', ')}`;
         let value: unknown;
         try {
           value = fn(...args);
           if (c.async) value = await value;
         } catch (error) {
-          if (!(error instanceof TypeError)) throw new Error(`${context}: threw ${describeError(error)}, not a TypeError`);
+          if (!(error instanceof TypeError))
+            throw new Error(`${context}: threw ${describeError(error)}, not a TypeError`);
           if (expectation === 'valid') throw new Error(`${context}: rejected a valid plan: ${error.message}`);
           tally.add('native', 'addon plans');
           ran++;
@@ -1113,9 +1485,11 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
         const moved: Record<string, unknown> = { ...plan };
         for (const f of ARRAY_FIELDS) {
           const v = plan[f];
-          if (isTyped(v)) moved[f] = offsetCopy(v, r, f === 'logits' ? NaN : f === 'weights' ? -1 : f === 'labels' ? 100 : 7);
+          if (isTyped(v))
+            moved[f] = offsetCopy(v, r, f === 'logits' ? NaN : f === 'weights' ? -1 : f === 'labels' ? 100 : 7);
         }
-        for (const f of ['lossOut', 'gradOut']) if (isTyped(plan[f])) plan[f] = new (ctorOf(plan[f] as Typed))((plan[f] as Typed).length);
+        for (const f of ['lossOut', 'gradOut'])
+          if (isTyped(plan[f])) plan[f] = new (ctorOf(plan[f] as Typed))((plan[f] as Typed).length);
         const fn = kind === 'sigmoid' ? addon.sigmoid : addon.softmax;
         const a = fn(plan as Any) as { sum: number; count: number };
         const b = fn(moved as Any) as { sum: number; count: number };
@@ -1125,7 +1499,9 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
         for (const f of ['lossOut', 'gradOut']) {
           const x = plan[f] as Typed | null;
           const y = moved[f] as Typed | null;
-          if (x && y) for (let i = 0; i < x.length; i++) if (!sameNumber(x[i]!, y[i]!)) throw new Error(`addon.${kind}: ${f}[${i}] differs at an offset`);
+          if (x && y)
+            for (let i = 0; i < x.length; i++)
+              if (!sameNumber(x[i]!, y[i]!)) throw new Error(`addon.${kind}: ${f}[${i}] differs at an offset`);
         }
         tally.add('native', 'addon offsets');
         ran++;
@@ -1166,41 +1542,101 @@ function inChild(backend: 'js' | 'native', body: string, nodeArgs: string[] = []
     report({ maxRssMiB: process.resourceUsage().maxRSS / 1024 });`;
   // One thread per call and no spinning OpenMP workers: the other test files' timers share these cores.
   const env = { ...process.env, FOCAL_LOSS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'passive' };
-  const result = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 120_000, env });
-  const lines = result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, Any>);
+  const result = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env,
+  });
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, Any>);
   return { status: result.status, signal: result.signal, stderr: result.stderr.slice(0, 2000), lines };
 }
 
 describe('findings of the fuzzing, fixed (issue 4)', () => {
-  it.skipIf(!nativeBackend)('NaN logits in a silenced sample (ignored, weight 0, alpha 0) give the same loss and gradient on both backends', () => {
-    const nat = nativeBackend!.api;
-    const js = jsBackend.api;
-    const cases: Array<{ what: string; run: (api: TestBackend['api']) => FocalLossResult; ignored?: boolean }> = [
-      // Softmax, class last, few classes, hard labels: the native tiled kernel gives grad [0, NaN] for these rows.
-      { what: 'softmax ignored sample', ignored: true, run: (a) => a.softmaxFocalLoss(new Float64Array([NaN, 0]), new Int32Array([-100]), { numClasses: 2, gradient: true, reduction: 'none' }) },
-      { what: 'softmax weight 0', run: (a) => a.softmaxFocalLoss(new Float64Array([NaN, 0]), new Int32Array([0]), { numClasses: 2, weights: [0], gradient: true, reduction: 'none' }) },
-      { what: 'softmax alpha[y] = 0', run: (a) => a.softmaxFocalLoss(new Float32Array([NaN, 0]), new Int32Array([0]), { numClasses: 2, alpha: [0, 1], gradient: true, reduction: 'none' }) },
-      { what: 'softmax ignored sample among 20', ignored: true, run: (a) => {
-        const x = new Float64Array(40).fill(0.5);
-        x[0] = NaN;
-        const y = new Int32Array(20).fill(1);
-        y[0] = -100;
-        return a.softmaxFocalLoss(x, y, { numClasses: 2, gradient: true });
-      } },
-      // Sigmoid: JS silences an element of weight 0 even when its logit is NaN; native gives NaN.
-      { what: 'sigmoid weight 0', run: (a) => a.sigmoidFocalLoss(new Float64Array([NaN]), new Uint8Array([1]), { weights: [0], gradient: true, reduction: 'none' }) },
-    ];
-    const failures: string[] = [];
-    const same = (x: unknown, y: unknown) => (isTyped(x) && isTyped(y) ? x.length === y.length && Array.from(x).every((v, i) => sameNumber(v, y[i]!)) : sameNumber(x as number, y as number));
-    for (const { what, run: f, ignored } of cases) {
-      const a = f(nat);
-      const b = f(js);
-      const show = (r: FocalLossResult) => JSON.stringify({ loss: isTyped(r.loss) ? Array.from(r.loss).map(String) : String(r.loss), grad: Array.from(r.grad ?? []).slice(0, 4).map(String) });
-      if (!same(a.loss, b.loss) || !same(a.grad, b.grad)) failures.push(`${what}: native ${show(a)}, js ${show(b)}`);
-      if (ignored && a.grad && Number.isNaN(a.grad[1]!)) failures.push(`${what}: an ignored sample has a NaN gradient (native)`);
-    }
-    expect(failures).toEqual([]);
-  });
+  it.skipIf(!nativeBackend)(
+    'NaN logits in a silenced sample (ignored, weight 0, alpha 0) give the same loss and gradient on both backends',
+    () => {
+      const nat = nativeBackend!.api;
+      const js = jsBackend.api;
+      const cases: Array<{ what: string; run: (api: TestBackend['api']) => FocalLossResult; ignored?: boolean }> = [
+        // Softmax, class last, few classes, hard labels: the native tiled kernel gives grad [0, NaN] for these rows.
+        {
+          what: 'softmax ignored sample',
+          ignored: true,
+          run: (a) =>
+            a.softmaxFocalLoss(new Float64Array([NaN, 0]), new Int32Array([-100]), {
+              numClasses: 2,
+              gradient: true,
+              reduction: 'none',
+            }),
+        },
+        {
+          what: 'softmax weight 0',
+          run: (a) =>
+            a.softmaxFocalLoss(new Float64Array([NaN, 0]), new Int32Array([0]), {
+              numClasses: 2,
+              weights: [0],
+              gradient: true,
+              reduction: 'none',
+            }),
+        },
+        {
+          what: 'softmax alpha[y] = 0',
+          run: (a) =>
+            a.softmaxFocalLoss(new Float32Array([NaN, 0]), new Int32Array([0]), {
+              numClasses: 2,
+              alpha: [0, 1],
+              gradient: true,
+              reduction: 'none',
+            }),
+        },
+        {
+          what: 'softmax ignored sample among 20',
+          ignored: true,
+          run: (a) => {
+            const x = new Float64Array(40).fill(0.5);
+            x[0] = NaN;
+            const y = new Int32Array(20).fill(1);
+            y[0] = -100;
+            return a.softmaxFocalLoss(x, y, { numClasses: 2, gradient: true });
+          },
+        },
+        // Sigmoid: JS silences an element of weight 0 even when its logit is NaN; native gives NaN.
+        {
+          what: 'sigmoid weight 0',
+          run: (a) =>
+            a.sigmoidFocalLoss(new Float64Array([NaN]), new Uint8Array([1]), {
+              weights: [0],
+              gradient: true,
+              reduction: 'none',
+            }),
+        },
+      ];
+      const failures: string[] = [];
+      const same = (x: unknown, y: unknown) =>
+        isTyped(x) && isTyped(y)
+          ? x.length === y.length && Array.from(x).every((v, i) => sameNumber(v, y[i]!))
+          : sameNumber(x as number, y as number);
+      for (const { what, run: f, ignored } of cases) {
+        const a = f(nat);
+        const b = f(js);
+        const show = (r: FocalLossResult) =>
+          JSON.stringify({
+            loss: isTyped(r.loss) ? Array.from(r.loss).map(String) : String(r.loss),
+            grad: Array.from(r.grad ?? [])
+              .slice(0, 4)
+              .map(String),
+          });
+        if (!same(a.loss, b.loss) || !same(a.grad, b.grad)) failures.push(`${what}: native ${show(a)}, js ${show(b)}`);
+        if (ignored && a.grad && Number.isNaN(a.grad[1]!))
+          failures.push(`${what}: an ignored sample has a NaN gradient (native)`);
+      }
+      expect(failures).toEqual([]);
+    },
+  );
 
   it('an async call computes on a snapshot: its buffers may be transferred, shrunk or changed meanwhile (child processes)', () => {
     // The native worker reads raw pointers on another thread; before the snapshot, a buffer transferred
@@ -1208,7 +1644,14 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
     // (ASan: heap-use-after-free in the SIMD kernel and the tiled softmax). Now the inputs are copied
     // when the call starts and the caller's out buffers are filled when it settles.
     const failures: string[] = [];
-    const cases = ['transfer logits', 'shrink logits', 'overwrite logits', 'transfer labels', 'transfer out.grad', 'shrink out.grad'];
+    const cases = [
+      'transfer logits',
+      'shrink logits',
+      'overwrite logits',
+      'transfer labels',
+      'transfer out.grad',
+      'shrink out.grad',
+    ];
     for (const what of cases) {
       const body = `
         // Large enough that the native worker is still reading when the memory goes.
@@ -1249,21 +1692,26 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
       for (const backend of backends.map((b) => b.name)) {
         const { status, signal, stderr, lines } = inChild(backend, body, ['--expose-gc']);
         if (status !== 0) {
-          failures.push(`${backend} ${what}: the process ended with ${signal ?? `status ${status}`} ${stderr.trim().split('\n').slice(-2).join(' / ')}`);
+          failures.push(
+            `${backend} ${what}: the process ended with ${signal ?? `status ${status}`} ${stderr.trim().split('\n').slice(-2).join(' / ')}`,
+          );
           continue;
         }
         const line = lines.find((l) => l.label === what)!;
         const named = (name: string) => !line.ok && line.type === 'TypeError' && line.message.includes(`for ${name} (`);
         if (what.includes('out.grad')) {
           // Nowhere to deliver the gradient: a TypeError naming the buffer.
-          if (!named('options.out.grad')) failures.push(`${backend} ${what}: ${line.ok ? 'resolved' : `${line.type}: ${line.message}`}`);
+          if (!named('options.out.grad'))
+            failures.push(`${backend} ${what}: ${line.ok ? 'resolved' : `${line.type}: ${line.message}`}`);
         } else if (what === 'overwrite logits') {
           // Values changed during the copy: an unspecified mix, but a result.
           if (!line.ok) failures.push(`${backend} ${what}: ${line.type}: ${line.message}`);
         } else if (!(line.ok ? line.same === true : named(what.split(' ')[1]!))) {
           // Either the copy was done before the buffer went (the original data's result), or the
           // call rejects naming the array.
-          failures.push(`${backend} ${what}: ${line.ok ? 'a result different from the synchronous call on the original data' : `${line.type}: ${line.message}`}`);
+          failures.push(
+            `${backend} ${what}: ${line.ok ? 'a result different from the synchronous call on the original data' : `${line.type}: ${line.message}`}`,
+          );
         }
       }
     }
@@ -1291,7 +1739,10 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
       const { status, signal, lines } = inChild(backend, body, ['--expose-gc']);
       if (status !== 0) failures.push(`${backend}: the process ended with ${signal ?? `status ${status}`}`);
       for (const line of lines.filter((l) => l.label !== undefined)) {
-        const wanted = line.label === 'facade' ? /for logits but received Float64Array, whose buffer was detached/ : /focal-loss \(native\)/;
+        const wanted =
+          line.label === 'facade'
+            ? /for logits but received Float64Array, whose buffer was detached/
+            : /focal-loss \(native\)/;
         if (line.ok || line.type !== 'TypeError' || !wanted.test(line.message)) {
           failures.push(`${backend} ${line.label}: ${line.ok ? 'computed a result' : `${line.type}: ${line.message}`}`);
         }
@@ -1303,10 +1754,15 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
   it('a shape with a zero extent after the class axis is an empty batch on every backend', () => {
     const failures: string[] = [];
     for (const { name, api } of backends) {
-      for (const shape of [[2, 3, 0], [2 ** 40, 10, 0], [4, 3, 5, 0]]) {
+      for (const shape of [
+        [2, 3, 0],
+        [2 ** 40, 10, 0],
+        [4, 3, 5, 0],
+      ]) {
         try {
           const r = api.softmaxFocalLoss(new Float64Array(0), new Int32Array(0), { shape, gradient: true });
-          if (r.count !== 0 || r.loss !== 0 || r.grad?.length !== 0) failures.push(`${name} [${shape.join(', ')}]: ${JSON.stringify(r)}`);
+          if (r.count !== 0 || r.loss !== 0 || r.grad?.length !== 0)
+            failures.push(`${name} [${shape.join(', ')}]: ${JSON.stringify(r)}`);
         } catch (error) {
           failures.push(`${name} [${shape.join(', ')}]: ${describeError(error)}`);
         }
@@ -1337,10 +1793,14 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
     const failures: string[] = [];
     for (const backend of backends.map((b) => b.name)) {
       const { status, signal, stderr, lines } = inChild(backend, body);
-      if (status !== 0) failures.push(`${backend}: the process ended with ${signal ?? `status ${status}`} (${stderr.trim().split('\n').slice(-3).join(' / ')})`);
+      if (status !== 0)
+        failures.push(
+          `${backend}: the process ended with ${signal ?? `status ${status}`} (${stderr.trim().split('\n').slice(-3).join(' / ')})`,
+        );
       for (const line of lines) {
         if (line.label === undefined) {
-          if (line.maxRssMiB > 120) failures.push(`${backend}: peak RSS ${Math.round(line.maxRssMiB)} MiB (about 45 without the classes)`);
+          if (line.maxRssMiB > 120)
+            failures.push(`${backend}: peak RSS ${Math.round(line.maxRssMiB)} MiB (about 45 without the classes)`);
           continue;
         }
         if (line.ms > 500) failures.push(`${backend} ${line.label}: ${Math.round(line.ms)} ms`);
@@ -1353,15 +1813,18 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
     expect(failures).toEqual([]);
   });
 
-  it.skipIf(!nativeBackend)('the addon, given no samples and a huge class count directly, does not crash (child process)', () => {
-    const body = `
+  it.skipIf(!nativeBackend)(
+    'the addon, given no samples and a huge class count directly, does not crash (child process)',
+    () => {
+      const body = `
       const plan = { logits: new Float64Array(0), labels: new Int32Array(0), targets: null, weights: null, outer: 0, classes: 2 ** 40, inner: 1,
         gamma: 2, alpha: null, alphaScale: 1, labelSmoothing: 0, ignoreIndex: -100, gradScale: 1, gradScaleByCount: true,
         lossOut: null, gradOut: null, threads: 1, simd: -1 };
       report({ label: 'addon.softmax', ...(await outcome(() => addon.softmax(plan))) });`;
-    const { status, signal, stderr } = inChild('native', body);
-    expect(`${signal ?? status} ${stderr.trim().split('\n').slice(-2).join(' / ')}`).toMatch(/^0 /);
-  });
+      const { status, signal, stderr } = inChild('native', body);
+      expect(`${signal ?? status} ${stderr.trim().split('\n').slice(-2).join(' / ')}`).toMatch(/^0 /);
+    },
+  );
 
   it('a detached output buffer is a TypeError also once the engine has optimized the checks (child processes)', () => {
     // readOutputArray compares out.loss.length with the expected length before it calls live().
@@ -1389,7 +1852,8 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
       const { status, signal, lines } = inChild(backend, body);
       if (status !== 0) failures.push(`${backend}: the process ended with ${signal ?? `status ${status}`}`);
       const line = lines.find((l) => l.label !== undefined);
-      if (line && (line.ok || line.type !== 'TypeError')) failures.push(`${backend}: ${line.ok ? 'returned' : `${line.type}: ${line.message}`}`);
+      if (line && (line.ok || line.type !== 'TypeError'))
+        failures.push(`${backend}: ${line.ok ? 'returned' : `${line.type}: ${line.message}`}`);
     }
     expect(failures).toEqual([]);
   });

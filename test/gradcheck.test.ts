@@ -72,11 +72,15 @@ for (const { name, api } of backends) {
       const N = 10;
       const cases: { label: string; seed: number; make: (rng: () => number) => { f: LossFn; x: Float64Array } }[] = [
         {
-          label: "sum, hard Uint8 targets, gamma 2, alpha 0.25",
+          label: 'sum, hard Uint8 targets, gamma 2, alpha 0.25',
           seed: 1,
           make: (rng) => ({
             x: randomArray(rng, N, -8, 8),
-            f: sigmoidFn(api, Uint8Array.from({ length: N }, () => (rng() < 0.5 ? 1 : 0)), { gamma: 2, alpha: 0.25, reduction: 'sum' }),
+            f: sigmoidFn(
+              api,
+              Uint8Array.from({ length: N }, () => (rng() < 0.5 ? 1 : 0)),
+              { gamma: 2, alpha: 0.25, reduction: 'sum' },
+            ),
           }),
         },
         {
@@ -100,13 +104,17 @@ for (const { name, api } of backends) {
           seed: 4,
           make: (rng) => ({
             x: randomArray(rng, N, -8, 8),
-            f: sigmoidFn(api, Float64Array.from({ length: N }, () => (rng() < 0.5 ? 1 : 0)), {
-              gamma: 1.5,
-              alpha: 0.25,
-              labelSmoothing: 0.1,
-              weights: randomArray(rng, N, 0, 2),
-              reduction: 'mean',
-            }),
+            f: sigmoidFn(
+              api,
+              Float64Array.from({ length: N }, () => (rng() < 0.5 ? 1 : 0)),
+              {
+                gamma: 1.5,
+                alpha: 0.25,
+                labelSmoothing: 0.1,
+                weights: randomArray(rng, N, 0, 2),
+                reduction: 'mean',
+              },
+            ),
           }),
         },
         {
@@ -114,7 +122,11 @@ for (const { name, api } of backends) {
           seed: 5,
           make: (rng) => ({
             x: randomArray(rng, N, -8, 8),
-            f: sigmoidFn(api, Float64Array.from({ length: N }, () => (rng() < 0.3 ? 1 : 0)), { gamma: 3, normalizer: 3 }),
+            f: sigmoidFn(
+              api,
+              Float64Array.from({ length: N }, () => (rng() < 0.3 ? 1 : 0)),
+              { gamma: 3, normalizer: 3 },
+            ),
           }),
         },
         {
@@ -122,7 +134,12 @@ for (const { name, api } of backends) {
           seed: 6,
           make: (rng) => ({
             x: randomArray(rng, N, 0.02, 0.98),
-            f: sigmoidFn(api, randomArray(rng, N, 0, 1), { gamma: 2, alpha: 0.25, input: 'probabilities', reduction: 'sum' }),
+            f: sigmoidFn(api, randomArray(rng, N, 0, 1), {
+              gamma: 2,
+              alpha: 0.25,
+              input: 'probabilities',
+              reduction: 'sum',
+            }),
           }),
         },
         {
@@ -130,11 +147,15 @@ for (const { name, api } of backends) {
           seed: 7,
           make: (rng) => ({
             x: randomArray(rng, N, 0.02, 0.98),
-            f: sigmoidFn(api, Float64Array.from({ length: N }, () => (rng() < 0.5 ? 1 : 0)), {
-              gamma: 0.5,
-              input: 'probabilities',
-              reduction: 'mean',
-            }),
+            f: sigmoidFn(
+              api,
+              Float64Array.from({ length: N }, () => (rng() < 0.5 ? 1 : 0)),
+              {
+                gamma: 0.5,
+                input: 'probabilities',
+                reduction: 'mean',
+              },
+            ),
           }),
         },
       ];
@@ -158,12 +179,16 @@ for (const { name, api } of backends) {
           seed: 11,
           make: (rng) => ({
             x: randomArray(rng, N * C, -8, 8),
-            f: softmaxFn(api, Int32Array.from({ length: N }, () => Math.floor(rng() * C)), {
-              numClasses: C,
-              gamma: 2,
-              alpha: [0.25, 0.5, 1, 0.8, 0.4],
-              reduction: 'sum',
-            }),
+            f: softmaxFn(
+              api,
+              Int32Array.from({ length: N }, () => Math.floor(rng() * C)),
+              {
+                numClasses: C,
+                gamma: 2,
+                alpha: [0.25, 0.5, 1, 0.8, 0.4],
+                reduction: 'sum',
+              },
+            ),
           }),
         },
         {
@@ -171,12 +196,16 @@ for (const { name, api } of backends) {
           seed: 12,
           make: (rng) => ({
             x: randomArray(rng, N * C, -8, 8),
-            f: softmaxFn(api, Int32Array.from({ length: N }, (_, i) => (i === 2 ? -100 : Math.floor(rng() * C))), {
-              numClasses: C,
-              gamma: 0.5,
-              alpha: 0.25,
-              reduction: 'mean',
-            }),
+            f: softmaxFn(
+              api,
+              Int32Array.from({ length: N }, (_, i) => (i === 2 ? -100 : Math.floor(rng() * C))),
+              {
+                numClasses: C,
+                gamma: 0.5,
+                alpha: 0.25,
+                reduction: 'mean',
+              },
+            ),
           }),
         },
         {
@@ -206,12 +235,16 @@ for (const { name, api } of backends) {
           seed: 15,
           make: (rng) => ({
             x: randomArray(rng, N * C, -8, 8),
-            f: softmaxFn(api, Int32Array.from({ length: N }, () => Math.floor(rng() * C)), {
-              numClasses: C,
-              gamma: 3,
-              labelSmoothing: 0.1,
-              reduction: 'mean',
-            }),
+            f: softmaxFn(
+              api,
+              Int32Array.from({ length: N }, () => Math.floor(rng() * C)),
+              {
+                numClasses: C,
+                gamma: 3,
+                labelSmoothing: 0.1,
+                reduction: 'mean',
+              },
+            ),
           }),
         },
         {

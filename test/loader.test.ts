@@ -97,10 +97,16 @@ describe('loader failures (child processes)', () => {
     expect(() => checkAddon({}, 'x.node')).toThrow('x.node does not export sigmoid(): rebuild it');
     const fn = () => ({ sum: 0, count: 0 });
     const stale = {
-      sigmoid: fn, softmax: fn, sigmoidAsync: fn, softmaxAsync: fn, memoryFloor: fn,
+      sigmoid: fn,
+      softmax: fn,
+      sigmoidAsync: fn,
+      softmaxAsync: fn,
+      memoryFloor: fn,
       info: () => ({ planVersion: 1 }),
     };
-    expect(() => checkAddon(stale as never, 'old.node')).toThrow(/old\.node was built for plan version 1, this package needs \d+: rebuild it/);
+    expect(() => checkAddon(stale as never, 'old.node')).toThrow(
+      /old\.node was built for plan version 1, this package needs \d+: rebuild it/,
+    );
   });
 });
 

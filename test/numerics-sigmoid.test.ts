@@ -46,10 +46,11 @@ function sig(api: Api, dtype: DType, xs: readonly number[], ts: readonly number[
 function grid(dtype: DType, targets: readonly number[]) {
   const xs: number[] = [];
   const ts: number[] = [];
-  for (const x of XS) for (const t of targets) {
-    xs.push(roundTo(dtype, x));
-    ts.push(roundTo(dtype, t));
-  }
+  for (const x of XS)
+    for (const t of targets) {
+      xs.push(roundTo(dtype, x));
+      ts.push(roundTo(dtype, t));
+    }
   return { xs, ts };
 }
 
@@ -73,7 +74,8 @@ function checkAgainstRef(
     const x = xs[i]!;
     const t = ts[i]!;
     const ref = refSigmoid(x, t, opts);
-    const what = () => `${dtype} x=${fmt(x)} t=${fmt(t)} gamma=${opts.gamma} alpha=${opts.alpha} s=${opts.labelSmoothing ?? 0}`;
+    const what = () =>
+      `${dtype} x=${fmt(x)} t=${fmt(t)} gamma=${opts.gamma} alpha=${opts.alpha} s=${opts.labelSmoothing ?? 0}`;
     const finite = Number.isFinite(x);
     if (finite) {
       c.ok(() => `${what()}: loss finite`, Number.isFinite(got.loss[i]!), `got ${got.loss[i]}`);
@@ -101,20 +103,22 @@ for (const { name, api } of backends) {
         it('saturation grid, hard targets: finite and accurate for every gamma (|x| up to 3.4e38)', () => {
           const c = new Checker(tol);
           const { xs, ts } = grid(dtype, HARD);
-          for (const gamma of GAMMAS) for (const alpha of ALPHAS) {
-            const r = sig(api, dtype, xs, ts, { gamma, alpha });
-            checkAgainstRef(c, dtype, xs, ts, r, { gamma, alpha });
-          }
+          for (const gamma of GAMMAS)
+            for (const alpha of ALPHAS) {
+              const r = sig(api, dtype, xs, ts, { gamma, alpha });
+              checkAgainstRef(c, dtype, xs, ts, r, { gamma, alpha });
+            }
           c.assert();
         });
 
         it('saturation grid, soft targets: finite and accurate for every gamma', () => {
           const c = new Checker(tol);
           const { xs, ts } = grid(dtype, SOFT);
-          for (const gamma of GAMMAS) for (const alpha of ALPHAS) {
-            const r = sig(api, dtype, xs, ts, { gamma, alpha });
-            checkAgainstRef(c, dtype, xs, ts, r, { gamma, alpha });
-          }
+          for (const gamma of GAMMAS)
+            for (const alpha of ALPHAS) {
+              const r = sig(api, dtype, xs, ts, { gamma, alpha });
+              checkAgainstRef(c, dtype, xs, ts, r, { gamma, alpha });
+            }
           c.assert();
         });
 
@@ -169,7 +173,11 @@ for (const { name, api } of backends) {
             // The reduced sum is a double (float32 storage only bounds the elements, 1.5e41 here is fine).
             // float64: 50,003 additions in any order stay within 1e-10 relative.
             const got = lossNumber(sum.loss);
-            c.ok(`${dtype} N=${N} gamma=${gamma} sum`, relClose(got, total, dtype === 'float32' ? 1e-6 : 1e-10), `got ${got}, expected ${total}`);
+            c.ok(
+              `${dtype} N=${N} gamma=${gamma} sum`,
+              relClose(got, total, dtype === 'float32' ? 1e-6 : 1e-10),
+              `got ${got}, expected ${total}`,
+            );
           }
           c.assert();
         });
@@ -189,7 +197,13 @@ for (const { name, api } of backends) {
           }
           // gamma = 0: -alpha * q with q = sigmoid(-50) = 1.9287498479639178e-22
           const q50 = Math.exp(-50) / (1 + Math.exp(-50)); // sigmoid(-50) = 1.93e-22
-          c.close('gamma=0 grad = -alpha q', sig(api, dtype, [50], [1], { gamma: 0, alpha: 0.25 }).grad[0]!, -0.25 * q50, 0, 1e-6);
+          c.close(
+            'gamma=0 grad = -alpha q',
+            sig(api, dtype, [50], [1], { gamma: 0, alpha: 0.25 }).grad[0]!,
+            -0.25 * q50,
+            0,
+            1e-6,
+          );
           c.assert();
         });
 
@@ -216,20 +230,21 @@ for (const { name, api } of backends) {
 
         it('+-Infinity logits give their limits (hard targets)', () => {
           const c = new Checker(tol);
-          for (const gamma of GAMMAS) for (const alpha of ALPHAS) {
-            const aPos = alpha ?? 1;
-            const aNeg = alpha === null ? 1 : 1 - alpha;
-            const r = sig(api, dtype, [Infinity, -Infinity, Infinity, -Infinity], [1, 1, 0, 0], { gamma, alpha });
-            const what = `gamma=${gamma} alpha=${alpha}`;
-            c.close(`${what} x=+Inf t=1 loss`, r.loss[0]!, 0);
-            c.close(`${what} x=+Inf t=1 grad`, r.grad[0]!, 0);
-            c.close(`${what} x=-Inf t=1 loss`, r.loss[1]!, Infinity);
-            c.close(`${what} x=-Inf t=1 grad`, r.grad[1]!, -aPos);
-            c.close(`${what} x=+Inf t=0 loss`, r.loss[2]!, Infinity);
-            c.close(`${what} x=+Inf t=0 grad`, r.grad[2]!, aNeg);
-            c.close(`${what} x=-Inf t=0 loss`, r.loss[3]!, 0);
-            c.close(`${what} x=-Inf t=0 grad`, r.grad[3]!, 0);
-          }
+          for (const gamma of GAMMAS)
+            for (const alpha of ALPHAS) {
+              const aPos = alpha ?? 1;
+              const aNeg = alpha === null ? 1 : 1 - alpha;
+              const r = sig(api, dtype, [Infinity, -Infinity, Infinity, -Infinity], [1, 1, 0, 0], { gamma, alpha });
+              const what = `gamma=${gamma} alpha=${alpha}`;
+              c.close(`${what} x=+Inf t=1 loss`, r.loss[0]!, 0);
+              c.close(`${what} x=+Inf t=1 grad`, r.grad[0]!, 0);
+              c.close(`${what} x=-Inf t=1 loss`, r.loss[1]!, Infinity);
+              c.close(`${what} x=-Inf t=1 grad`, r.grad[1]!, -aPos);
+              c.close(`${what} x=+Inf t=0 loss`, r.loss[2]!, Infinity);
+              c.close(`${what} x=+Inf t=0 grad`, r.grad[2]!, aNeg);
+              c.close(`${what} x=-Inf t=0 loss`, r.loss[3]!, 0);
+              c.close(`${what} x=-Inf t=0 grad`, r.grad[3]!, 0);
+            }
           c.assert();
         });
 
@@ -238,15 +253,16 @@ for (const { name, api } of backends) {
           // x -> -Inf: m -> t, p - t -> -t: grad -> -a t^(gamma + 1). The loss grows like |x|: Infinity.
           const c = new Checker(tol);
           const t = 0.25;
-          for (const gamma of GAMMAS) for (const alpha of ALPHAS) {
-            const a = alpha === null ? 1 : alpha * t + (1 - alpha) * (1 - t);
-            const r = sig(api, dtype, [Infinity, -Infinity], [t, t], { gamma, alpha });
-            const what = `gamma=${gamma} alpha=${alpha}`;
-            c.close(`${what} x=+Inf loss`, r.loss[0]!, Infinity);
-            c.close(`${what} x=+Inf grad`, r.grad[0]!, a * (1 - t) ** (gamma + 1), 0, 1e-6);
-            c.close(`${what} x=-Inf loss`, r.loss[1]!, Infinity);
-            c.close(`${what} x=-Inf grad`, r.grad[1]!, -a * t ** (gamma + 1), 0, 1e-6);
-          }
+          for (const gamma of GAMMAS)
+            for (const alpha of ALPHAS) {
+              const a = alpha === null ? 1 : alpha * t + (1 - alpha) * (1 - t);
+              const r = sig(api, dtype, [Infinity, -Infinity], [t, t], { gamma, alpha });
+              const what = `gamma=${gamma} alpha=${alpha}`;
+              c.close(`${what} x=+Inf loss`, r.loss[0]!, Infinity);
+              c.close(`${what} x=+Inf grad`, r.grad[0]!, a * (1 - t) ** (gamma + 1), 0, 1e-6);
+              c.close(`${what} x=-Inf loss`, r.loss[1]!, Infinity);
+              c.close(`${what} x=-Inf grad`, r.grad[1]!, -a * t ** (gamma + 1), 0, 1e-6);
+            }
           c.assert();
         });
 
@@ -289,7 +305,14 @@ for (const { name, api } of backends) {
               reduction: 'none',
               gradient: true,
             });
-            checkAgainstRef(c, dtype, xs, ts, { loss: lossArray(r.loss), grad: gradArray(r.grad) }, { gamma: 1.5, alpha: 0.25 });
+            checkAgainstRef(
+              c,
+              dtype,
+              xs,
+              ts,
+              { loss: lossArray(r.loss), grad: gradArray(r.grad) },
+              { gamma: 1.5, alpha: 0.25 },
+            );
           }
           c.assert();
         });
@@ -304,8 +327,16 @@ for (const { name, api } of backends) {
             const r = sig(api, dtype, xs, ts, { gamma: 2, alpha });
             for (let i = 0; i < xs.length; i++) {
               const w = ts[i] === 1 ? alpha : 1 - alpha;
-              c.ok(`alpha=${alpha} i=${i} t=${ts[i]} loss`, relClose(r.loss[i]!, w * base.loss[i]!, 2 * tol.rel), `${r.loss[i]} vs ${w} * ${base.loss[i]}`);
-              c.ok(`alpha=${alpha} i=${i} t=${ts[i]} grad`, relClose(r.grad[i]!, w * base.grad[i]!, 2 * tol.rel), `${r.grad[i]} vs ${w} * ${base.grad[i]}`);
+              c.ok(
+                `alpha=${alpha} i=${i} t=${ts[i]} loss`,
+                relClose(r.loss[i]!, w * base.loss[i]!, 2 * tol.rel),
+                `${r.loss[i]} vs ${w} * ${base.loss[i]}`,
+              );
+              c.ok(
+                `alpha=${alpha} i=${i} t=${ts[i]} grad`,
+                relClose(r.grad[i]!, w * base.grad[i]!, 2 * tol.rel),
+                `${r.grad[i]} vs ${w} * ${base.grad[i]}`,
+              );
             }
           }
           // the default alpha is 0.25
@@ -344,8 +375,16 @@ for (const { name, api } of backends) {
           const gn = gradArray(norm.grad);
           for (let i = 0; i < N; i++) {
             c.ok(`sum grad ${i}`, relClose(gs[i]!, none.grad[i]!, rel), `${gs[i]} vs ${none.grad[i]}`);
-            c.ok(`mean grad ${i} includes 1/N`, relClose(gm[i]!, none.grad[i]! / N, rel), `${gm[i]} vs ${none.grad[i]! / N}`);
-            c.ok(`normalizer grad ${i}`, relClose(gn[i]!, none.grad[i]! / 5.5, rel), `${gn[i]} vs ${none.grad[i]! / 5.5}`);
+            c.ok(
+              `mean grad ${i} includes 1/N`,
+              relClose(gm[i]!, none.grad[i]! / N, rel),
+              `${gm[i]} vs ${none.grad[i]! / N}`,
+            );
+            c.ok(
+              `normalizer grad ${i}`,
+              relClose(gn[i]!, none.grad[i]! / 5.5, rel),
+              `${gn[i]} vs ${none.grad[i]! / 5.5}`,
+            );
           }
           c.assert();
         });
@@ -371,11 +410,27 @@ for (const { name, api } of backends) {
           for (let i = 0; i < N; i++) {
             const w = ws[i]!;
             total += w * base.loss[i]!;
-            c.ok(`loss ${i} w=${w}`, relClose(r.loss[i]!, w * base.loss[i]!, rel), `${r.loss[i]} vs ${w * base.loss[i]!}`);
-            c.ok(`grad ${i} w=${w}`, relClose(r.grad[i]!, w * base.grad[i]!, rel), `${r.grad[i]} vs ${w * base.grad[i]!}`);
-            c.ok(`mean grad ${i}`, relClose(gm[i]!, (w * base.grad[i]!) / N, rel), `${gm[i]} vs ${(w * base.grad[i]!) / N}`);
+            c.ok(
+              `loss ${i} w=${w}`,
+              relClose(r.loss[i]!, w * base.loss[i]!, rel),
+              `${r.loss[i]} vs ${w * base.loss[i]!}`,
+            );
+            c.ok(
+              `grad ${i} w=${w}`,
+              relClose(r.grad[i]!, w * base.grad[i]!, rel),
+              `${r.grad[i]} vs ${w * base.grad[i]!}`,
+            );
+            c.ok(
+              `mean grad ${i}`,
+              relClose(gm[i]!, (w * base.grad[i]!) / N, rel),
+              `${gm[i]} vs ${(w * base.grad[i]!) / N}`,
+            );
           }
-          c.ok('weighted mean = sum(w L) / N', relClose(lossNumber(mean.loss), total / N, rel), `${mean.loss} vs ${total / N}`);
+          c.ok(
+            'weighted mean = sum(w L) / N',
+            relClose(lossNumber(mean.loss), total / N, rel),
+            `${mean.loss} vs ${total / N}`,
+          );
           c.assert();
         });
 
@@ -392,10 +447,11 @@ for (const { name, api } of backends) {
           // The smoothed target is generally not a float32 value: the reference smooths exactly, so the
           // kernel must not round t' to float32 before using it (that error is amplified by |x| / ce).
           const c = new Checker(tol);
-          for (const gamma of [0, 0.5, 2]) for (const s of [0.1, 0.2]) {
-            const r = sig(api, dtype, xs, ts, { gamma, alpha: 0.25, labelSmoothing: s });
-            checkAgainstRef(c, dtype, xs, ts, r, { gamma, alpha: 0.25, labelSmoothing: s });
-          }
+          for (const gamma of [0, 0.5, 2])
+            for (const s of [0.1, 0.2]) {
+              const r = sig(api, dtype, xs, ts, { gamma, alpha: 0.25, labelSmoothing: s });
+              checkAgainstRef(c, dtype, xs, ts, r, { gamma, alpha: 0.25, labelSmoothing: s });
+            }
           c.assert();
         });
 
@@ -408,15 +464,16 @@ for (const { name, api } of backends) {
             ts.push(roundTo(dtype, i % 3 === 0 ? rng() : i % 3 === 1 ? 1 : 0));
           }
           const c = new Checker(tol);
-          for (const gamma of [0, 0.5, 2, 3]) for (const alpha of ALPHAS) {
-            const r = sig(api, dtype, ps, ts, { gamma, alpha, input: 'probabilities' });
-            for (let i = 0; i < ps.length; i++) {
-              const ref = refSigmoidProb(ps[i]!, ts[i]!, { gamma, alpha });
-              const what = `p=${fmt(ps[i]!)} t=${fmt(ts[i]!)} gamma=${gamma} alpha=${alpha}`;
-              c.close(`${what} loss`, r.loss[i]!, ref.loss);
-              c.close(`${what} grad`, r.grad[i]!, ref.grad, isHard(ts[i]!) ? 0 : ref.gradScale);
+          for (const gamma of [0, 0.5, 2, 3])
+            for (const alpha of ALPHAS) {
+              const r = sig(api, dtype, ps, ts, { gamma, alpha, input: 'probabilities' });
+              for (let i = 0; i < ps.length; i++) {
+                const ref = refSigmoidProb(ps[i]!, ts[i]!, { gamma, alpha });
+                const what = `p=${fmt(ps[i]!)} t=${fmt(ts[i]!)} gamma=${gamma} alpha=${alpha}`;
+                c.close(`${what} loss`, r.loss[i]!, ref.loss);
+                c.close(`${what} grad`, r.grad[i]!, ref.grad, isHard(ts[i]!) ? 0 : ref.gradScale);
+              }
             }
-          }
           c.assert();
         });
 

@@ -68,12 +68,24 @@ interface Sample {
 }
 
 /** Calls the API on samples (class last) with hard labels or soft targets; reduction 'none'. */
-function run(api: Api, dtype: DType, C: number, samples: readonly Sample[], opts: Omit<SoftmaxFocalLossOptions, 'numClasses'>) {
-  const logits = makeArray(dtype, samples.flatMap((s) => s.z));
+function run(
+  api: Api,
+  dtype: DType,
+  C: number,
+  samples: readonly Sample[],
+  opts: Omit<SoftmaxFocalLossOptions, 'numClasses'>,
+) {
+  const logits = makeArray(
+    dtype,
+    samples.flatMap((s) => s.z),
+  );
   const hard = typeof samples[0]!.target === 'number';
   const labels = hard
     ? Int32Array.from(samples.map((s) => s.target as number))
-    : makeArray(dtype, samples.flatMap((s) => s.target as number[]));
+    : makeArray(
+        dtype,
+        samples.flatMap((s) => s.target as number[]),
+      );
   const r = api.softmaxFocalLoss(logits, labels, { numClasses: C, reduction: 'none', gradient: true, ...opts });
   return { loss: lossArray(r.loss), grad: gradArray(r.grad), count: r.count };
 }
@@ -136,9 +148,13 @@ for (const { name, api } of backends) {
           const c = new Checker(tol);
           for (const pattern of PATTERNS) {
             const samples = patternSamples(dtype, pattern, false);
-            for (const gamma of GAMMAS) for (const alpha of [null, pattern.alpha]) {
-              checkSamples(c, dtype, samples, run(api, dtype, pattern.C, samples, { gamma, alpha }), { gamma, alpha });
-            }
+            for (const gamma of GAMMAS)
+              for (const alpha of [null, pattern.alpha]) {
+                checkSamples(c, dtype, samples, run(api, dtype, pattern.C, samples, { gamma, alpha }), {
+                  gamma,
+                  alpha,
+                });
+              }
           }
           c.assert();
         });
@@ -147,9 +163,13 @@ for (const { name, api } of backends) {
           const c = new Checker(tol);
           for (const pattern of PATTERNS) {
             const samples = patternSamples(dtype, pattern, true);
-            for (const gamma of GAMMAS) for (const alpha of [null, pattern.alpha]) {
-              checkSamples(c, dtype, samples, run(api, dtype, pattern.C, samples, { gamma, alpha }), { gamma, alpha });
-            }
+            for (const gamma of GAMMAS)
+              for (const alpha of [null, pattern.alpha]) {
+                checkSamples(c, dtype, samples, run(api, dtype, pattern.C, samples, { gamma, alpha }), {
+                  gamma,
+                  alpha,
+                });
+              }
           }
           c.assert();
         });
@@ -202,10 +222,17 @@ for (const { name, api } of backends) {
               for (let i = 0; i < N; i++) {
                 const s = samples[i]!;
                 const ref = refs[(i * 7) % base.length]!;
-                const what = () => `${dtype} N=${N} i=${i} z=[${s.z.map(fmt)}] target=${JSON.stringify(s.target)} gamma=${gamma}`;
+                const what = () =>
+                  `${dtype} N=${N} i=${i} z=[${s.z.map(fmt)}] target=${JSON.stringify(s.target)} gamma=${gamma}`;
                 c.close(() => `${what()} loss`, r.loss[i]!, ref.loss);
                 const plain = typeof s.target === 'number';
-                for (let k = 0; k < C; k++) c.close(() => `${what()} grad[${k}]`, r.grad[C * i + k]!, ref.grad[k]!, plain ? 0 : ref.gradScale[k]!);
+                for (let k = 0; k < C; k++)
+                  c.close(
+                    () => `${what()} grad[${k}]`,
+                    r.grad[C * i + k]!,
+                    ref.grad[k]!,
+                    plain ? 0 : ref.gradScale[k]!,
+                  );
               }
             }
           }
@@ -249,15 +276,27 @@ for (const { name, api } of backends) {
             c.ok(`gamma=${gamma} sample 1 grad at NaN logit`, Number.isNaN(r.grad[5]!), `got ${r.grad[5]}`);
             c.ok(`gamma=${gamma} sample 2 grad at NaN logit`, Number.isNaN(r.grad[6]!), `got ${r.grad[6]}`);
             for (const i of [0, 3]) {
-              const ref = refSoftmax(samples[i]!.z.map((v) => roundTo(dtype, v)), samples[i]!.target, { gamma, alpha: null });
+              const ref = refSoftmax(
+                samples[i]!.z.map((v) => roundTo(dtype, v)),
+                samples[i]!.target,
+                { gamma, alpha: null },
+              );
               c.close(`gamma=${gamma} sample ${i} loss`, r.loss[i]!, ref.loss);
-              for (let k = 0; k < 3; k++) c.close(`gamma=${gamma} sample ${i} grad[${k}]`, r.grad[3 * i + k]!, ref.grad[k]!);
+              for (let k = 0; k < 3; k++)
+                c.close(`gamma=${gamma} sample ${i} grad[${k}]`, r.grad[3 * i + k]!, ref.grad[k]!);
             }
-            const s = api.softmaxFocalLoss(makeArray(dtype, samples.flatMap((x) => x.z)), Int32Array.from([2, 0, 0, 1]), {
-              numClasses: 3,
-              gamma,
-              reduction: 'sum',
-            });
+            const s = api.softmaxFocalLoss(
+              makeArray(
+                dtype,
+                samples.flatMap((x) => x.z),
+              ),
+              Int32Array.from([2, 0, 0, 1]),
+              {
+                numClasses: 3,
+                gamma,
+                reduction: 'sum',
+              },
+            );
             c.ok(`gamma=${gamma} sum is NaN`, Number.isNaN(lossNumber(s.loss)), `got ${s.loss}`);
           }
           c.assert();
@@ -325,7 +364,11 @@ for (const { name, api } of backends) {
             let loss = 0;
             for (let j = 0; j < z.length; j++) if (t[j]) loss -= t[j]! * (z[j]! - z[mi]! - lse);
             const tsum = t.reduce((a, b) => a + b, 0);
-            return { loss, grad: p.map((pk, k) => pk * tsum - t[k]!), scale: p.map((pk, k) => Math.max(pk * tsum, t[k]!)) };
+            return {
+              loss,
+              grad: p.map((pk, k) => pk * tsum - t[k]!),
+              scale: p.map((pk, k) => Math.max(pk * tsum, t[k]!)),
+            };
           };
           const fewUlp = dtype === 'float32' ? 4 * 2 ** -23 : 8 * 2 ** -52;
           const c = new Checker(tol);
@@ -335,7 +378,8 @@ for (const { name, api } of backends) {
               const e = ce(s.z, s.target);
               const what = `z=[${s.z.map(fmt)}] target=${JSON.stringify(s.target)}`;
               c.close(`${what} loss`, r.loss[i]!, e.loss, 0, fewUlp);
-              for (let k = 0; k < C; k++) c.close(`${what} grad[${k}]`, r.grad[C * i + k]!, e.grad[k]!, e.scale[k]!, fewUlp);
+              for (let k = 0; k < C; k++)
+                c.close(`${what} grad[${k}]`, r.grad[C * i + k]!, e.grad[k]!, e.scale[k]!, fewUlp);
             });
           }
           c.assert();
@@ -356,18 +400,37 @@ for (const { name, api } of backends) {
           const c = new Checker(tol);
           for (let i = 0; i < samples.length; i++) {
             const y = samples[i]!.target as number;
-            c.ok(`scalar loss ${i}`, relClose(scalar.loss[i]!, 0.4 * base.loss[i]!, rel), `${scalar.loss[i]} vs 0.4 * ${base.loss[i]}`);
-            c.ok(`per-class loss ${i}`, relClose(pc.loss[i]!, perClass[y]! * base.loss[i]!, rel), `${pc.loss[i]} vs ${perClass[y]} * ${base.loss[i]}`);
+            c.ok(
+              `scalar loss ${i}`,
+              relClose(scalar.loss[i]!, 0.4 * base.loss[i]!, rel),
+              `${scalar.loss[i]} vs 0.4 * ${base.loss[i]}`,
+            );
+            c.ok(
+              `per-class loss ${i}`,
+              relClose(pc.loss[i]!, perClass[y]! * base.loss[i]!, rel),
+              `${pc.loss[i]} vs ${perClass[y]} * ${base.loss[i]}`,
+            );
             for (let k = 0; k < C; k++) {
               const j = C * i + k;
-              c.ok(`scalar grad ${i},${k}`, relClose(scalar.grad[j]!, 0.4 * base.grad[j]!, rel), `${scalar.grad[j]} vs 0.4 * ${base.grad[j]}`);
-              c.ok(`per-class grad ${i},${k}`, relClose(pc.grad[j]!, perClass[y]! * base.grad[j]!, rel), `${pc.grad[j]} vs ${perClass[y]} * ${base.grad[j]}`);
+              c.ok(
+                `scalar grad ${i},${k}`,
+                relClose(scalar.grad[j]!, 0.4 * base.grad[j]!, rel),
+                `${scalar.grad[j]} vs 0.4 * ${base.grad[j]}`,
+              );
+              c.ok(
+                `per-class grad ${i},${k}`,
+                relClose(pc.grad[j]!, perClass[y]! * base.grad[j]!, rel),
+                `${pc.grad[j]} vs ${perClass[y]} * ${base.grad[j]}`,
+              );
             }
           }
           // ratio of two samples' losses: unchanged by a scalar alpha, multiplied by alpha[y0] / alpha[y1] per class
           const r0 = base.loss[0]! / base.loss[1]!;
           c.ok('scalar alpha keeps the ratio', relClose(scalar.loss[0]! / scalar.loss[1]!, r0, 4 * tol.rel));
-          c.ok('per-class alpha changes the ratio', relClose(pc.loss[0]! / pc.loss[1]!, (r0 * perClass[0]!) / perClass[1]!, 4 * tol.rel));
+          c.ok(
+            'per-class alpha changes the ratio',
+            relClose(pc.loss[0]! / pc.loss[1]!, (r0 * perClass[0]!) / perClass[1]!, 4 * tol.rel),
+          );
           c.ok('per-class alpha really changes it', !relClose(pc.loss[0]! / pc.loss[1]!, r0, 1e-3));
           c.assert();
         });
@@ -396,18 +459,28 @@ for (const { name, api } of backends) {
             total += nl[i]!;
             if (labels[i] === -100) {
               c.ok(`ignored sample ${i} loss 0`, nl[i] === 0, `got ${nl[i]}`);
-              for (let k = 0; k < C; k++) c.ok(`ignored sample ${i} grad[${k}] 0`, ng[C * i + k] === 0, `got ${ng[C * i + k]}`);
+              for (let k = 0; k < C; k++)
+                c.ok(`ignored sample ${i} grad[${k}] 0`, ng[C * i + k] === 0, `got ${ng[C * i + k]}`);
             } else {
               const ref = refSoftmax(z.slice(C * i, C * i + C), labels[i]!, { gamma: 2, alpha: o.alpha });
               c.close(`sample ${i} loss`, nl[i]!, ref.loss);
               for (let k = 0; k < C; k++) c.close(`sample ${i} grad[${k}]`, ng[C * i + k]!, ref.grad[k]!);
             }
           }
-          for (const [nm, r] of [['none', none], ['sum', sum], ['mean', mean], ['normalizer', norm]] as const) {
+          for (const [nm, r] of [
+            ['none', none],
+            ['sum', sum],
+            ['mean', mean],
+            ['normalizer', norm],
+          ] as const) {
             c.ok(`${nm} count`, r.count === counted, `got ${r.count}, expected ${counted}`);
           }
           c.ok('sum', relClose(lossNumber(sum.loss), total, rel), `${sum.loss} vs ${total}`);
-          c.ok('mean = sum / counted', relClose(lossNumber(mean.loss), total / counted, rel), `${mean.loss} vs ${total / counted}`);
+          c.ok(
+            'mean = sum / counted',
+            relClose(lossNumber(mean.loss), total / counted, rel),
+            `${mean.loss} vs ${total / counted}`,
+          );
           c.ok('default reduction is mean', relClose(lossNumber(dflt.loss), total / counted, rel), `${dflt.loss}`);
           c.ok('normalizer', relClose(lossNumber(norm.loss), total / 4, rel), `${norm.loss} vs ${total / 4}`);
           const gs = gradArray(sum.grad);
@@ -415,7 +488,11 @@ for (const { name, api } of backends) {
           const gn = gradArray(norm.grad);
           for (let j = 0; j < N * C; j++) {
             c.ok(`sum grad ${j}`, relClose(gs[j]!, ng[j]!, rel), `${gs[j]} vs ${ng[j]}`);
-            c.ok(`mean grad ${j} includes 1/count`, relClose(gm[j]!, ng[j]! / counted, rel), `${gm[j]} vs ${ng[j]! / counted}`);
+            c.ok(
+              `mean grad ${j} includes 1/count`,
+              relClose(gm[j]!, ng[j]! / counted, rel),
+              `${gm[j]} vs ${ng[j]! / counted}`,
+            );
             c.ok(`normalizer grad ${j}`, relClose(gn[j]!, ng[j]! / 4, rel), `${gn[j]} vs ${ng[j]! / 4}`);
           }
           c.assert();
@@ -454,7 +531,11 @@ for (const { name, api } of backends) {
           });
           c.ok('all ignored: mean is 0', all.loss === 0, `got ${all.loss}`);
           c.ok('all ignored: count 0', all.count === 0, `got ${all.count}`);
-          c.ok('all ignored: grad all 0', gradArray(all.grad).every((v) => v === 0), `got ${Array.from(gradArray(all.grad))}`);
+          c.ok(
+            'all ignored: grad all 0',
+            gradArray(all.grad).every((v) => v === 0),
+            `got ${Array.from(gradArray(all.grad))}`,
+          );
           c.assert();
         });
 
@@ -509,7 +590,13 @@ for (const { name, api } of backends) {
               gradient: true,
             });
             const samples = labels.map((y, i) => ({ z: z.slice(C * i, C * i + C), target: y }));
-            checkSamples(c, dtype, samples, { loss: lossArray(r.loss), grad: gradArray(r.grad) }, { gamma: 1.5, alpha: null });
+            checkSamples(
+              c,
+              dtype,
+              samples,
+              { loss: lossArray(r.loss), grad: gradArray(r.grad) },
+              { gamma: 1.5, alpha: null },
+            );
           }
           c.assert();
         });
@@ -525,13 +612,14 @@ for (const { name, api } of backends) {
           const oneHot = samples.map((s) => ({ z: s.z, target: s.z.map((_, j) => (j === s.target ? 1 : 0)) }));
           // The smoothed targets are computed exactly by the reference (see the sigmoid suite).
           const c = new Checker(tol);
-          for (const gamma of [0, 0.5, 2]) for (const s of [0.1, 0.3]) {
-            const alpha = [0.5, 1, 0.8, 0.25, 1];
-            const h = run(api, dtype, C, samples, { gamma, alpha, labelSmoothing: s });
-            checkSamples(c, dtype, samples, h, { gamma, alpha, labelSmoothing: s });
-            const t = run(api, dtype, C, oneHot, { gamma, alpha, labelSmoothing: s });
-            checkSamples(c, dtype, oneHot, t, { gamma, alpha, labelSmoothing: s });
-          }
+          for (const gamma of [0, 0.5, 2])
+            for (const s of [0.1, 0.3]) {
+              const alpha = [0.5, 1, 0.8, 0.25, 1];
+              const h = run(api, dtype, C, samples, { gamma, alpha, labelSmoothing: s });
+              checkSamples(c, dtype, samples, h, { gamma, alpha, labelSmoothing: s });
+              const t = run(api, dtype, C, oneHot, { gamma, alpha, labelSmoothing: s });
+              checkSamples(c, dtype, oneHot, t, { gamma, alpha, labelSmoothing: s });
+            }
           c.assert();
         });
 
@@ -540,7 +628,9 @@ for (const { name, api } of backends) {
           const [N, C, H, W] = [2, 3, 2, 3];
           const S = H * W;
           // class-last rows r = n*S + s
-          const rows = Array.from({ length: N * S }, () => Array.from({ length: C }, () => roundTo(dtype, uniform(rng, -6, 6))));
+          const rows = Array.from({ length: N * S }, () =>
+            Array.from({ length: C }, () => roundTo(dtype, uniform(rng, -6, 6))),
+          );
           const labels = Array.from({ length: N * S }, (_, r) => (r === 4 ? -100 : Math.floor(rng() * C)));
           const softRows = rows.map(() => {
             const raw = Array.from({ length: C }, () => rng());
@@ -549,7 +639,9 @@ for (const { name, api } of backends) {
           });
           const toClassSecond = (rs: number[][]) => {
             const out = new Array<number>(N * C * S);
-            for (let n = 0; n < N; n++) for (let ci = 0; ci < C; ci++) for (let s = 0; s < S; s++) out[n * C * S + ci * S + s] = rs[n * S + s]![ci]!;
+            for (let n = 0; n < N; n++)
+              for (let ci = 0; ci < C; ci++)
+                for (let s = 0; s < S; s++) out[n * C * S + ci * S + s] = rs[n * S + s]![ci]!;
             return out;
           };
           const logits2 = makeArray(dtype, toClassSecond(rows));
@@ -561,7 +653,13 @@ for (const { name, api } of backends) {
             const tgt2 = soft ? makeArray(dtype, toClassSecond(softRows)) : Int32Array.from(labels);
             const tgtLast = soft ? makeArray(dtype, softRows.flat()) : Int32Array.from(labels);
             for (const reduction of ['none', 'mean', 'sum'] as const) {
-              const o = { gamma: 2, alpha: [0.25, 1, 0.6], gradient: true, reduction, weights: makeArray(dtype, weights) };
+              const o = {
+                gamma: 2,
+                alpha: [0.25, 1, 0.6],
+                gradient: true,
+                reduction,
+                weights: makeArray(dtype, weights),
+              };
               const a = api.softmaxFocalLoss(logits2, tgt2, { ...o, shape: [N, C, H, W], classAxis: 1 });
               const aDefaultAxis = api.softmaxFocalLoss(logits2, tgt2, { ...o, shape: [N, C, H, W] });
               const b = api.softmaxFocalLoss(logitsLast, tgtLast, { ...o, numClasses: C });
@@ -570,7 +668,8 @@ for (const { name, api } of backends) {
               if (reduction === 'none') {
                 const al = lossArray(a.loss);
                 const bl = lossArray(b.loss);
-                for (let r = 0; r < N * S; r++) c.ok(`${what} loss row ${r}`, relClose(al[r]!, bl[r]!, rel), `${al[r]} vs ${bl[r]}`);
+                for (let r = 0; r < N * S; r++)
+                  c.ok(`${what} loss row ${r}`, relClose(al[r]!, bl[r]!, rel), `${al[r]} vs ${bl[r]}`);
                 // and against the reference
                 rows.forEach((z, r) => {
                   if (!soft && labels[r] === -100) return;
@@ -583,12 +682,18 @@ for (const { name, api } of backends) {
               const ag = gradArray(a.grad);
               const adg = gradArray(aDefaultAxis.grad);
               const bg = gradArray(b.grad);
-              for (let n = 0; n < N; n++) for (let ci = 0; ci < C; ci++) for (let s = 0; s < S; s++) {
-                const i2 = n * C * S + ci * S + s;
-                const iL = (n * S + s) * C + ci;
-                c.ok(`${what} grad (n=${n},c=${ci},s=${s})`, relClose(ag[i2]!, bg[iL]!, rel, 1e-300), `${ag[i2]} vs ${bg[iL]}`);
-                c.ok(`${what} classAxis defaults to 1`, ag[i2] === adg[i2], `${ag[i2]} vs ${adg[i2]}`);
-              }
+              for (let n = 0; n < N; n++)
+                for (let ci = 0; ci < C; ci++)
+                  for (let s = 0; s < S; s++) {
+                    const i2 = n * C * S + ci * S + s;
+                    const iL = (n * S + s) * C + ci;
+                    c.ok(
+                      `${what} grad (n=${n},c=${ci},s=${s})`,
+                      relClose(ag[i2]!, bg[iL]!, rel, 1e-300),
+                      `${ag[i2]} vs ${bg[iL]}`,
+                    );
+                    c.ok(`${what} classAxis defaults to 1`, ag[i2] === adg[i2], `${ag[i2]} vs ${adg[i2]}`);
+                  }
             }
           }
           c.assert();

@@ -10,7 +10,12 @@ function randomLogits(random: () => number, n: number, Ctor: typeof Float32Array
   const x = new Ctor(n);
   for (let i = 0; i < n; i++) {
     const r = random();
-    x[i] = r < 0.8 ? (random() - 0.5) * 12 : r < 0.95 ? (random() - 0.5) * 200 : (random() < 0.5 ? -1 : 1) * 10 ** (random() * 38);
+    x[i] =
+      r < 0.8
+        ? (random() - 0.5) * 12
+        : r < 0.95
+          ? (random() - 0.5) * 200
+          : (random() < 0.5 ? -1 : 1) * 10 ** (random() * 38);
   }
   return x;
 }
@@ -21,7 +26,12 @@ function randomLogits(random: () => number, n: number, Ctor: typeof Float32Array
  * differently (exp and log differ in the last bit between glibc and V8).
  */
 function expectClose(
-  a: FloatArray, b: FloatArray, tol: number, floorScale: number, context: string, input?: (i: number) => string,
+  a: FloatArray,
+  b: FloatArray,
+  tol: number,
+  floorScale: number,
+  context: string,
+  input?: (i: number) => string,
 ): void {
   expect(a.length).toBe(b.length);
   let largest = 0;
@@ -41,7 +51,12 @@ function expectClose(
 }
 
 function compare(
-  native: FocalLossResult, js: FocalLossResult, tol: number, floor: number, context: string, input?: (i: number) => string,
+  native: FocalLossResult,
+  js: FocalLossResult,
+  tol: number,
+  floor: number,
+  context: string,
+  input?: (i: number) => string,
 ): void {
   if (typeof js.loss === 'number') {
     const l = native.loss as number;
@@ -60,7 +75,7 @@ const dtypes = [
 
 describe.skipIf(!nativeBackend)('native and JS agree', () => {
   // Skipped only when the addon is deliberately absent (FOCAL_LOSS_BACKEND=js); CI also runs with it required.
-  const native = nativeBackend?.api as NonNullable<typeof nativeBackend>["api"];
+  const native = nativeBackend?.api as NonNullable<typeof nativeBackend>['api'];
   const js = jsBackend.api;
 
   it('sigmoid, over sizes, target kinds, gammas, alphas, reductions and options', () => {
@@ -85,7 +100,10 @@ describe.skipIf(!nativeBackend)('native and JS agree', () => {
             compare(
               native.sigmoidFocalLoss(logits, targets, { ...options, gradient: true }),
               js.sigmoidFocalLoss(logits, targets, { ...options, gradient: true }),
-              tol, floor, context, (i) => `logit ${logits[i]}, target ${targets[i]}`,
+              tol,
+              floor,
+              context,
+              (i) => `logit ${logits[i]}, target ${targets[i]}`,
             );
             cases++;
           }
@@ -95,7 +113,9 @@ describe.skipIf(!nativeBackend)('native and JS agree', () => {
         compare(
           native.sigmoidFocalLoss(probabilities, labels, { input: 'probabilities', gradient: true, reduction: 'none' }),
           js.sigmoidFocalLoss(probabilities, labels, { input: 'probabilities', gradient: true, reduction: 'none' }),
-          tol, 0, `sigmoid probabilities ${Ctor.name} n=${n}`,
+          tol,
+          0,
+          `sigmoid probabilities ${Ctor.name} n=${n}`,
         );
         cases++;
       }
@@ -107,12 +127,21 @@ describe.skipIf(!nativeBackend)('native and JS agree', () => {
     const random = rng(2);
     let cases = 0;
     for (const { Ctor, tol, soft } of dtypes) {
-      for (const [outer, classes, inner] of [[1, 2, 1], [5, 3, 1], [40, 10, 1], [3, 4, 6], [2, 81, 2], [16, 100, 1]] as const) {
+      for (const [outer, classes, inner] of [
+        [1, 2, 1],
+        [5, 3, 1],
+        [40, 10, 1],
+        [3, 4, 6],
+        [2, 81, 2],
+        [16, 100, 1],
+      ] as const) {
         const samples = outer * inner;
         const shape = inner === 1 ? [outer, classes] : [outer, classes, inner];
         for (const gamma of [0, 0.5, 2, 5]) {
           const logits = randomLogits(random, outer * classes * inner, Ctor);
-          const labels = Int32Array.from({ length: samples }, () => (random() < 0.1 ? -100 : Math.floor(random() * classes)));
+          const labels = Int32Array.from({ length: samples }, () =>
+            random() < 0.1 ? -100 : Math.floor(random() * classes),
+          );
           const targets = new Float64Array(outer * classes * inner).map(() => random());
           const alpha = Float64Array.from({ length: classes }, () => random());
           const weights = Float64Array.from({ length: samples }, () => random() * 3);
@@ -129,7 +158,9 @@ describe.skipIf(!nativeBackend)('native and JS agree', () => {
             compare(
               native.softmaxFocalLoss(logits, l, { ...options, shape, gradient: true }),
               js.softmaxFocalLoss(logits, l, { ...options, shape, gradient: true }),
-              tol, floor, context,
+              tol,
+              floor,
+              context,
             );
             cases++;
           }
@@ -145,13 +176,17 @@ describe.skipIf(!nativeBackend)('native and JS agree', () => {
     compare(
       native.sigmoidFocalLoss(x, t, { reduction: 'none', gradient: true }),
       js.sigmoidFocalLoss(x, t, { reduction: 'none', gradient: true }),
-      1e-12, 0, 'sigmoid special values',
+      1e-12,
+      0,
+      'sigmoid special values',
     );
     const z = new Float64Array([NaN, 0, 1, Infinity, 0, 1, -Infinity, 0, 1, Infinity, Infinity, 0]);
     compare(
       native.softmaxFocalLoss(z, new Int32Array([1, 1, 1, 2]), { numClasses: 3, reduction: 'none', gradient: true }),
       js.softmaxFocalLoss(z, new Int32Array([1, 1, 1, 2]), { numClasses: 3, reduction: 'none', gradient: true }),
-      1e-12, 0, 'softmax special values',
+      1e-12,
+      0,
+      'softmax special values',
     );
   });
 });

@@ -16,7 +16,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { FloatArray, FocalLossResult, OutputBuffers, SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from '../lib/types.js';
+import type {
+  FloatArray,
+  FocalLossResult,
+  OutputBuffers,
+  SigmoidFocalLossOptions,
+  SoftmaxFocalLossOptions,
+} from '../lib/types.js';
 import { loadNative } from '../lib/loader.js';
 import { backends, jsBackend, nativeBackend, type TestBackend } from './backends.js';
 import { Tally, fcParams, runsFor, trace } from './fuzz-config.js';
@@ -32,10 +38,49 @@ afterAll(() => tally.report('property', performance.now() - started));
 const F32_MAX = 3.4028234663852886e38;
 /** Values where the formulas change regime: infinities, NaN, zeros, subnormals, exp/log limits, float32 extremes. */
 const SPECIAL_LOGITS = [
-  Infinity, -Infinity, NaN, 0, -0, F32_MAX, -F32_MAX, 1.401298464324817e-45, -1.401298464324817e-45, 5e-324, 1e-300,
-  1e-8, 16.6, -16.6, 36.7, -36.7, 50, -50, 88.7, -88.7, 103.3, -103.3, 709.7, -709.7, 745.2, -745.2, 1e20, -1e20,
+  Infinity,
+  -Infinity,
+  NaN,
+  0,
+  -0,
+  F32_MAX,
+  -F32_MAX,
+  1.401298464324817e-45,
+  -1.401298464324817e-45,
+  5e-324,
+  1e-300,
+  1e-8,
+  16.6,
+  -16.6,
+  36.7,
+  -36.7,
+  50,
+  -50,
+  88.7,
+  -88.7,
+  103.3,
+  -103.3,
+  709.7,
+  -709.7,
+  745.2,
+  -745.2,
+  1e20,
+  -1e20,
 ];
-const SPECIAL_PROBABILITIES = [0, 1, NaN, 5e-324, 1e-45, 1e-20, 1e-15, 1e-7, 0.5, 1 - 1e-7, 1 - 1e-15, 0.9999999999999999];
+const SPECIAL_PROBABILITIES = [
+  0,
+  1,
+  NaN,
+  5e-324,
+  1e-45,
+  1e-20,
+  1e-15,
+  1e-7,
+  0.5,
+  1 - 1e-7,
+  1 - 1e-15,
+  0.9999999999999999,
+];
 
 type Mix = 'normal' | 'wide' | 'extreme' | 'special' | 'mixed';
 const MIXES: Mix[] = ['normal', 'wide', 'extreme', 'special', 'mixed'];
@@ -68,7 +113,6 @@ function drawTarget(r: () => number): number {
   return u < 0.1 ? 0 : u < 0.2 ? 1 : u < 0.25 ? 0.5 : r();
 }
 
-
 const floatCtor = (dtype: DType) => (dtype === 'float32' ? Float32Array : Float64Array);
 const otherCtor = (dtype: DType) => (dtype === 'float32' ? Float64Array : Float32Array);
 
@@ -90,7 +134,11 @@ const reductionArb = fc.constantFrom(undefined, 'mean', 'sum', 'none', 'normaliz
 // product underflows (0 where native gives the exact 7e-163); see the report of issue 4.
 const normalizerArb = fc.oneof(fc.double({ min: 1e-3, max: 1e4, noNaN: true }), fc.constantFrom(1, 3, 7.5, 1e300));
 const weightsArb = fc.constantFrom('none', 'null', 'typed', 'other', 'array', 'zeros');
-const smoothingArb = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: unit });
+const smoothingArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constant(0) },
+  { weight: 2, arbitrary: unit },
+);
 const threadsArb = fc.constantFrom(undefined, 1, 2, 3, 1024);
 const simdArb = fc.constantFrom(undefined, ...simdNames);
 const asyncArb = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
@@ -104,14 +152,24 @@ function fill(n: number, draw: () => number): number[] {
   return values;
 }
 
-function drawWeights(r: () => number, kind: Weights, dtype: DType, n: number): FloatArray | number[] | null | undefined {
+function drawWeights(
+  r: () => number,
+  kind: Weights,
+  dtype: DType,
+  n: number,
+): FloatArray | number[] | null | undefined {
   const values = fill(n, () => (kind === 'zeros' && r() < 0.4 ? 0 : r() < 0.05 ? 0 : r() * 3));
   switch (kind) {
-    case 'none': return undefined;
-    case 'null': return null;
-    case 'array': return values;
-    case 'other': return otherCtor(dtype).from(values);
-    default: return floatCtor(dtype).from(values);
+    case 'none':
+      return undefined;
+    case 'null':
+      return null;
+    case 'array':
+      return values;
+    case 'other':
+      return otherCtor(dtype).from(values);
+    default:
+      return floatCtor(dtype).from(values);
   }
 }
 
@@ -165,7 +223,8 @@ interface Contract {
 }
 
 function compareValue(what: string, x: number, y: number, dtype: DType, floor: number): string | null {
-  if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) && Number.isNaN(y) ? null : `${what}: native ${x} vs js ${y}`;
+  if (Number.isNaN(x) || Number.isNaN(y))
+    return Number.isNaN(x) && Number.isNaN(y) ? null : `${what}: native ${x} vs js ${y}`;
   if (!Number.isFinite(x) || !Number.isFinite(y)) return x === y ? null : `${what}: native ${x} vs js ${y}`;
   const tol = TOL[dtype];
   const err = Math.abs(x - y);
@@ -177,7 +236,8 @@ function compareValue(what: string, x: number, y: number, dtype: DType, floor: n
 
 function compareArrays(what: string, a: unknown, b: unknown, dtype: DType, floorScale: number): string | null {
   const Ctor = floatCtor(dtype);
-  if (!(a instanceof Ctor) || !(b instanceof Ctor)) return `${what}: expected ${Ctor.name}s, got ${describeValue(a)} and ${describeValue(b)}`;
+  if (!(a instanceof Ctor) || !(b instanceof Ctor))
+    return `${what}: expected ${Ctor.name}s, got ${describeValue(a)} and ${describeValue(b)}`;
   if (a.length !== b.length) return `${what}: lengths ${a.length} and ${b.length}`;
   let largest = 0;
   for (const v of b) if (Number.isFinite(v)) largest = Math.max(largest, Math.abs(v));
@@ -195,7 +255,8 @@ function describeValue(v: unknown): string {
 function compareResults(n: FocalLossResult, j: FocalLossResult, c: Contract, expectGrad: boolean): string | null {
   if (n.count !== j.count) return `count: native ${n.count} vs js ${j.count}`;
   if (typeof n.loss === 'number' || typeof j.loss === 'number') {
-    if (typeof n.loss !== 'number' || typeof j.loss !== 'number') return `loss: native ${describeValue(n.loss)} vs js ${describeValue(j.loss)}`;
+    if (typeof n.loss !== 'number' || typeof j.loss !== 'number')
+      return `loss: native ${describeValue(n.loss)} vs js ${describeValue(j.loss)}`;
     const m = compareValue('loss', n.loss, j.loss, c.dtype, 0);
     if (m) return m;
   } else {
@@ -213,7 +274,9 @@ const softFloor = (dtype: DType) => (dtype === 'float64' ? 1e-13 : 1e-6);
 
 /** Bytes of the inputs, to check that no call modifies them. */
 function snapshot(values: unknown[]): Buffer[] {
-  return values.filter((v) => ArrayBuffer.isView(v)).map((v) => Buffer.from(Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
+  return values
+    .filter((v) => ArrayBuffer.isView(v))
+    .map((v) => Buffer.from(Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
 }
 
 function unchanged(values: unknown[], before: Buffer[]): boolean {
@@ -225,7 +288,11 @@ type Call = (api: TestBackend['api'], out: OutputBuffers | undefined) => FocalLo
 
 /** Runs one call on both backends, compares, and checks the out buffers and the inputs. */
 async function parity(
-  call: Call, makeOut: () => OutputBuffers | undefined, inputs: unknown[], contract: Contract, expectGrad: boolean,
+  call: Call,
+  makeOut: () => OutputBuffers | undefined,
+  inputs: unknown[],
+  contract: Contract,
+  expectGrad: boolean,
 ): Promise<void> {
   const before = snapshot(inputs);
   const outN = makeOut();
@@ -234,7 +301,10 @@ async function parity(
   const j = await call(jsBackend.api, outJ);
   const m = compareResults(n, j, contract, expectGrad);
   if (m) throw new Error(m);
-  for (const [name, out, r] of [['native', outN, n], ['js', outJ, j]] as const) {
+  for (const [name, out, r] of [
+    ['native', outN, n],
+    ['js', outJ, j],
+  ] as const) {
     if (out?.grad && r.grad !== out.grad) throw new Error(`${name}: result.grad is not options.out.grad`);
     if (out?.loss && r.loss !== out.loss) throw new Error(`${name}: result.loss is not options.out.loss`);
   }
@@ -291,7 +361,12 @@ function buildSigmoid(c: SigmoidCase) {
   } else {
     soft = true;
     const values = fill(c.n, () => drawTarget(r));
-    targets = c.targets === 'array-soft' ? values : c.targets === 'other-soft' ? otherCtor(c.dtype).from(values) : floatCtor(c.dtype).from(values);
+    targets =
+      c.targets === 'array-soft'
+        ? values
+        : c.targets === 'other-soft'
+          ? otherCtor(c.dtype).from(values)
+          : floatCtor(c.dtype).from(values);
   }
   const weights = drawWeights(r, c.weights as Weights, c.dtype, c.n);
   // Known disagreement, tested on its own in fuzz.test.ts: NaN in an element of weight 0.
@@ -367,7 +442,14 @@ type SoftmaxCase = typeof softmaxCase extends fc.Arbitrary<infer T> ? T : never;
 type Layout = typeof layoutArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** The shape option (or numClasses) of a layout, and [outer, classes, inner]. */
-function softmaxSize(layout: Layout): { shape?: number[]; axis?: number; outer: number; classes: number; inner: number; total: number } {
+function softmaxSize(layout: Layout): {
+  shape?: number[];
+  axis?: number;
+  outer: number;
+  classes: number;
+  inner: number;
+  total: number;
+} {
   if (layout.kind === 'numClasses') {
     return { outer: layout.outer, classes: layout.classes, inner: 1, total: layout.outer * layout.classes };
   }
@@ -383,7 +465,11 @@ function softmaxSize(layout: Layout): { shape?: number[]; axis?: number; outer: 
   return { shape, axis, outer, classes: layout.classes, inner, total: outer * layout.classes * inner };
 }
 
-function ignoreIndexFor(c: SoftmaxCase, classes: number, r: () => number): { option: number | undefined; value: number | null } {
+function ignoreIndexFor(
+  c: SoftmaxCase,
+  classes: number,
+  r: () => number,
+): { option: number | undefined; value: number | null } {
   const range = c.labels in INT_ARRAYS ? INT_ARRAYS[c.labels as IntKind] : { min: -(2 ** 31 - 1), max: 2 ** 31 - 1 };
   const fits = (v: number) => v >= range.min && v <= range.max;
   switch (c.ignore) {
@@ -427,9 +513,15 @@ function buildSoftmax(c: SoftmaxCase) {
     for (let s = 0; s < samples; s++) {
       const base = Math.floor(s / inner) * classes * inner + (s % inner);
       const y = Math.floor(r() * classes);
-      for (let j = 0; j < classes; j++) values[base + j * inner] = kind === 'one-hot' ? (j === y ? 1 : 0) : drawTarget(r);
+      for (let j = 0; j < classes; j++)
+        values[base + j * inner] = kind === 'one-hot' ? (j === y ? 1 : 0) : drawTarget(r);
     }
-    labels = kind === 'soft-array' ? values : kind === 'soft-other' ? otherCtor(c.dtype).from(values) : floatCtor(c.dtype).from(values);
+    labels =
+      kind === 'soft-array'
+        ? values
+        : kind === 'soft-other'
+          ? otherCtor(c.dtype).from(values)
+          : floatCtor(c.dtype).from(values);
   }
   const weights = drawWeights(r, c.weights as Weights, c.dtype, samples);
   const options: SoftmaxFocalLossOptions = commonOptions(c, weights);
@@ -530,12 +622,24 @@ function gradcheck(f: (x: Float64Array) => FocalLossResult, x0: Float64Array): s
   return null;
 }
 
-const smoothReduction = fc.constantFrom<Record<string, unknown>>({ reduction: 'sum' }, { reduction: 'mean' }, {}, { normalizer: 2.5 }, { reduction: 'sum', normalizer: 0.75 });
-const smoothWeights = fc.option(fc.array(fc.double({ min: 0.1, max: 2, noNaN: true }), { minLength: 8, maxLength: 8 }), { nil: undefined });
+const smoothReduction = fc.constantFrom<Record<string, unknown>>(
+  { reduction: 'sum' },
+  { reduction: 'mean' },
+  {},
+  { normalizer: 2.5 },
+  { reduction: 'sum', normalizer: 0.75 },
+);
+const smoothWeights = fc.option(
+  fc.array(fc.double({ min: 0.1, max: 2, noNaN: true }), { minLength: 8, maxLength: 8 }),
+  { nil: undefined },
+);
 
 const smoothSigmoidCase = fc.record({
   x: fc.array(fc.double({ min: -8, max: 8, noNaN: true }), { minLength: 1, maxLength: 8 }),
-  targets: fc.array(fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 8, maxLength: 8 }),
+  targets: fc.array(fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true })), {
+    minLength: 8,
+    maxLength: 8,
+  }),
   hard: fc.boolean(),
   gamma: fc.oneof(fc.constantFrom(0, 0.25, 0.5, 1, 2, 3), fc.double({ min: 0, max: 5, noNaN: true })),
   alpha: fc.oneof(fc.constant(null), fc.double({ min: 0, max: 1, noNaN: true })),
@@ -568,7 +672,9 @@ for (const { name, api } of backends) {
           const n = c.x.length;
           // Probabilities stay in [0.02, 0.98], away from the clamp, where the loss is smooth.
           const x0 = Float64Array.from(c.x, (v) => (c.probabilities ? 0.02 + 0.96 * ((v + 8) / 16) : v));
-          const t = c.hard ? Uint8Array.from(c.targets.slice(0, n), (v) => (v >= 0.5 ? 1 : 0)) : Float64Array.from(c.targets.slice(0, n));
+          const t = c.hard
+            ? Uint8Array.from(c.targets.slice(0, n), (v) => (v >= 0.5 ? 1 : 0))
+            : Float64Array.from(c.targets.slice(0, n));
           const options: SigmoidFocalLossOptions = { ...c.reduction, gamma: c.gamma, alpha: c.alpha, gradient: true };
           if (c.labelSmoothing !== undefined) options.labelSmoothing = c.labelSmoothing;
           if (c.weights) options.weights = c.weights.slice(0, n);
@@ -591,16 +697,24 @@ for (const { name, api } of backends) {
           const x0 = Float64Array.from({ length: outer * classes * inner }, () => (r() - 0.5) * 16);
           let labels: Int32Array | Float64Array;
           if (c.labels === 'hard') {
-            labels = Int32Array.from({ length: samples }, (_, s) => (c.ignoreFirst && s === 0 ? -100 : Math.floor(r() * classes)));
+            labels = Int32Array.from({ length: samples }, (_, s) =>
+              c.ignoreFirst && s === 0 ? -100 : Math.floor(r() * classes),
+            );
           } else {
             labels = new Float64Array(x0.length);
             for (let s = 0; s < samples; s++) {
               const base = Math.floor(s / inner) * classes * inner + (s % inner);
               const y = Math.floor(r() * classes);
-              for (let j = 0; j < classes; j++) labels[base + j * inner] = c.labels === 'one-hot' ? (j === y ? 1 : 0) : r();
+              for (let j = 0; j < classes; j++)
+                labels[base + j * inner] = c.labels === 'one-hot' ? (j === y ? 1 : 0) : r();
             }
           }
-          const options: SoftmaxFocalLossOptions = { ...c.reduction, shape: [outer, classes, inner], gamma: c.gamma, gradient: true };
+          const options: SoftmaxFocalLossOptions = {
+            ...c.reduction,
+            shape: [outer, classes, inner],
+            gamma: c.gamma,
+            gradient: true,
+          };
           if (c.alpha === 'scalar') options.alpha = 0.25 + 0.75 * r();
           if (c.alpha === 'per-class') options.alpha = Array.from({ length: classes }, () => r());
           if (c.labelSmoothing !== undefined) options.labelSmoothing = c.labelSmoothing;

@@ -148,7 +148,12 @@ export function refSigmoidDecimal(x: number, t: number, opts: SigmoidRefOptions)
   if (!Number.isFinite(x)) throw new Error('refSigmoid: infinite logits are tested against hand-derived limits');
   const { gamma, alpha } = opts;
   const { t: T, p, q, ce, m } = sigmoidParts(x, t, opts.labelSmoothing ?? 0);
-  const a = alpha === null ? ONE : exact(alpha).times(T).plus(ONE.minus(exact(alpha)).times(ONE.minus(T)));
+  const a =
+    alpha === null
+      ? ONE
+      : exact(alpha)
+          .times(T)
+          .plus(ONE.minus(exact(alpha)).times(ONE.minus(T)));
   const mg = powG(m, gamma);
   const loss = a.times(mg).times(ce);
   // d/dx:  dp/dx = p q,  dq/dx = -p q,  dm/dx = -t p q + (1 - t) p q = (1 - 2t) p q,
@@ -200,13 +205,24 @@ function refSigmoidProbUncached(pIn: number, t: number, opts: SigmoidRefOptions)
   let T = exact(t);
   const s = opts.labelSmoothing ?? 0;
   if (s !== 0) T = T.times(ONE.minus(exact(s))).plus(exact(s).div(2));
-  const a = alpha === null ? ONE : exact(alpha).times(T).plus(ONE.minus(exact(alpha)).times(ONE.minus(T)));
+  const a =
+    alpha === null
+      ? ONE
+      : exact(alpha)
+          .times(T)
+          .plus(ONE.minus(exact(alpha)).times(ONE.minus(T)));
   const ce = T.times(P.ln()).plus(ONE.minus(T).times(Q.ln())).neg();
   const m = T.times(Q).plus(ONE.minus(T).times(P));
   const mg = powG(m, gamma);
   const loss = a.times(mg).times(ce);
   // dm/dp = 1 - 2t;  dce/dp = -t / p + (1 - t) / (1 - p)
-  const focalTerm = gamma === 0 ? ZERO : new D(gamma).times(mg.div(m)).times(ONE.minus(T.times(2))).times(ce);
+  const focalTerm =
+    gamma === 0
+      ? ZERO
+      : new D(gamma)
+          .times(mg.div(m))
+          .times(ONE.minus(T.times(2)))
+          .times(ce);
   const dce = ONE.minus(T).div(Q).minus(T.div(P));
   const grad = a.times(focalTerm.plus(mg.times(dce)));
   const gradScale = a.times(D.max(focalTerm.abs(), mg.times(ONE.minus(T).div(Q)), mg.times(T.div(P))));
@@ -309,8 +325,7 @@ export function refSoftmaxDecimal(
     t = t.map((tj) => tj.times(ONE.minus(S)).plus(S.div(C)));
   }
   const alpha = opts.alpha;
-  const a = (j: number): Dec =>
-    alpha === null ? ONE : typeof alpha === 'number' ? exact(alpha) : exact(alpha[j]!);
+  const a = (j: number): Dec => (alpha === null ? ONE : typeof alpha === 'number' ? exact(alpha) : exact(alpha[j]!));
   const w = t.map((tj, j) => tj.times(a(j)));
   let loss = ZERO;
   const B: Dec[] = [];

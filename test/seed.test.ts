@@ -46,9 +46,14 @@ describe('seed table', () => {
 
   it('the independent decimal reference reproduces it (sanity check of the reference)', () => {
     const c = new Checker(TOL.float64);
-    for (const row of table.rows) table.gammas.forEach((gamma, g) => {
-      c.close(`class ${row.trueClass} gamma ${gamma}`, refSoftmax(LOGITS, row.trueClass, { gamma, alpha: null }).loss, row.losses[g]!);
-    });
+    for (const row of table.rows)
+      table.gammas.forEach((gamma, g) => {
+        c.close(
+          `class ${row.trueClass} gamma ${gamma}`,
+          refSoftmax(LOGITS, row.trueClass, { gamma, alpha: null }).loss,
+          row.losses[g]!,
+        );
+      });
     c.assert();
   });
 });
@@ -66,7 +71,8 @@ for (const { name, api } of backends) {
       table.gammas.forEach((gamma, g) => {
         const loss = lossFor(gamma);
         expect(loss).toBeInstanceOf(Float64Array);
-        for (const row of table.rows) c.close(`class ${row.trueClass} gamma ${gamma}`, loss[row.trueClass]!, row.losses[g]!);
+        for (const row of table.rows)
+          c.close(`class ${row.trueClass} gamma ${gamma}`, loss[row.trueClass]!, row.losses[g]!);
       });
       c.assert();
     });

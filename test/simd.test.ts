@@ -16,7 +16,9 @@ async function nativeLevels(): Promise<Level[]> {
 
 /** Logits from ordinary to extreme, so that every branch of the selects is taken in a vector. */
 function logits(random: () => number, n: number): number[] {
-  const special = [0, -0, 1e-300, -1e-300, 20, -20, 37, -37, 50, -50, 700, -700, 745.5, -745.5, 1e10, -1e10, 3.4e38, -3.4e38];
+  const special = [
+    0, -0, 1e-300, -1e-300, 20, -20, 37, -37, 50, -50, 700, -700, 745.5, -745.5, 1e10, -1e10, 3.4e38, -3.4e38,
+  ];
   return Array.from({ length: n }, (_, i) =>
     i < special.length ? special[i]! : random() < 0.7 ? (random() - 0.5) * 30 : (random() - 0.5) * 2000,
   );
@@ -54,7 +56,13 @@ describe.skipIf(!nativeBackend)('native: every SIMD level matches the exact refe
         const x = makeArray(dtype, xs);
         for (const gamma of GAMMAS) {
           for (const alpha of [0.25, null]) {
-            const r = api.sigmoidFocalLoss(x, Uint8Array.from(hard), { gamma, alpha, reduction: 'none', gradient: true, simd: level });
+            const r = api.sigmoidFocalLoss(x, Uint8Array.from(hard), {
+              gamma,
+              alpha,
+              reduction: 'none',
+              gradient: true,
+              simd: level,
+            });
             const loss = r.loss as Float64Array;
             for (let i = 0; i < n; i++) {
               const ref = refSigmoid(x[i]!, hard[i]!, { gamma, alpha });
@@ -76,17 +84,27 @@ describe.skipIf(!nativeBackend)('native: every SIMD level matches the exact refe
         const check = new Checker(TOL[dtype]);
         for (const classes of [3, 10, 37]) {
           const rows = 12;
-          const z = makeArray(dtype, logits(random, rows * classes).map((v, i) => (i % 5 === 0 ? v / 100 : v)));
+          const z = makeArray(
+            dtype,
+            logits(random, rows * classes).map((v, i) => (i % 5 === 0 ? v / 100 : v)),
+          );
           const labels = Int32Array.from({ length: rows }, () => Math.floor(random() * classes));
           for (const gamma of [0, 0.5, 2, 3.7]) {
-            const r = api.softmaxFocalLoss(z, labels, { numClasses: classes, gamma, reduction: 'none', gradient: true, simd: level });
+            const r = api.softmaxFocalLoss(z, labels, {
+              numClasses: classes,
+              gamma,
+              reduction: 'none',
+              gradient: true,
+              simd: level,
+            });
             const loss = r.loss as Float64Array;
             for (let row = 0; row < rows; row++) {
               const zs = Array.from(z.subarray(row * classes, (row + 1) * classes));
               const ref = refSoftmax(zs, labels[row]!, { gamma, alpha: null });
               const what = `${level} ${dtype} C=${classes} gamma=${gamma} row=${row}`;
               check.close(`${what} loss`, loss[row]!, ref.loss);
-              for (let k = 0; k < classes; k++) check.close(`${what} grad[${k}]`, r.grad![row * classes + k]!, ref.grad[k]!);
+              for (let k = 0; k < classes; k++)
+                check.close(`${what} grad[${k}]`, r.grad![row * classes + k]!, ref.grad[k]!);
             }
           }
         }

@@ -1,7 +1,10 @@
 // Measures how well the event loop keeps turning while some work runs.
 
 /** Fires a timer every `period` ms while `work` runs; returns the ticks and the longest gap. */
-export async function tickWhile<T>(period: number, work: () => Promise<T>): Promise<{ result: T; ticks: number; maxGap: number }> {
+export async function tickWhile<T>(
+  period: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; ticks: number; maxGap: number }> {
   let ticks = 0;
   let last = performance.now();
   let maxGap = 0;
@@ -19,4 +22,3 @@ export async function tickWhile<T>(period: number, work: () => Promise<T>): Prom
     clearInterval(timer);
   }
 }
-

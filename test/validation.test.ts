@@ -26,7 +26,9 @@ for (const { name, api } of backends) {
     it('rejects targets of the wrong type or length', () => {
       expect(() => sigmoid(logits, {} as never)).toThrow(TypeError);
       expect(() => sigmoid(logits, new Uint8Array(3))).toThrow(RangeError);
-      expect(() => sigmoid(logits, new Uint8Array(3))).toThrow(/Expected 4 targets \(the length of logits\) for targets but received Uint8Array\(3\)/);
+      expect(() => sigmoid(logits, new Uint8Array(3))).toThrow(
+        /Expected 4 targets \(the length of logits\) for targets but received Uint8Array\(3\)/,
+      );
       expect(() => sigmoid(logits, new Uint8Array(5))).toThrow(RangeError);
     });
 
@@ -34,7 +36,9 @@ for (const { name, api } of backends) {
       expect(() => sigmoid(logits, new Uint8Array([1, 0, 2, 0]))).toThrow(
         'Expected a label of 0 or 1 for targets[2] but received 2 of type number',
       );
-      expect(() => sigmoid(logits, f64(1, 0, 0.5, 1.5))).toThrow(/a target in \[0, 1\] for targets\[3\] but received 1.5/);
+      expect(() => sigmoid(logits, f64(1, 0, 0.5, 1.5))).toThrow(
+        /a target in \[0, 1\] for targets\[3\] but received 1.5/,
+      );
       expect(() => sigmoid(logits, f64(1, NaN, 0.5, 1))).toThrow(/targets\[1\] but received NaN/);
       expect(() => sigmoid(logits, f64(1, -0.1, 0.5, 1))).toThrow(RangeError);
     });
@@ -45,7 +49,9 @@ for (const { name, api } of backends) {
       );
       expect(() => softmax(z, new Int32Array([0, -1]), { numClasses: 3 })).toThrow(/labels\[1\] but received -1/);
       expect(() => softmax(z, new Int32Array([0, -1]), { numClasses: 3, ignoreIndex: -1 })).not.toThrow();
-      expect(() => softmax(z, [0, 1.5], { numClasses: 3 })).toThrow(/an integer class for labels\[1\] but received 1.5/);
+      expect(() => softmax(z, [0, 1.5], { numClasses: 3 })).toThrow(
+        /an integer class for labels\[1\] but received 1.5/,
+      );
       expect(() => softmax(z, new Int32Array(3), { numClasses: 3 })).toThrow(/Expected 2 labels \(one per sample\)/);
       expect(() => softmax(z, f64(1, 0, 0, 0, 2, 0), { numClasses: 3 })).toThrow(/target in \[0, 1\] for labels\[4\]/);
       expect(() => softmax(z, new Float32Array(2), { numClasses: 3 })).toThrow(RangeError);
@@ -62,20 +68,30 @@ for (const { name, api } of backends) {
     });
 
     it('rejects a bad alpha', () => {
-      expect(() => sigmoid(logits, targets, { alpha: 1.5 })).toThrow('Expected a number in [0, 1] for options.alpha but received 1.5 of type number');
+      expect(() => sigmoid(logits, targets, { alpha: 1.5 })).toThrow(
+        'Expected a number in [0, 1] for options.alpha but received 1.5 of type number',
+      );
       expect(() => sigmoid(logits, targets, { alpha: -0.1 })).toThrow(RangeError);
       expect(() => sigmoid(logits, targets, { alpha: [0.5] as never })).toThrow(TypeError);
-      expect(() => softmax(z, y, { numClasses: 3, alpha: [0.5, 0.5] })).toThrow(/Expected 3 class weights \(numClasses\) for options.alpha/);
-      expect(() => softmax(z, y, { numClasses: 3, alpha: [0.5, 2, 0.5] })).toThrow(/for options.alpha\[1\] but received 2/);
+      expect(() => softmax(z, y, { numClasses: 3, alpha: [0.5, 0.5] })).toThrow(
+        /Expected 3 class weights \(numClasses\) for options.alpha/,
+      );
+      expect(() => softmax(z, y, { numClasses: 3, alpha: [0.5, 2, 0.5] })).toThrow(
+        /for options.alpha\[1\] but received 2/,
+      );
       expect(() => softmax(z, y, { numClasses: 3, alpha: 'x' as never })).toThrow(TypeError);
       expect(() => softmax(z, y, { numClasses: 3, alpha: NaN })).toThrow(RangeError);
     });
 
     it('rejects unknown and misspelled options', () => {
       expect(() => sigmoid(logits, targets, { gama: 2 } as never)).toThrow(TypeError);
-      expect(() => sigmoid(logits, targets, { gama: 2 } as never)).toThrow(/Unknown option 'gama' for sigmoidFocalLoss \(did you mean 'gamma'\?\)/);
+      expect(() => sigmoid(logits, targets, { gama: 2 } as never)).toThrow(
+        /Unknown option 'gama' for sigmoidFocalLoss \(did you mean 'gamma'\?\)/,
+      );
       expect(() => softmax(z, y, { numClasses: 3, ignore_index: 1 } as never)).toThrow(/did you mean 'ignoreIndex'/);
-      expect(() => softmax(z, y, { numClasses: 3, input: 'logits' } as never)).toThrow(/Unknown option 'input' for softmaxFocalLoss/);
+      expect(() => softmax(z, y, { numClasses: 3, input: 'logits' } as never)).toThrow(
+        /Unknown option 'input' for softmaxFocalLoss/,
+      );
       expect(() => sigmoid(logits, targets, 5 as never)).toThrow(TypeError);
     });
 
@@ -91,17 +107,23 @@ for (const { name, api } of backends) {
       for (const normalizer of [0, -1, NaN, Infinity]) {
         expect(() => sigmoid(logits, targets, { normalizer })).toThrow(RangeError);
       }
-      expect(() => sigmoid(logits, targets, { normalizer: 2, reduction: 'mean' })).toThrow(/cannot be combined with reduction 'mean'/);
+      expect(() => sigmoid(logits, targets, { normalizer: 2, reduction: 'mean' })).toThrow(
+        /cannot be combined with reduction 'mean'/,
+      );
       expect(() => sigmoid(logits, targets, { normalizer: 2, reduction: 'sum' })).not.toThrow();
     });
 
     it('rejects a bad layout for softmax', () => {
       expect(() => softmax(z, y, {} as never)).toThrow(TypeError);
-      expect(() => softmax(z, y, { numClasses: 4 })).toThrow(/Expected a multiple of numClasses \(4\) for the length of logits but received 6/);
+      expect(() => softmax(z, y, { numClasses: 4 })).toThrow(
+        /Expected a multiple of numClasses \(4\) for the length of logits but received 6/,
+      );
       expect(() => softmax(z, y, { numClasses: 1.5 })).toThrow(RangeError);
       expect(() => softmax(z, y, { numClasses: 0 })).toThrow(RangeError);
       expect(() => softmax(z, y, { shape: [2, 4] })).toThrow(/product of options.shape/);
-      expect(() => softmax(z, y, { shape: [2, 3], classAxis: 2 })).toThrow(/Expected an axis in \[-2, 2\) for options.classAxis/);
+      expect(() => softmax(z, y, { shape: [2, 3], classAxis: 2 })).toThrow(
+        /Expected an axis in \[-2, 2\) for options.classAxis/,
+      );
       expect(() => softmax(z, y, { shape: [2, -3] })).toThrow(/options.shape\[1\]/);
       expect(() => softmax(z, y, { shape: [2, 3], numClasses: 2 })).toThrow(/differs from options.shape/);
       expect(() => softmax(z, y, { shape: [6] })).toThrow(RangeError);
@@ -109,18 +131,24 @@ for (const { name, api } of backends) {
     });
 
     it('rejects bad weights', () => {
-      expect(() => sigmoid(logits, targets, { weights: f64(1, 1, 1) })).toThrow(/Expected 4 weights \(one per element\)/);
+      expect(() => sigmoid(logits, targets, { weights: f64(1, 1, 1) })).toThrow(
+        /Expected 4 weights \(one per element\)/,
+      );
       expect(() => sigmoid(logits, targets, { weights: f64(1, -1, 1, 1) })).toThrow(
         'Expected a finite weight >= 0 for options.weights[1] but received -1 of type number',
       );
       expect(() => sigmoid(logits, targets, { weights: f64(1, 1, Infinity, 1) })).toThrow(/options.weights\[2\]/);
-      expect(() => softmax(z, y, { numClasses: 3, weights: f64(1, NaN) })).toThrow(/options.weights\[1\] but received NaN/);
+      expect(() => softmax(z, y, { numClasses: 3, weights: f64(1, NaN) })).toThrow(
+        /options.weights\[1\] but received NaN/,
+      );
       expect(() => softmax(z, y, { numClasses: 3, weights: 'w' as never })).toThrow(TypeError);
     });
 
     it('rejects bad option values of every other kind', () => {
       expect(() => sigmoid(logits, targets, { labelSmoothing: 1.5 })).toThrow(RangeError);
-      expect(() => sigmoid(logits, targets, { input: 'probs' as never })).toThrow(/'logits', 'probabilities' for options.input/);
+      expect(() => sigmoid(logits, targets, { input: 'probs' as never })).toThrow(
+        /'logits', 'probabilities' for options.input/,
+      );
       expect(() => sigmoid(logits, targets, { gradient: 1 as never })).toThrow(TypeError);
       expect(() => softmax(z, y, { numClasses: 3, ignoreIndex: 0.5 })).toThrow(/an integer for options.ignoreIndex/);
       expect(() => sigmoid(f64(0.5, 1.2), [1, 0], { input: 'probabilities' })).toThrow(
@@ -132,9 +160,15 @@ for (const { name, api } of backends) {
       expect(() => sigmoid(logits, targets, { reduction: 'none', out: { loss: new Float32Array(4) } })).toThrow(
         /Expected a Float64Array \(the logits' type\) for options.out.loss/,
       );
-      expect(() => sigmoid(logits, targets, { gradient: true, out: { grad: new Float64Array(3) } })).toThrow(RangeError);
-      expect(() => sigmoid(logits, targets, { out: { loss: new Float64Array(4) } })).toThrow(/only written with reduction 'none'/);
-      expect(() => sigmoid(logits, targets, { gradient: false, out: { grad: new Float64Array(4) } })).toThrow(RangeError);
+      expect(() => sigmoid(logits, targets, { gradient: true, out: { grad: new Float64Array(3) } })).toThrow(
+        RangeError,
+      );
+      expect(() => sigmoid(logits, targets, { out: { loss: new Float64Array(4) } })).toThrow(
+        /only written with reduction 'none'/,
+      );
+      expect(() => sigmoid(logits, targets, { gradient: false, out: { grad: new Float64Array(4) } })).toThrow(
+        RangeError,
+      );
       expect(() => sigmoid(logits, targets, { out: { grad: logits } })).toThrow(/must not share memory with an input/);
       const shared = new Float64Array(8);
       expect(() =>
@@ -201,7 +235,9 @@ for (const { name, api } of backends) {
       expect(sigmoid(new Float64Array(0), new Uint8Array(0)).loss).toBe(0);
       expect(sigmoid(new Float64Array(0), new Uint8Array(0), { reduction: 'sum' }).loss).toBe(0);
       expect(softmax(new Float64Array(0), new Int32Array(0), { numClasses: 3 }).loss).toBe(0);
-      expect(softmax(new Float64Array(0), new Int32Array(0), { numClasses: 3, gradient: true }).grad).toEqual(new Float64Array(0));
+      expect(softmax(new Float64Array(0), new Int32Array(0), { numClasses: 3, gradient: true }).grad).toEqual(
+        new Float64Array(0),
+      );
     });
   });
 }
@@ -217,12 +253,17 @@ for (const { name, api } of backends) {
         /Expected a typed array on a live ArrayBuffer for logits but received Float32Array, whose buffer was detached/,
       );
       expect(() => api.sigmoidFocalLoss(new Float32Array(0), detached(new Uint8Array(4)))).toThrow(/for targets/);
-      expect(() => api.softmaxFocalLoss(new Float64Array(0), detached(new Int32Array(4)), { numClasses: 2 })).toThrow(/for labels/);
+      expect(() => api.softmaxFocalLoss(new Float64Array(0), detached(new Int32Array(4)), { numClasses: 2 })).toThrow(
+        /for labels/,
+      );
       expect(() =>
         api.sigmoidFocalLoss(new Float64Array(0), new Uint8Array(0), { weights: detached(new Float64Array(2)) }),
       ).toThrow(/for options.weights/);
       expect(() =>
-        api.sigmoidFocalLoss(new Float64Array(0), new Uint8Array(0), { reduction: 'none', out: { loss: detached(new Float64Array(3)) } }),
+        api.sigmoidFocalLoss(new Float64Array(0), new Uint8Array(0), {
+          reduction: 'none',
+          out: { loss: detached(new Float64Array(3)) },
+        }),
       ).toThrow(/for options.out.loss/);
     });
     it('still accept genuinely empty arrays', () => {

@@ -69,7 +69,8 @@ function runTorch(exe, env, data, cells, threads, timing) {
       timing: { ...timing, prefixDivisor: PREFIX_DIVISOR },
     };
     const r = python(exe, [], JSON.stringify(spec), env);
-    if (r.status !== 0) throw new Error(`torch_bench.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (r.status !== 0)
+      throw new Error(`torch_bench.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()).results;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -215,16 +215,12 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
   const gamma = options.gamma ?? DEFAULT_GAMMA;
   const alpha = options.alpha === undefined ? DEFAULT_ALPHA[mode] : options.alpha;
   if (Array.isArray(alpha) && mode === 'sigmoid') {
-    throw new CliError(
-      '--alpha: a per-class list needs softmax (sigmoid alpha is one number in [0, 1], or none)',
-    );
+    throw new CliError('--alpha: a per-class list needs softmax (sigmoid alpha is one number in [0, 1], or none)');
   }
   const hardLabels = mode === 'softmax' && labelKind === 'labels';
   const ignoreIndex = options.ignoreIndex ?? (hardLabels ? DEFAULT_SOFTMAX_IGNORE_INDEX : undefined);
   if (mode === 'softmax' && labelKind === 'targets' && options.ignoreIndex !== undefined) {
-    throw new CliError(
-      '--ignore-index applies to integer labels, not to soft targets shaped like the logits',
-    );
+    throw new CliError('--ignore-index applies to integer labels, not to soft targets shaped like the logits');
   }
 
   // Classes: softmax and sigmoid [N, C, ...] have C = axis 1 (S = positions per class per row);

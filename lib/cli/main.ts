@@ -13,14 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { parseAlpha, parseGamma, parseGammaList, parseInt32, parsePositiveInt } from './args.js';
 import { CliError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, fileErrorMessage } from './errors.js';
-import {
-  DEFAULT_ALPHA,
-  DEFAULT_CHUNK_BYTES,
-  DEFAULT_GAMMA,
-  evaluate,
-  renderReport,
-  type Mode,
-} from './eval.js';
+import { DEFAULT_ALPHA, DEFAULT_CHUNK_BYTES, DEFAULT_GAMMA, evaluate, renderReport, type Mode } from './eval.js';
 import { formatGamma } from './format.js';
 import { DEFAULT_PLOT_GAMMAS, focalCurves, renderPlot } from './plot.js';
 import { renderSeedTable, seedTable } from './table.js';
@@ -31,9 +24,7 @@ function write(text: string): void {
 
 export function buildProgram(): Command {
   const program = new Command('focal-loss')
-    .description(
-      'Focal loss (Lin et al., ICCV 2017): the seed table, loss curves, and evaluation of .npy batches.',
-    )
+    .description('Focal loss (Lin et al., ICCV 2017): the seed table, loss curves, and evaluation of .npy batches.')
     // Throw instead of exiting, so that main() picks the exit code: usage errors are 2, like bad input.
     .exitOverride()
     .configureOutput({
@@ -50,9 +41,7 @@ export function buildProgram(): Command {
 
   program
     .command('table')
-    .description(
-      "print the seed article's table: softmax focal loss of logits [0, 0.1, …, 1.0] for 11 true classes",
-    )
+    .description("print the seed article's table: softmax focal loss of logits [0, 0.1, …, 1.0] for 11 true classes")
     .option('--json', 'print the table as JSON (full precision)')
     .addOption(new Option('--digits <n>', 'decimals of the losses').default(4).argParser(parsePositiveInt))
     .action((opts: { json?: boolean; digits: number }) => {
@@ -87,25 +76,13 @@ export function buildProgram(): Command {
   program
     .command('eval')
     .description('evaluate the focal loss of logits and labels stored as .npy files, reading them in chunks')
-    .requiredOption(
-      '--logits <file>',
-      'logits, float32 or float64: [N] or [N, C] (sigmoid), [N, C, ...] (softmax)',
-    )
-    .requiredOption(
-      '--labels <file>',
-      'integer labels [N] / [N, ...] (softmax), or targets shaped like the logits',
-    )
+    .requiredOption('--logits <file>', 'logits, float32 or float64: [N] or [N, C] (sigmoid), [N, C, ...] (softmax)')
+    .requiredOption('--labels <file>', 'integer labels [N] / [N, ...] (softmax), or targets shaped like the logits')
     .addOption(
-      new Option('--sigmoid', 'binary / multi-label loss (default when the shapes are equal)').conflicts(
-        'softmax',
-      ),
+      new Option('--sigmoid', 'binary / multi-label loss (default when the shapes are equal)').conflicts('softmax'),
     )
-    .addOption(
-      new Option('--softmax', 'multi-class loss (default when the labels are the logits without axis 1)'),
-    )
-    .addOption(
-      new Option('--gamma <number>', 'focusing parameter').default(DEFAULT_GAMMA).argParser(parseGamma),
-    )
+    .addOption(new Option('--softmax', 'multi-class loss (default when the labels are the logits without axis 1)'))
+    .addOption(new Option('--gamma <number>', 'focusing parameter').default(DEFAULT_GAMMA).argParser(parseGamma))
     .addOption(
       new Option(
         '--alpha <value>',

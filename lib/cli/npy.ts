@@ -20,17 +20,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const MAX_HEADER_BYTES = 1 << 20;
 
 export type DtypeName =
-  | 'float32'
-  | 'float64'
-  | 'bool'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64';
+  'float32' | 'float64' | 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64';
 
 export interface Dtype {
   name: DtypeName;
@@ -192,9 +182,7 @@ export function parseNpyHeader(bytes: Uint8Array, name: string, dtypeHint?: stri
   const start = 8 + lengthBytes;
   if (headerLength > MAX_HEADER_BYTES) throw bad(`header of ${headerLength} bytes is too long`);
   if (bytes.length < start + headerLength) throw bad('truncated header');
-  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
-    bytes.subarray(start, start + headerLength),
-  );
+  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLength));
 
   let dict: unknown;
   try {

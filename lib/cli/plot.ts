@@ -91,9 +91,7 @@ export function renderPlot(curves: readonly Curve[]): string {
   out.push('</g>');
   out.push('<g fill="#222222">');
   for (let i = 0; i <= 5; i++) {
-    out.push(
-      `<text x="${n(sx(i / 5))}" y="${M.top + plotH + 24}" text-anchor="middle">${(i / 5).toFixed(1)}</text>`,
-    );
+    out.push(`<text x="${n(sx(i / 5))}" y="${M.top + plotH + 24}" text-anchor="middle">${(i / 5).toFixed(1)}</text>`);
   }
   for (let y = 0; y <= Y_MAX; y++) {
     out.push(`<text x="${M.left - 12}" y="${n(sy(y) + 5)}" text-anchor="end">${y}</text>`);
@@ -149,8 +147,7 @@ export function renderPlot(curves: readonly Curve[]): string {
       `<line x1="${boxX + 10}" y1="${y}" x2="${boxX + 42}" y2="${y}" ` +
         `stroke="${COLOURS[k % COLOURS.length]}" ` +
         `stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
-      `<text x="${boxX + 50}" y="${y + 5}" fill="#222222">` +
-        `${escapeXml(`γ = ${formatGamma(curve.gamma)}`)}</text>`,
+      `<text x="${boxX + 50}" y="${y + 5}" fill="#222222">` + `${escapeXml(`γ = ${formatGamma(curve.gamma)}`)}</text>`,
     );
   });
   out.push('</g>', '</svg>', '');

@@ -21,7 +21,18 @@ function isFloatArray(a: ArrayLike<number>): boolean {
 
 /** Elements [begin, end) of a sigmoid plan; stops at the first bad target, weight or probability. */
 function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResult {
-  const { logits, targets, weights, gamma, alpha, labelSmoothing: s, probabilities, gradScale, lossOut, gradOut } = plan;
+  const {
+    logits,
+    targets,
+    weights,
+    gamma,
+    alpha,
+    labelSmoothing: s,
+    probabilities,
+    gradScale,
+    lossOut,
+    gradOut,
+  } = plan;
   const eps = plan.probabilityEpsilon;
   const floatTargets = isFloatArray(targets);
   let sum = 0;
@@ -103,8 +114,15 @@ function fillRow(grad: FloatArray, base: number, stride: number, classes: number
  *     dL/dz_k = a * u * (1 - gamma * p_y * log(p_y) / q_y) * p_k     k != y
  */
 function hardLabelSample(
-  z: FloatArray, base: number, stride: number, classes: number,
-  y: number, a: number, gamma: number, scale: number, grad: FloatArray | null,
+  z: FloatArray,
+  base: number,
+  stride: number,
+  classes: number,
+  y: number,
+  a: number,
+  gamma: number,
+  scale: number,
+  grad: FloatArray | null,
 ): number {
   if (a === 0) {
     if (grad) fillRow(grad, base, stride, classes, 0);
@@ -125,9 +143,10 @@ function hardLabelSample(
     const ratio = timesUnlessZero(py, logPOverQ(logPy, qy));
     const other = a * u * (1 - gamma * ratio);
     for (let k = 0; k < classes; k++) {
-      const g = k === y
-        ? a * u * (gamma * timesUnlessZero(py, logPy) - qy)
-        : other * s.p(Math.exp(s.shifted(z[base + k * stride]!)));
+      const g =
+        k === y
+          ? a * u * (gamma * timesUnlessZero(py, logPy) - qy)
+          : other * s.p(Math.exp(s.shifted(z[base + k * stride]!)));
       grad[base + k * stride] = scale * g;
     }
   }
@@ -142,9 +161,18 @@ function hardLabelSample(
  * The complement sum of the class with the largest |g| is accumulated on its own (see the C++).
  */
 function softTargetSample(
-  z: FloatArray, base: number, stride: number, classes: number, target: (j: number) => number,
-  alpha: Float64Array | null, alphaScale: number, weight: number, gamma: number, scale: number,
-  grad: FloatArray | null, scratch: Float64Array,
+  z: FloatArray,
+  base: number,
+  stride: number,
+  classes: number,
+  target: (j: number) => number,
+  alpha: Float64Array | null,
+  alphaScale: number,
+  weight: number,
+  gamma: number,
+  scale: number,
+  grad: FloatArray | null,
+  scratch: Float64Array,
 ): number {
   if (weight === 0) {
     // A zero weight silences the sample, even a NaN in its logits.
@@ -215,7 +243,13 @@ function checkBlock(plan: SoftmaxPlan, begin: number, end: number): KernelResult
 }
 
 /** Samples [begin, end) of a softmax plan, whose labels and weights have been checked. */
-function softmaxBlock(plan: SoftmaxPlan, scale: number, scratch: Float64Array, begin: number, end: number): KernelResult {
+function softmaxBlock(
+  plan: SoftmaxPlan,
+  scale: number,
+  scratch: Float64Array,
+  begin: number,
+  end: number,
+): KernelResult {
   const { logits: z, labels, targets, weights, classes: C, inner, gamma, alpha, alphaScale } = plan;
   const { labelSmoothing: smoothing, ignoreIndex, lossOut, gradOut } = plan;
   let sum = 0;

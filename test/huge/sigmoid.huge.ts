@@ -104,7 +104,7 @@ describe.skipIf(!nativeBackend)('native, more than 2^31 elements', () => {
   it("'mean' (async) is that sum over N", async (context) => {
     // An async call computes on a copy of its inputs (lib/plan-arrays.ts): a second 10 GiB.
     if (!memoryAllows(logits.byteLength + targets.byteLength, 'async (a copy of the inputs)')) {
-      context.skip('not enough free memory for the async call\'s copy of the inputs');
+      context.skip("not enough free memory for the async call's copy of the inputs");
       return;
     }
     const r = await timedAsync('native mean, async', () =>
@@ -200,7 +200,9 @@ describe('JS index arithmetic past 2^31', () => {
       const size = Math.floor(items / blocks.count);
       for (let b = 0; b < blocks.count; b++) {
         const begin = blocks.begin(b);
-        expect(BigInt(begin), `items ${items}, block ${b}`).toBe(cppBegin(BigInt(items), BigInt(blocks.count), BigInt(b)));
+        expect(BigInt(begin), `items ${items}, block ${b}`).toBe(
+          cppBegin(BigInt(items), BigInt(blocks.count), BigInt(b)),
+        );
         expect(blocks.end(b) - begin === size || blocks.end(b) - begin === size + 1).toBe(true);
       }
       expect(blocks.begin(0)).toBe(0);
@@ -215,7 +217,9 @@ describe('JS index arithmetic past 2^31', () => {
     const bad = [2147483700, N - 1];
     const failed = runBlocks(blocks, (begin, end) => {
       const index = bad.find((i) => i >= begin && i < end);
-      return index === undefined ? { sum: 0, count: end - begin } : { sum: 0, count: index - begin, error: { kind: 'target', index, value: 7 } };
+      return index === undefined
+        ? { sum: 0, count: end - begin }
+        : { sum: 0, count: index - begin, error: { kind: 'target', index, value: 7 } };
     });
     expect(failed.error).toEqual({ kind: 'target', index: 2147483700, value: 7 });
   });

@@ -162,7 +162,7 @@ describe.skipIf(!nativeBackend)('native, more than 2^31 logits', () => {
     // An async call computes on a copy of its inputs (lib/plan-arrays.ts).
     const inputBytes = logitsOf(CLASS_LAST_8).byteLength + labelsOf(CLASS_LAST_8).byteLength;
     if (!memoryAllows(inputBytes, 'async (a copy of the inputs)')) {
-      context.skip('not enough free memory for the async call\'s copy of the inputs');
+      context.skip("not enough free memory for the async call's copy of the inputs");
       return;
     }
     const r = await timedAsync('native [R, 8] mean, async', () =>

@@ -53,7 +53,12 @@ function use(dir: string) {
   const lines = ['use.mjs', 'use.cjs'].map((file) => {
     const r = run(process.execPath, [file], dir, env);
     expect(r.status, r.out).toBe(0);
-    return JSON.parse(r.out.trim().split('\n').pop()!) as { kind: string; sigmoid: number; softmax: number; backend: Record<string, unknown> };
+    return JSON.parse(r.out.trim().split('\n').pop()!) as {
+      kind: string;
+      sigmoid: number;
+      softmax: number;
+      backend: Record<string, unknown>;
+    };
   });
   const typecheck = run(process.execPath, [tsc, '-p', 'tsconfig.json'], dir);
   expect(typecheck.status, typecheck.out).toBe(0);
@@ -90,11 +95,24 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('npm pack', () => {
   it('ships the builds, the sources to compile, the prebuild and nothing of the tests', () => {
     const files = execFileSync('tar', ['-tzf', withPrebuild], { encoding: 'utf8' }).split('\n');
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json',
-      'dist/tfjs.js', 'dist/cli/main.js', 'binding.gyp', 'native/addon.cpp', 'scripts/install.mjs', 'demo/run.mjs']) {
+    for (const f of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
+      'dist/cjs/package.json',
+      'dist/tfjs.js',
+      'dist/cli/main.js',
+      'binding.gyp',
+      'native/addon.cpp',
+      'scripts/install.mjs',
+      'demo/run.mjs',
+    ]) {
       expect(files, f).toContain(`package/${f}`);
     }
-    expect(files.some((f) => /^package\/prebuilds\/linux-x64\/.*\.node$/.test(f))).toBe(process.platform === 'linux' && process.arch === 'x64');
+    expect(files.some((f) => /^package\/prebuilds\/linux-x64\/.*\.node$/.test(f))).toBe(
+      process.platform === 'linux' && process.arch === 'x64',
+    );
     expect(files.filter((f) => /^package\/(test|bench|build|lib)\//.test(f) || f.endsWith('.map'))).toEqual([]);
   });
 });

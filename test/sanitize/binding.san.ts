@@ -78,13 +78,29 @@ describe('sigmoid: every length, level, dtype, target type and output buffer sta
     // Probabilities as input (a path of its own), and the per-element error paths.
     for (const n of [0, 1, 7, 8, 9, 17, 33, 257, 32769]) {
       const p = exact(Float64Array, n, () => random());
-      const r = api.sigmoidFocalLoss(p, exact(Uint8Array, n, (i) => i % 2), { input: 'probabilities', gradient: true, simd });
+      const r = api.sigmoidFocalLoss(
+        p,
+        exact(Uint8Array, n, (i) => i % 2),
+        { input: 'probabilities', gradient: true, simd },
+      );
       expect(r.grad!.length).toBe(n);
       if (n > 0) {
         const bad = exact(Uint8Array, n, (i) => (i === n - 1 ? 2 : 0));
-        expect(() => api.sigmoidFocalLoss(exact(Float32Array, n, () => 0), bad, { simd })).toThrow(RangeError);
+        expect(() =>
+          api.sigmoidFocalLoss(
+            exact(Float32Array, n, () => 0),
+            bad,
+            { simd },
+          ),
+        ).toThrow(RangeError);
         const badWeights = exact(Float32Array, n, (i) => (i === n - 1 ? -1 : 1));
-        expect(() => api.sigmoidFocalLoss(exact(Float32Array, n, () => 0), exact(Uint8Array, n, () => 0), { weights: badWeights, simd })).toThrow(RangeError);
+        expect(() =>
+          api.sigmoidFocalLoss(
+            exact(Float32Array, n, () => 0),
+            exact(Uint8Array, n, () => 0),
+            { weights: badWeights, simd },
+          ),
+        ).toThrow(RangeError);
       }
     }
   });
@@ -104,7 +120,12 @@ describe('softmax: every class count, layout, label type and output buffer stays
           const logits = exact(F, rows * C, () => (random() - 0.5) * 30, offset);
           const L = INTS[v]!;
           const max = L === Int8Array ? 127 : 255;
-          const labels = exact(L, rows, () => (random() < 0.1 && C <= max ? 255 % (max + 1) : Math.floor(random() * C)), 1 - offset);
+          const labels = exact(
+            L,
+            rows,
+            () => (random() < 0.1 && C <= max ? 255 % (max + 1) : Math.floor(random() * C)),
+            1 - offset,
+          );
           const ignoreIndex = 255 % (max + 1) < C ? -100 : 255 % (max + 1);
           const grad = v % 2 === 0 ? exact(F, rows * C, () => NaN) : undefined;
           const loss = v % 3 === 0 ? exact(F, rows, () => NaN) : undefined;
@@ -141,12 +162,32 @@ describe('softmax: every class count, layout, label type and output buffer stays
         const labels = exact(Int16Array, samples, (i) => (i % 11 === 0 ? -1 : Math.floor(random() * c)));
         const grad = exact(F, n * c * h * w, () => NaN);
         const loss = exact(F, samples, () => NaN);
-        api.softmaxFocalLoss(logits, labels, { shape: [n, c, h, w], classAxis: 1, ignoreIndex: -1, out: { grad, loss }, reduction: 'none', simd });
+        api.softmaxFocalLoss(logits, labels, {
+          shape: [n, c, h, w],
+          classAxis: 1,
+          ignoreIndex: -1,
+          out: { grad, loss },
+          reduction: 'none',
+          simd,
+        });
         const soft = exact(F, n * c * h * w, () => random() / c);
-        const r = api.softmaxFocalLoss(logits, soft, { shape: [n, c, h, w], classAxis: 1, gradient: true, reduction: 'sum', threads: 3, simd });
+        const r = api.softmaxFocalLoss(logits, soft, {
+          shape: [n, c, h, w],
+          classAxis: 1,
+          gradient: true,
+          reduction: 'sum',
+          threads: 3,
+          simd,
+        });
         expect(r.grad!.length).toBe(n * c * h * w);
         // Class last through `shape`, soft targets.
-        api.softmaxFocalLoss(logits, soft, { shape: [n * h * w, c], classAxis: -1, gradient: true, labelSmoothing: 0.1, simd });
+        api.softmaxFocalLoss(logits, soft, {
+          shape: [n * h * w, c],
+          classAxis: -1,
+          gradient: true,
+          labelSmoothing: 0.1,
+          simd,
+        });
       }
     }
     for (const [rows, C] of [
@@ -279,7 +320,9 @@ describe('the binding rejects malformed plans (sync and async entry points)', ()
   });
 
   it('no plan, two plans, not an object; a getter that throws; memoryFloor with bad arguments', () => {
-    for (const fn of [addon.sigmoid, addon.softmax, addon.sigmoidAsync, addon.softmaxAsync] as ((...a: unknown[]) => unknown)[]) {
+    for (const fn of [addon.sigmoid, addon.softmax, addon.sigmoidAsync, addon.softmaxAsync] as ((
+      ...a: unknown[]
+    ) => unknown)[]) {
       expect(() => fn()).toThrow(TypeError);
       expect(() => fn(1)).toThrow(TypeError);
       expect(() => fn(null)).toThrow(TypeError);
@@ -303,7 +346,12 @@ describe('the binding rejects malformed plans (sync and async entry points)', ()
     for (const T of [Uint8Array, Int32Array, Float32Array]) {
       for (const len of [0, 1, 17, 70_001]) {
         const out = exact(Float32Array, len, () => NaN);
-        floor(exact(Float32Array, len, () => 2), exact(T, len, () => 1), out, 2);
+        floor(
+          exact(Float32Array, len, () => 2),
+          exact(T, len, () => 1),
+          out,
+          2,
+        );
         expect(out.every((x) => x === 2)).toBe(true);
       }
     }
@@ -322,20 +370,50 @@ describe('async: many calls in flight, arrays dropped by the caller and collecte
       if (i % 3 === 0) {
         const C = 1 + (i % 7);
         const rows = Math.floor(n / C);
-        const make = () => ({ logits: exact(F, rows * C, (k) => Math.sin(k + i) * 8), labels: exact(Int32Array, rows, (k) => (k * 7 + i) % C) });
+        const make = () => ({
+          logits: exact(F, rows * C, (k) => Math.sin(k + i) * 8),
+          labels: exact(Int32Array, rows, (k) => (k * 7 + i) % C),
+        });
         const { logits, labels } = make();
         const want = api.softmaxFocalLoss(logits, labels, { numClasses: C, reduction: 'sum' }).loss as number;
-        calls.push({ run: () => { const a = make(); return api.softmaxFocalLossAsync(a.logits, a.labels, { numClasses: C, reduction: 'sum', gradient: i % 2 === 0 }); }, want });
+        calls.push({
+          run: () => {
+            const a = make();
+            return api.softmaxFocalLossAsync(a.logits, a.labels, {
+              numClasses: C,
+              reduction: 'sum',
+              gradient: i % 2 === 0,
+            });
+          },
+          want,
+        });
       } else {
-        const make = () => ({ logits: exact(F, n, (k) => Math.cos(k * 3 + i) * 10), targets: exact(Uint8Array, n, (k) => (k + i) % 5 === 0 ? 1 : 0) });
+        const make = () => ({
+          logits: exact(F, n, (k) => Math.cos(k * 3 + i) * 10),
+          targets: exact(Uint8Array, n, (k) => ((k + i) % 5 === 0 ? 1 : 0)),
+        });
         const { logits, targets } = make();
         const want = api.sigmoidFocalLoss(logits, targets, { reduction: 'sum', gamma: 1 + (i % 4) / 2 }).loss as number;
-        calls.push({ run: () => { const a = make(); return api.sigmoidFocalLossAsync(a.logits, a.targets, { reduction: 'sum', gamma: 1 + (i % 4) / 2, out: { grad: i % 2 ? exact(F, n, () => 0) : undefined } }); }, want });
+        calls.push({
+          run: () => {
+            const a = make();
+            return api.sigmoidFocalLossAsync(a.logits, a.targets, {
+              reduction: 'sum',
+              gamma: 1 + (i % 4) / 2,
+              out: { grad: i % 2 ? exact(F, n, () => 0) : undefined },
+            });
+          },
+          want,
+        });
       }
     }
     // Only the calls hold their arrays; collect garbage while they run.
     for (const [i, c] of calls.entries()) {
-      pending.push((c.run() as Promise<{ loss: number }>).then((r) => expect(relClose(r.loss, c.want, 1e-12), `call ${i}: ${r.loss} vs ${c.want}`).toBe(true)));
+      pending.push(
+        (c.run() as Promise<{ loss: number }>).then((r) =>
+          expect(relClose(r.loss, c.want, 1e-12), `call ${i}: ${r.loss} vs ${c.want}`).toBe(true),
+        ),
+      );
       if (i % 100 === 0) gc();
     }
     for (let k = 0; k < 5; k++) {

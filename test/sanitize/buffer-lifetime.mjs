@@ -35,7 +35,11 @@ const SCENARIOS = {
     const rows = 200_000;
     const C = 10;
     let grad = new Float64Array(rows * C);
-    const p = lib.softmaxFocalLossAsync(new Float64Array(rows * C).fill(0.1), new Int32Array(rows), { numClasses: C, out: { grad }, threads: 1 });
+    const p = lib.softmaxFocalLossAsync(new Float64Array(rows * C).fill(0.1), new Int32Array(rows), {
+      numClasses: C,
+      out: { grad },
+      threads: 1,
+    });
     await null;
     structuredClone(grad.buffer, { transfer: [grad.buffer] });
     grad = null;
@@ -64,7 +68,20 @@ const SCENARIOS = {
     const { addon } = loadNative('native');
     const n = 1 << 20;
     const logits = new Float64Array(n).fill(0.5);
-    const plan = { logits, targets: new Uint8Array(n), weights: null, alpha: 0.25, labelSmoothing: 0, probabilities: false, probabilityEpsilon: 1e-7, gradScale: 1, lossOut: null, gradOut: null, threads: 1, simd: -1 };
+    const plan = {
+      logits,
+      targets: new Uint8Array(n),
+      weights: null,
+      alpha: 0.25,
+      labelSmoothing: 0,
+      probabilities: false,
+      probabilityEpsilon: 1e-7,
+      gradScale: 1,
+      lossOut: null,
+      gradOut: null,
+      threads: 1,
+      simd: -1,
+    };
     Object.defineProperty(plan, 'gamma', {
       get() {
         structuredClone(logits.buffer, { transfer: [logits.buffer] });

@@ -23,7 +23,8 @@ describe('buffers detached or shrunk under the native code', () => {
       expect(r.signal, r.stderr.slice(-2000)).toBeNull();
       expect(r.status, r.stderr.slice(-2000)).toBe(0);
       const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok: boolean; error?: string };
-      if (!line.ok) expect(line.error).toMatch(/^TypeError: .*(logits|labels|options\.out\.grad|focal-loss \(native\))/);
+      if (!line.ok)
+        expect(line.error).toMatch(/^TypeError: .*(logits|labels|options\.out\.grad|focal-loss \(native\))/);
     });
   }
 });
