@@ -7,14 +7,15 @@
  *
  * Forward and backward are one call of this package's fused kernel (loss and gradient together)
  * wrapped in tf.customGrad, so tfjs records one node instead of a graph of a dozen elementwise ops.
- * The price is two crossings between tensors and typed arrays per step: yTrue and yPred are read
- * with dataSync(), and the gradient array becomes a new tensor. See docs/TFJS.md.
+ * The price is crossing between tensors and typed arrays each step: yTrue and yPred are read with
+ * dataSync(), and the gradient array becomes a new tensor. See docs/TFJS.md.
  *
  * Imported from '@tensorflow/tfjs-core', not '@tensorflow/tfjs': the adapter needs only the engine
  * (customGrad, tensors), which every distribution shares — @tensorflow/tfjs, tfjs-node and
  * tfjs-node-gpu all depend on tfjs-core and register their backends with its engine — while
  * '@tensorflow/tfjs' would also load layers, converter, data and the WebGL backend, and is not
- * what a custom bundle (tfjs-core + one backend) has installed.
+ * what a custom bundle (tfjs-core + one backend) has installed. In Node, @tensorflow/tfjs requires
+ * this same tfjs-core module, so the user's tensors, engine and tape are the ones used here.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sigmoidFocalLoss, softmaxFocalLoss } from './index.js';
@@ -38,11 +39,9 @@ export type { SigmoidFocalLossTfOptions, SoftmaxFocalLossTfOptions } from './tfj
 /** What model.compile({ loss }) takes: targets and predictions in, one scalar out. */
 export type TfLossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
 
-/**
- * Checks yTrue against yPred and reads yTrue (before tfjs records anything), and returns the fused
- * call: the reduced loss and its gradient with respect to yPred's elements.
- */
+/** One fused call: the reduced loss and its gradient with respect to yPred's elements. */
 type Kernel = (logits: Float32Array) => { loss: number; grad: Float32Array };
+/** Checks yTrue against yPred and reads yTrue, before tfjs records anything; returns the kernel. */
 type Prepare = (yTrue: tf.Tensor, yPred: tf.Tensor) => Kernel;
 
 /**
