@@ -123,7 +123,9 @@ function tfStep(f, input) {
 
 const info = backend();
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 console.log(`machine: ${cpu}, ${availableParallelism()} cores, load average at start ${load}`);
 console.log(
   `node ${process.version}, @tensorflow/tfjs ${tf.version.tfjs} (${tf.getBackend()} backend, prod mode), ` +
@@ -131,8 +133,7 @@ console.log(
     (info.name === 'native' ? ` (${info.simd}, threads: ${threads.threads ?? info.threads})` : ''),
 );
 console.log(
-  `float32, gamma ${GAMMA}, forward + backward; after 1 warm-up, ` +
-    `at least ${RUNS} runs (up to 50 within 1 s):`,
+  `float32, gamma ${GAMMA}, forward + backward; after 1 warm-up, ` + `at least ${RUNS} runs (up to 50 within 1 s):`,
 );
 console.log('median ms, and in parentheses the fastest run; ns per element below\n');
 
@@ -166,8 +167,7 @@ const ns = (ms, n) => ((ms * 1e6) / n).toFixed(1);
 const pad = (s, w) => String(s).padStart(w);
 const cell = (t, w) => pad(`${t.ms.toFixed(1)} (${t.min.toFixed(1)})`, w);
 const nsCell = (t, n, w) => pad(`${ns(t.ms, n)} (${ns(t.min, n)})`, w);
-const columns = (first) =>
-  `${first.padEnd(44)}${pad('tfjs ops', 18)}${pad('adapter', 16)}${pad('kernel', 16)}`;
+const columns = (first) => `${first.padEnd(44)}${pad('tfjs ops', 18)}${pad('adapter', 16)}${pad('kernel', 16)}`;
 console.log(`${columns('case')}${pad('speed-up', 10)}`);
 const perElement = [];
 for (const c of cases) {
@@ -186,5 +186,9 @@ for (const c of cases) {
 }
 console.log(`\n${columns('ns per element')}`);
 for (const line of perElement) console.log(line);
-console.log(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `\nload average at end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 tf.dispose([x, t, z, yLabels, yOneHot]);

@@ -81,7 +81,11 @@ function expectSame(got: ValueAndGrad, ref: ValueAndGrad): void {
 function randomTensor(seed: number, shape: number[], lo: number, hi: number): tf.Tensor {
   const rng = mulberry32(seed);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => uniform(rng, lo, hi)), shape, 'float32');
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => uniform(rng, lo, hi)),
+    shape,
+    'float32',
+  );
 }
 
 function randomLabels(seed: number, n: number, classes: number): Int32Array {
@@ -198,7 +202,10 @@ describe('focal-loss/tfjs', () => {
       const plain = tf.tensor2d([-3, 0, 2, 1, 4, -1], [2, 3]);
       const oneHot = tf.oneHot(tf.tensor1d([2, 0], 'int32'), 3).toFloat();
       for (const loss of [softmaxFocalLossTf({ gamma: 2 }), sigmoidFocalLossTf({ gamma: 2 })]) {
-        expectSame(valueAndGrad((y) => loss(oneHot, y), z), valueAndGrad((y) => loss(oneHot, y), plain));
+        expectSame(
+          valueAndGrad((y) => loss(oneHot, y), z),
+          valueAndGrad((y) => loss(oneHot, y), plain),
+        );
       }
       tf.dispose([ints, z, plain, oneHot]);
     });
@@ -208,8 +215,14 @@ describe('focal-loss/tfjs', () => {
       const t = tf.tensor1d(Float32Array.from(randomLabels(14, 30, 2)));
       const mean = valueAndGrad((y) => refSigmoid(t, y, 2, 0.25), x);
       const scaled = (k: number) => ({ value: mean.value * k, grad: mean.grad.map((g) => g * k) });
-      expectSame(valueAndGrad((y) => sigmoidFocalLossTf({ reduction: 'sum' })(t, y), x), scaled(30));
-      expectSame(valueAndGrad((y) => sigmoidFocalLossTf({ normalizer: 6 })(t, y), x), scaled(5));
+      expectSame(
+        valueAndGrad((y) => sigmoidFocalLossTf({ reduction: 'sum' })(t, y), x),
+        scaled(30),
+      );
+      expectSame(
+        valueAndGrad((y) => sigmoidFocalLossTf({ normalizer: 6 })(t, y), x),
+        scaled(5),
+      );
       tf.dispose([x, t]);
     });
 
@@ -257,12 +270,14 @@ describe('focal-loss/tfjs', () => {
 
     function model(outputs: number, seed: number): tf.Sequential {
       const m = tf.sequential();
-      m.add(tf.layers.dense({
-        inputShape: [2],
-        units: 8,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed }),
-      }));
+      m.add(
+        tf.layers.dense({
+          inputShape: [2],
+          units: 8,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        }),
+      );
       // No activation: the adapter takes logits.
       const kernelInitializer = tf.initializers.glorotUniform({ seed: seed + 1 });
       m.add(tf.layers.dense({ units: outputs, kernelInitializer }));
@@ -301,7 +316,11 @@ describe('focal-loss/tfjs', () => {
       const rng = mulberry32(22);
       const n = 440;
       const labels = Int32Array.from({ length: n }, (_, i) => (i < 400 ? 0 : i < 420 ? 1 : 2));
-      const centre = [[0, 0], [1.5, 0], [0, 1.5]];
+      const centre = [
+        [0, 0],
+        [1.5, 0],
+        [0, 1.5],
+      ];
       const features = (_: unknown, k: number) => centre[labels[k >> 1]!]![k & 1]! + uniform(rng, -0.7, 0.7);
       const x = tf.tensor2d(Float32Array.from({ length: 2 * n }, features), [n, 2]);
       const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat();

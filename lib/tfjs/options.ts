@@ -16,10 +16,7 @@ type ScalarReduction = 'mean' | 'sum';
  * always computes the gradient, into a new array that becomes the gradient tensor), `weights` (a
  * fixed array cannot follow the shuffled batches of model.fit) and `reduction: 'none'`.
  */
-export type SigmoidFocalLossTfOptions = Omit<
-  SigmoidFocalLossOptions,
-  'gradient' | 'out' | 'weights' | 'reduction'
-> & {
+export type SigmoidFocalLossTfOptions = Omit<SigmoidFocalLossOptions, 'gradient' | 'out' | 'weights' | 'reduction'> & {
   reduction?: ScalarReduction;
 };
 
@@ -56,11 +53,7 @@ function rejectionError(fn: string, key: string, why: string): TypeError {
 }
 
 /** A private copy of the options (later changes by the caller do not reach the loss), minus the adapter's. */
-function readAdapterOptions(
-  value: unknown,
-  fn: string,
-  rejected: Record<string, string>,
-): Record<string, unknown> {
+function readAdapterOptions(value: unknown, fn: string, rejected: Record<string, string>): Record<string, unknown> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw typeError('an options object', `the options of ${fn}`, value);
