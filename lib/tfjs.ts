@@ -34,7 +34,7 @@ import {
   type SoftmaxFocalLossTfOptions,
 } from './tfjs/options.js';
 
-export type { SigmoidFocalLossTfOptions, SoftmaxFocalLossTfOptions } from './tfjs/options.js';
+export type { ScalarReduction, SigmoidFocalLossTfOptions, SoftmaxFocalLossTfOptions } from './tfjs/options.js';
 
 /** What model.compile({ loss }) takes: targets and predictions in, one scalar out. */
 export type TfLossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;

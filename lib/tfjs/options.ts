@@ -9,7 +9,8 @@ import type { SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from '../types.
 import { isFloatArray, rangeError, typeError } from '../validate.js';
 
 /** A tfjs loss is one scalar: per-element losses cannot be returned through model.compile(). */
-type ScalarReduction = 'mean' | 'sum';
+/** The reductions a training loss can use: a scalar. */
+export type ScalarReduction = 'mean' | 'sum';
 
 /**
  * Options of sigmoidFocalLossTf: those of sigmoidFocalLoss except `gradient` and `out` (the adapter
