@@ -107,6 +107,7 @@ describe('npm pack', () => {
       'native/addon.cpp',
       'scripts/install.mjs',
       'demo/run.mjs',
+      'docs/CLI.md',
     ]) {
       expect(files, f).toContain(`package/${f}`);
     }
