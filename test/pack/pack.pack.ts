@@ -114,7 +114,7 @@ describe('npm pack', () => {
     expect(files.some((f) => /^package\/prebuilds\/linux-x64\/.*\.node$/.test(f))).toBe(
       process.platform === 'linux' && process.arch === 'x64',
     );
-    expect(files.filter((f) => /^package\/(test|bench|build|lib)\//.test(f) || f.endsWith('.map'))).toEqual([]);
+    expect(files.filter((f) => /^package\/(test|bench|build|lib|docs\/api)\//.test(f) || f.endsWith('.map'))).toEqual([]);
   });
 });
 
