@@ -44,7 +44,7 @@ export const LOGIT_STD = 3;
 export const PREFIX_DIVISOR = 16;
 
 /** A small fast generator (mulberry32), so that every run sees the same data. */
-function generator(seed) {
+export function generator(seed) {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;

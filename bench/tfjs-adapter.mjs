@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { backend, sigmoidFocalLoss, softmaxFocalLoss } from '../dist/index.js';
 import { sigmoidFocalLossTf, softmaxFocalLossTf } from '../dist/tfjs.js';
+import { generator } from './data.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,17 +40,7 @@ tf.enableProdMode();
 
 // ---- data: seeded, logits in [-4, 4], 1 positive in 21 (the imbalance focal loss is for) -------
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rng = mulberry32(2026);
+const rng = generator(2026);
 const logits = Float32Array.from({ length: N }, () => -4 + 8 * rng());
 const binary = Float32Array.from({ length: N }, () => (rng() < 1 / 21 ? 1 : 0));
 const rows = Math.floor(N / CLASSES);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, sigmoidFocalLoss, softmaxFocalLoss } from '../lib/index.js';
 import { npyHeader, writeNpy, writeNpyRepeated } from './npy-writer.js';
+import { mulberry32 as rng } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cliPath = join(root, 'dist', 'cli', 'main.js');
@@ -63,18 +64,6 @@ function ok(args: string[]): string {
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return r.stdout;
-}
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function path(name: string): string {
