@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend, sigmoidFocalLoss, softmaxFocalLoss } from '../lib/index.js';
 import { sigmoidFocalLossTf, softmaxFocalLossTf, type TfLossFunction } from '../lib/tfjs.js';
+import { oneHotLabels } from '../lib/tfjs/inputs.js';
 import { mulberry32, uniform } from './helpers.js';
 
 beforeAll(async () => {
@@ -521,5 +522,37 @@ describe('focal-loss/tfjs', () => {
       m.dispose();
       tf.dispose([x, y]);
     });
+  });
+});
+
+describe('one-hot targets take the integer-label kernel', () => {
+  it('oneHotLabels finds the class of exactly one-hot rows, and nothing else', () => {
+    expect(Array.from(oneHotLabels(new Float32Array([0, 1, 0, 1, 0, 0]), 3)!)).toEqual([1, 0]);
+    expect(oneHotLabels(new Float32Array([0, 1, 0, 0.5, 0.5, 0]), 3)).toBeNull(); // a soft row
+    expect(oneHotLabels(new Float32Array([0, 1, 0, 0, 0, 0]), 3)).toBeNull(); // no class
+    expect(oneHotLabels(new Float32Array([0, 1, 1, 1, 0, 0]), 3)).toBeNull(); // two classes
+    expect(oneHotLabels(new Float32Array([0, 1, 0, 0, 2, 0]), 3)).toBeNull(); // not a 1
+    expect(oneHotLabels(new Float32Array([0, 1, 0, NaN, 1, 0]), 3)).toBeNull();
+  });
+
+  it('the loss and gradient equal the soft-target path, with every option', () => {
+    const random = mulberry32(77);
+    const n = 300;
+    const c = 6;
+    const labels = Int32Array.from({ length: n }, () => Math.floor(random() * c));
+    const targets = new Float32Array(n * c);
+    labels.forEach((y, i) => (targets[i * c + y] = 1));
+    const logits = new Float32Array(n * c).map(() => uniform(random, -6, 6));
+    for (const options of [
+      { gamma: 2 },
+      { gamma: 0.5, alpha: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], labelSmoothing: 0.1 },
+      { gamma: 0, alpha: 0.25, reduction: 'sum' as const },
+    ]) {
+      const soft = softmaxFocalLoss(logits, targets, { ...options, numClasses: c, gradient: true });
+      const hard = softmaxFocalLoss(logits, oneHotLabels(targets, c)!, { ...options, numClasses: c, gradient: true });
+      expect(hard.loss as number).toBeCloseTo(soft.loss as number, 5);
+      const worst = hard.grad!.reduce((m, g, i) => Math.max(m, Math.abs(g - soft.grad![i]!)), 0);
+      expect(worst, JSON.stringify(options)).toBeLessThan(1e-6);
+    }
   });
 });

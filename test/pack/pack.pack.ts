@@ -114,7 +114,9 @@ describe('npm pack', () => {
     expect(files.some((f) => /^package\/prebuilds\/linux-x64\/.*\.node$/.test(f))).toBe(
       process.platform === 'linux' && process.arch === 'x64',
     );
-    expect(files.filter((f) => /^package\/(test|bench|build|lib|docs\/api)\//.test(f) || f.endsWith('.map'))).toEqual([]);
+    expect(files.filter((f) => /^package\/(test|bench|build|lib|docs\/api)\//.test(f) || f.endsWith('.map'))).toEqual(
+      [],
+    );
   });
 });
 
@@ -126,6 +128,10 @@ describe('installed from the tarball', () => {
     const lines = use(dir);
     expectRightValues(lines);
     for (const line of lines) expect(line.backend.name, JSON.stringify(line)).toBe('native');
+    // The command line tool, through the link npm made for "bin".
+    const table = run(join(dir, 'node_modules', '.bin', 'focal-loss'), ['table', '--json'], dir);
+    expect(table.status, table.out).toBe(0);
+    expect((JSON.parse(table.out) as { gammas: number[] }).gammas).toEqual([0, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 16]);
   });
 
   it('1b. with a prebuild and the install script allowed: the script says it uses the prebuild', () => {
