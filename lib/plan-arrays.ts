@@ -48,32 +48,33 @@ export function assertLive(plan: Plan): void {
 }
 
 /**
- * Copies `length` elements of `source` into `target`, in slices unless small. Before each slice both
- * must still be live with that length: between slices the caller's code runs and may detach or resize one.
+ * Copies elements [begin, end) of `source` into `target`, both of `length` elements. Before each
+ * copy both must still be live with that length: between slices the caller's code runs and may have
+ * detached or resized one.
  */
-async function copyInSlices(
+function copyChecked(
   target: ArrayBufferView,
   source: ArrayBufferView,
   length: number,
   name: string,
-): Promise<void> {
-  const copySlice = (begin: number, end: number) => {
-    for (const view of [target, source]) {
-      live(view, name);
-      if (lengthOfView(view) !== length) {
-        throw typeError(`a live ${view.constructor.name} of length ${length} (as when the call began)`, name, view);
-      }
+  begin = 0,
+  end = length,
+) {
+  for (const view of [target, source]) {
+    live(view, name);
+    if (lengthOfView(view) !== length) {
+      throw typeError(`a live ${view.constructor.name} of length ${length} (as when the call began)`, name, view);
     }
-    copyRange(target, source, begin, end);
-  };
-  const step = Math.max(1, Math.floor(SLICE_BYTES / bytesPerElement(target)));
-  if (length * bytesPerElement(target) <= COPY_AT_ONCE_BYTES) {
-    copySlice(0, length);
-    return;
   }
+  copyRange(target, source, begin, end);
+}
+
+/** The same for all elements, in slices through the shared slice queue. */
+async function copyInSlices(target: ArrayBufferView, source: ArrayBufferView, length: number, name: string) {
+  const step = Math.max(1, Math.floor(SLICE_BYTES / bytesPerElement(target)));
   for (let begin = 0; begin < length; begin += step) {
     const end = Math.min(length, begin + step);
-    await inSlice(() => copySlice(begin, end));
+    await inSlice(() => copyChecked(target, source, length, name, begin, end));
   }
 }
 
@@ -98,11 +99,14 @@ export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
     copies.push({ key, mine: copy[key] as ArrayBufferView, theirs: view });
   }
   // Borrowed memory holds old data: every input copy is complete before the kernel runs, and every
-  // output element is written by the kernel before it is delivered.
-  // Small arrays first: they are all copied before the caller's code runs again.
-  const inputs = copies.filter(({ key }) => !OUTPUTS.has(key)).sort((a, b) => a.mine.byteLength - b.mine.byteLength);
-  for (const { key, mine, theirs } of inputs) {
-    await copyInSlices(mine, theirs, lengthOfView(mine), `${NAMES[key]} (while the async call copied it)`);
+  // output element is written by the kernel before it is delivered. Small inputs are copied now,
+  // before the caller's code runs again (no await before them); larger ones in slices.
+  const inputs = copies.filter(({ key }) => !OUTPUTS.has(key));
+  const name = (key: string) => `${NAMES[key]} (while the async call copied it)`;
+  const small = ({ mine }: { mine: ArrayBufferView }) => mine.byteLength <= COPY_AT_ONCE_BYTES;
+  for (const { key, mine, theirs } of inputs.filter(small)) copyChecked(mine, theirs, lengthOfView(mine), name(key));
+  for (const { key, mine, theirs } of inputs.filter((c) => !small(c))) {
+    await copyInSlices(mine, theirs, lengthOfView(mine), name(key));
   }
   return {
     plan: copy as P,

@@ -92,15 +92,32 @@ disasm_stats() {
     END { for (i = 1; i <= n; i++) { k = order[i]; printf "%s %d %d %d %d %d\n", k, ins[k], z[k] + 0, y[k] + 0, p[k] + 0, c[k] + 0 } }'
 }
 
+# Every variant is compiled first, JOBS at a time (the compiles are most of the run time); the
+# checks below then take them in order. Each compile's output goes to build-<name>.log.
+compile_variant() {
+  local name=$1 flags=$2
+  rm -f "$BUILD_DIR/opt-$name.txt"
+  # shellcheck disable=SC2086
+  $CXX $BASE_FLAGS $flags -fopt-info-vec-optimized="$BUILD_DIR/opt-$name.txt" "$SRC" -lquadmath \
+    -o "$BUILD_DIR/vec_math_test-$name" >"$BUILD_DIR/build-$name.log" 2>&1
+  echo $? >"$BUILD_DIR/build-$name.rc"
+}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+for v in "${VARIANTS[@]}"; do
+  IFS='|' read -r name flags _ <<<"$v"
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  compile_variant "$name" "$flags" &
+done
+wait
+
 for v in "${VARIANTS[@]}"; do
   IFS='|' read -r name flags needs width mode <<<"$v"
   [ -n "$MODE_ALL" ] && mode=$MODE_ALL
   exe="$BUILD_DIR/vec_math_test-$name"
   opt="$BUILD_DIR/opt-$name.txt"
-  rm -f "$opt"
   echo "=== $name: $CXX $BASE_FLAGS $flags"
-  # shellcheck disable=SC2086
-  if ! $CXX $BASE_FLAGS $flags -fopt-info-vec-optimized="$opt" "$SRC" -lquadmath -o "$exe"; then
+  cat "$BUILD_DIR/build-$name.log"
+  if [ "$(cat "$BUILD_DIR/build-$name.rc")" != 0 ]; then
     FAILED+=("$name: build failed")
     SUMMARY+=("$name|build failed")
     continue

@@ -62,6 +62,20 @@ for (const { name, api } of backends) {
       await expect(api.sigmoidFocalLossAsync(x, new Uint8Array(2), { gamma: -1 })).rejects.toThrow(/options.gamma/);
     });
 
+    it('copies small inputs before it returns: changing them right after the call does not change the result', async () => {
+      const random = rng(8);
+      const n = 1000; // every array under 64 KiB: copied at once
+      const x = new Float64Array(n).map(() => (random() - 0.5) * 10);
+      const t = new Uint8Array(n).map(() => (random() < 0.3 ? 1 : 0));
+      const w = new Float64Array(n).map(() => random());
+      const want = api.sigmoidFocalLoss(x, t, { weights: w, gradient: true });
+      const pending = api.sigmoidFocalLossAsync(x, t, { weights: w, gradient: true });
+      x.fill(NaN);
+      t.fill(1);
+      w.fill(3);
+      expectSame(await pending, want);
+    });
+
     it('reuses pooled memory holding old data without letting it into any result or out buffer', async () => {
       // Async calls copy into buffers borrowed from a pool (lib/buffer-pool.ts). Fill the pool with
       // NaN of exactly the sizes these calls borrow: every element the kernel does not write would
