@@ -77,6 +77,15 @@ function expectClose(actual: number | null, expected: number, rel: number, what 
 }
 
 // ---------------------------------------------------------------------------------------------------
+describe('focal-loss --version', () => {
+  it("prints the package's version", () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+});
+
 describe('focal-loss table', () => {
   const csv = readFileSync(fileURLToPath(new URL('../../shared/research/seed_table.csv', import.meta.url)), 'utf8');
   const seedRows = csv

@@ -9,7 +9,8 @@
  * Exit codes: 0 success, 2 bad usage or bad input (one line on stderr: "focal-loss: <what>"), 1 a bug.
  * No import.meta, __dirname or top-level await here: lib/ is compiled to ESM and CommonJS alike.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { parseAlpha, parseGamma, parseGammaList, parseInt32, parsePositiveInt } from './args.js';
 import { CliError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, fileErrorMessage } from './errors.js';
@@ -17,6 +18,11 @@ import { DEFAULT_ALPHA, DEFAULT_CHUNK_BYTES, DEFAULT_GAMMA, evaluate, renderRepo
 import { formatGamma } from './format.js';
 import { DEFAULT_PLOT_GAMMAS, focalCurves, renderPlot } from './plot.js';
 import { renderSeedTable, seedTable } from './table.js';
+import { packageRoot } from '../package-root.js';
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 function write(text: string): void {
   process.stdout.write(text);
@@ -25,6 +31,7 @@ function write(text: string): void {
 export function buildProgram(): Command {
   const program = new Command('focal-loss')
     .description('Focal loss (Lin et al., ICCV 2017): the seed table, loss curves, and evaluation of .npy batches.')
+    .version(packageVersion(), '-V, --version')
     // Throw instead of exiting, so that main() picks the exit code: usage errors are 2, like bad input.
     .exitOverride()
     .configureOutput({
