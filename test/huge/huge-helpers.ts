@@ -6,6 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { D, type Dec } from '../reference.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export const GiB = 2 ** 30;
 export const TWO_31 = 2 ** 31;
@@ -88,8 +90,15 @@ export function log(message: string): void {
   console.log(`[huge] ${message} (rss ${rss} GiB)`);
 }
 
-/** Whether `extra` more bytes fit in memory with `margin` to spare; logs the decision. */
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * Whether `extra` more bytes fit in memory with `margin` to spare; logs the decision. Collects
+ * garbage first: an earlier test's arrays (an async call's copies of gigabytes, say) may still wait.
+ */
 export function memoryAllows(extra: number, what: string, margin = 3 * GiB): boolean {
+  gc();
   const available = memAvailable();
   const ok = available >= extra + margin;
   log(
