@@ -1,5 +1,6 @@
 /** The public functions, bound to one backend. Validation is the same whatever the backend. */
-import type { Kernels } from './kernels.js';
+import type { Prepared } from './common.js';
+import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
 import { assertLive, snapshot } from './plan-arrays.js';
 import { prepareSigmoid } from './sigmoid.js';
 import { prepareSoftmax } from './softmax.js';
@@ -31,6 +32,24 @@ export interface FocalLossApi {
   ): Promise<ResultFor<L>>;
 }
 
+/**
+ * An async call: the kernel works on a snapshot (see plan-arrays.ts), so the caller may change,
+ * transfer or resize the arrays meanwhile.
+ */
+async function computeAsync<P extends SigmoidPlan | SoftmaxPlan>(
+  call: Prepared<P>,
+  kernel: (plan: P) => Promise<KernelResult>,
+): Promise<FocalLossResult> {
+  const own = await snapshot(call.plan);
+  try {
+    const result = await kernel(own.plan);
+    if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
+    return call.complete(result);
+  } finally {
+    own.release();
+  }
+}
+
 export function createFocalLoss(kernels: Kernels): FocalLossApi {
   const api = {
     sigmoidFocalLoss(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult {
@@ -43,29 +62,12 @@ export function createFocalLoss(kernels: Kernels): FocalLossApi {
       assertLive(call.plan);
       return call.complete(kernels.softmax(call.plan));
     },
-    // Validation errors reject the promise (they are not thrown synchronously). The kernel works on
-    // a snapshot (see plan-arrays.ts): the caller may change, transfer or resize the arrays meanwhile.
+    // Validation errors reject the promise (they are not thrown synchronously).
     async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
-      const call = prepareSigmoid(logits, targets, options, kernels.simd);
-      const own = await snapshot(call.plan);
-      try {
-        const result = await kernels.sigmoidAsync(own.plan);
-        if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
-        return call.complete(result);
-      } finally {
-        own.release();
-      }
+      return computeAsync(prepareSigmoid(logits, targets, options, kernels.simd), kernels.sigmoidAsync);
     },
     async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
-      const call = prepareSoftmax(logits, labels, options, kernels.simd);
-      const own = await snapshot(call.plan);
-      try {
-        const result = await kernels.softmaxAsync(own.plan);
-        if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
-        return call.complete(result);
-      } finally {
-        own.release();
-      }
+      return computeAsync(prepareSoftmax(logits, labels, options, kernels.simd), kernels.softmaxAsync);
     },
   };
   return api as FocalLossApi;

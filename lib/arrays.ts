@@ -15,6 +15,7 @@ const tagOf = intrinsic<(this: ArrayBufferView) => string | undefined>(Symbol.to
 const lengthOf = intrinsic<(this: ArrayBufferView) => number>('length', 'get');
 const bufferOf = intrinsic<(this: ArrayBufferView) => ArrayBufferLike>('buffer', 'get');
 const byteOffsetOf = intrinsic<(this: ArrayBufferView) => number>('byteOffset', 'get');
+const keysOf = intrinsic<(this: ArrayBufferView) => unknown>('keys', 'value');
 const setInto = intrinsic<(this: ArrayBufferView, source: ArrayBufferView, offset?: number) => void>('set', 'value');
 
 const CONSTRUCTORS = {
@@ -38,6 +39,19 @@ export function baseConstructor<A extends ArrayBufferView>(view: A): new (length
 
 export function bytesPerElement(view: ArrayBufferView): number {
   return (baseConstructor(view) as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+}
+
+/**
+ * False for a view on a detached buffer or out of bounds of a shrunk resizable one. O(1): keys()
+ * validates the view and throws, where `.length` may still read the old length in optimized code.
+ */
+export function isLive(view: ArrayBufferView): boolean {
+  try {
+    keysOf.call(view);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The element count as the engine sees it (not a possibly overridden `.length`). */

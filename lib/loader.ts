@@ -121,7 +121,8 @@ export function checkAddon(addon: Partial<Addon>, path: string): Addon {
 export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad {
   if (choice === 'js') return { loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
   const errors: string[] = [];
-  for (const path of addonCandidates()) {
+  const candidates = addonCandidates();
+  for (const path of candidates) {
     let addon: Addon;
     try {
       addon = tryLoad(path);
@@ -140,8 +141,9 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
     };
     return { addon, kernels, info, path };
   }
-  if (!process.env.FOCAL_LOSS_NATIVE_PATH && !prebuildPath()) {
-    errors.push(`no prebuilt binary for ${process.platform}-${process.arch} in ${join(packageRoot, 'prebuilds')}`);
+  const prebuilds = join(packageRoot, 'prebuilds');
+  if (!process.env.FOCAL_LOSS_NATIVE_PATH && !candidates.some((path) => path.startsWith(prebuilds))) {
+    errors.push(`no prebuilt binary for ${process.platform}-${process.arch} in ${prebuilds}`);
   }
   const loadError = `native addon not loaded (${errors.join('; ')})`;
   if (choice === 'native') {

@@ -4,7 +4,7 @@
  * ERR_INVALID_ARG_TYPE), a value out of range a RangeError (code ERR_OUT_OF_RANGE).
  */
 import { types } from 'node:util';
-import { baseConstructor, own } from './arrays.js';
+import { baseConstructor, isLive, own } from './arrays.js';
 import type { FloatArray, IntegerArray } from './types.js';
 
 /** A short, safe description of any value, for error messages. */
@@ -163,11 +163,7 @@ export function readOptions(value: unknown, fn: string, known: readonly string[]
  * for an empty batch.
  */
 export function live<V extends ArrayBufferView>(view: V, name: string): V {
-  try {
-    // O(1), and throws a TypeError for a view on a detached buffer or out of bounds of a shrunk one
-    // (where .length may still read as the old length in optimized code).
-    typedArrayKeys.call(view);
-  } catch {
+  if (!isLive(view)) {
     throw withCode(
       new TypeError(
         `Expected a typed array on a live ArrayBuffer for ${name} but received ${view.constructor?.name ?? 'a typed array'}, whose buffer was detached (transferred) or shrunk`,
@@ -177,8 +173,6 @@ export function live<V extends ArrayBufferView>(view: V, name: string): V {
   }
   return view;
 }
-
-const typedArrayKeys = (Object.getPrototypeOf(Uint8Array.prototype) as { keys: () => unknown }).keys;
 
 /** True when two array views share any byte of memory. */
 export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {

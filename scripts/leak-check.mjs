@@ -25,6 +25,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sigmoidPlan, softmaxPlan } from '../test/fixtures/plans.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -124,41 +125,8 @@ function slice(pool, n, random) {
 
 /** A plan the facade never builds: the binding itself throws (native/plan_reader.cpp). */
 function badPlan(i, n) {
-  const sigmoid = {
-    logits: new Float32Array(n),
-    targets: new Uint8Array(n),
-    weights: null,
-    gamma: 2,
-    alpha: 0.25,
-    labelSmoothing: 0,
-    probabilities: false,
-    probabilityEpsilon: 1e-7,
-    gradScale: 1,
-    lossOut: null,
-    gradOut: null,
-    threads: 1,
-    simd: -1,
-  };
-  const softmax = {
-    logits: new Float64Array(n * 2),
-    labels: new Int32Array(n),
-    targets: null,
-    weights: null,
-    outer: n,
-    classes: 2,
-    inner: 1,
-    gamma: 2,
-    alpha: new Float64Array([0.5, 0.5]),
-    alphaScale: 1,
-    labelSmoothing: 0,
-    ignoreIndex: -100,
-    gradScale: 1,
-    gradScaleByCount: true,
-    lossOut: null,
-    gradOut: null,
-    threads: 1,
-    simd: -1,
-  };
+  const sigmoid = sigmoidPlan(n);
+  const softmax = softmaxPlan(n, 2, { alpha: new Float64Array([0.5, 0.5]) });
   switch (i % 6) {
     case 0:
       return ['sigmoid', { ...sigmoid, targets: new Uint8Array(n + 1) }]; // length mismatch

@@ -8,28 +8,16 @@
 import { describe, expect, it } from 'vitest';
 import type { SigmoidPlan } from '../../lib/kernels.js';
 import { snapshot } from '../../lib/plan-arrays.js';
+import { sigmoidPlan } from '../fixtures/plans.mjs';
 import { TWO_31, fillPeriodic, log, memoryAllows } from './huge-helpers.js';
 
 const N = TWO_31 + 1001;
 const OFFSET = 2 ** 30 + 3;
 const PATTERN = [3, 1, 4, 1, 5, 9, 2]; // period 7: does not divide 2^31
 
+/** A plan whose only array to copy is `targets` (snapshot() copies; it does not check lengths). */
 function planWith(targets: Uint8Array): SigmoidPlan {
-  return {
-    logits: new Float32Array(0), // stands in; snapshot() only copies, it does not check lengths
-    targets,
-    weights: null,
-    gamma: 2,
-    alpha: null,
-    labelSmoothing: 0,
-    probabilities: false,
-    probabilityEpsilon: 1e-7,
-    gradScale: 1,
-    lossOut: null,
-    gradOut: null,
-    threads: 1,
-    simd: -1,
-  };
+  return sigmoidPlan(0, { targets, alpha: null });
 }
 
 describe('async snapshot past 2^31 elements', () => {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createFocalLoss } from '../../lib/api.js';
 import type { SigmoidPlan, SoftmaxPlan } from '../../lib/kernels.js';
 import { loadNative } from '../../lib/loader.js';
+import { sigmoidPlan as makeSigmoidPlan, softmaxPlan as makeSoftmaxPlan } from '../fixtures/plans.mjs';
 import { mulberry32, relClose } from '../helpers.js';
 
 setFlagsFromString('--expose-gc');
@@ -212,41 +213,8 @@ describe('softmax: every class count, layout, label type and output buffer stays
 // native/plan_reader.cpp must throw (a C++ exception turned into a JS TypeError), never read.
 describe('the binding rejects malformed plans (sync and async entry points)', () => {
   const n = 10;
-  const sigmoidPlan = (): SigmoidPlan => ({
-    logits: new Float32Array(n),
-    targets: new Uint8Array(n),
-    weights: null,
-    gamma: 2,
-    alpha: 0.25,
-    labelSmoothing: 0,
-    probabilities: false,
-    probabilityEpsilon: 1e-7,
-    gradScale: 1,
-    lossOut: null,
-    gradOut: null,
-    threads: 1,
-    simd: -1,
-  });
-  const softmaxPlan = (): SoftmaxPlan => ({
-    logits: new Float64Array(n * 3),
-    labels: new Int32Array(n),
-    targets: null,
-    weights: null,
-    outer: n,
-    classes: 3,
-    inner: 1,
-    gamma: 2,
-    alpha: null,
-    alphaScale: 1,
-    labelSmoothing: 0,
-    ignoreIndex: -100,
-    gradScale: 1,
-    gradScaleByCount: true,
-    lossOut: null,
-    gradOut: null,
-    threads: 1,
-    simd: -1,
-  });
+  const sigmoidPlan = (): SigmoidPlan => makeSigmoidPlan(n);
+  const softmaxPlan = (): SoftmaxPlan => makeSoftmaxPlan(n, 3);
 
   const throwingGetter = <P extends object>(plan: P, key: string): P =>
     Object.defineProperty(plan, key, {

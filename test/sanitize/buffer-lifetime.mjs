@@ -11,6 +11,7 @@
 // Needs `npm run build` (dist/). Prints one JSON line: { scenario, ok, error? }.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sigmoidPlan } from '../fixtures/plans.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -68,20 +69,7 @@ const SCENARIOS = {
     const { addon } = loadNative('native');
     const n = 1 << 20;
     const logits = new Float64Array(n).fill(0.5);
-    const plan = {
-      logits,
-      targets: new Uint8Array(n),
-      weights: null,
-      alpha: 0.25,
-      labelSmoothing: 0,
-      probabilities: false,
-      probabilityEpsilon: 1e-7,
-      gradScale: 1,
-      lossOut: null,
-      gradOut: null,
-      threads: 1,
-      simd: -1,
-    };
+    const plan = sigmoidPlan(n, { logits });
     Object.defineProperty(plan, 'gamma', {
       get() {
         structuredClone(logits.buffer, { transfer: [logits.buffer] });
