@@ -1,7 +1,7 @@
 /**
  * The instruction set of the native kernels: by default the best the CPU has; FOCAL_LOSS_SIMD caps
  * it for the process (FOCAL_LOSS_SIMD=scalar forces the portable path), and the `simd` option picks
- * one level for a call (for tests and diagnosis). Results agree across levels within DESIGN.md's
+ * one level for a call (for tests and diagnosis). Results agree across levels within docs/NUMERICS.md's
  * contract; they are not bit-identical (sums are vectorized differently).
  */
 import { rangeError, typeError } from './validate.js';

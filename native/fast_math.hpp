@@ -2,7 +2,7 @@
 //
 // Why next to vec_math.hpp: vec_math's functions are within an ulp on their whole domain, which
 // takes double-double arithmetic and costs registers; the kernels' contract is 1e-12 relative
-// (DESIGN.md), thousands of ulps. These use one double polynomial each and stay within a few ulps
+// (docs/NUMERICS.md), thousands of ulps. These use one double polynomial each and stay within a few ulps
 // on their domains (measured against __float128 by native/test/fast_math_test.cpp, and through the
 // kernels against an exact reference by test/simd.test.ts), at a fraction of the cost.
 //

@@ -1,4 +1,4 @@
-// Elementwise focal-loss mathematics in the stable forms of DESIGN.md.
+// Elementwise focal-loss mathematics in the stable forms of docs/NUMERICS.md.
 // Pure C++: no N-API here, so the math can be read and tested on its own.
 // Everything is computed in double, whatever the storage type: float32 inputs are widened, and the
 // result is rounded once when stored, which keeps float32 outputs within an ulp of the exact value.

@@ -24,7 +24,7 @@ struct Row {
   double at(int64_t j) const { return static_cast<double>(z[j * stride]); }
 };
 
-// The log-sum-exp of one sample in the form of DESIGN.md:
+// The log-sum-exp of one sample in the form of docs/NUMERICS.md:
 //   M = max_j z_j (at index m), rest = sum_{j != m} exp(z_j - M), S = 1 + rest.
 struct SoftmaxStats {
   double max = 0.0;
@@ -124,7 +124,7 @@ double gradient_scale(const SoftmaxOptions& o, int64_t count) {
   return count > 0 ? o.grad_scale / static_cast<double>(count) : 0.0;
 }
 
-// One sample with hard label y and weight a = alpha[y] * w (DESIGN.md, multi-class):
+// One sample with hard label y and weight a = alpha[y] * w (docs/NUMERICS.md, multi-class):
 //   L = -a * q_y^gamma * log p_y
 //   dL/dz_y = a * u * (gamma * p_y * log p_y - q_y)               u = q_y^gamma
 //   dL/dz_k = a * u * (1 - gamma * p_y * log(p_y) / q_y) * p_k     k != y
@@ -158,7 +158,7 @@ double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, d
   return -a * u * log_p_y;
 }
 
-// One sample with soft targets, w_j = t_j * alpha_j * weight (DESIGN.md, soft targets):
+// One sample with soft targets, w_j = t_j * alpha_j * weight (docs/NUMERICS.md, soft targets):
 //   L = -sum_j w_j * q_j^gamma * log p_j
 //   g_j = w_j * q_j^gamma * (gamma * p_j * log(p_j) / q_j - 1)
 //   dL/dz_k = g_k - p_k * sum_j g_j = g_k * q_k - p_k * sum_{j != k} g_j

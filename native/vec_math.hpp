@@ -1,7 +1,7 @@
 // Vectorizable double-precision exp, log, log1p and pow for the focal-loss kernels.
 //
 // Why this exists: glibc's exp/log1p/pow are scalar calls, and a loop that calls them runs no
-// faster than PyTorch (DESIGN.md, "Speed"). -ffast-math would let GCC use libmvec, but it also
+// faster than PyTorch (BENCHMARKS.md). -ffast-math would let GCC use libmvec, but it also
 // breaks the stable formulas, so it is forbidden. These functions are plain straight-line double /
 // int64 code that GCC 12 auto-vectorizes in a `#pragma omp simd` loop with only
 //   -O3 -std=c++17 -fno-math-errno -fno-trapping-math -fopenmp-simd

@@ -87,7 +87,7 @@ describe('focal-loss --version', () => {
 });
 
 describe('focal-loss table', () => {
-  const csv = readFileSync(fileURLToPath(new URL('../../shared/research/seed_table.csv', import.meta.url)), 'utf8');
+  const csv = readFileSync(fileURLToPath(new URL('./fixtures/seed_table.csv', import.meta.url)), 'utf8');
   const seedRows = csv
     .trim()
     .split('\n')

@@ -1,6 +1,6 @@
 /**
  * Numerics of the sigmoid (binary) focal loss, per element, against the exact decimal reference
- * (test/reference.ts), for both backends and both dtypes. Tolerances (DESIGN.md, numerical contract):
+ * (test/reference.ts), for both backends and both dtypes. Tolerances (docs/NUMERICS.md, the contract):
  * float64 1e-12 relative, float32 1e-6 relative (1e-300 / 1e-36 absolute below the normal range).
  * float32 inputs are float32 values and the reference is computed on exactly those values.
  */

@@ -1,6 +1,6 @@
 /**
  * Numerics of the softmax (multi-class) focal loss, per sample and per logit, against the exact decimal
- * reference (test/reference.ts), for both backends and both dtypes. Tolerances as in DESIGN.md:
+ * reference (test/reference.ts), for both backends and both dtypes. Tolerances as in docs/NUMERICS.md:
  * float64 1e-12 relative, float32 1e-6 relative (1e-300 / 1e-36 absolute below the normal range).
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 // The native addon and the JS implementation agree, on random inputs over many shapes and options,
-// within DESIGN.md's tolerance (float64: 1e-12 relative; float32: 1e-6 relative).
+// within docs/NUMERICS.md's tolerance (float64: 1e-12 relative; float32: 1e-6 relative).
 import { describe, expect, it } from 'vitest';
 import { jsBackend, nativeBackend } from './backends.js';
 import { mulberry32 as rng } from './helpers.js';

@@ -1,7 +1,7 @@
 /**
  * Independent high-precision reference for the focal losses, in decimal.js at 80 significant digits.
  *
- * Deliberately NOT a copy of the stable rewrites of DESIGN.md: every quantity is written in its plain
+ * Deliberately NOT a copy of the stable rewrites of docs/NUMERICS.md: every quantity is written in its plain
  * mathematical form (definitions + chain rule). Exact arithmetic does not need the floating-point
  * tricks, with three exceptions that come from Decimal's finite precision and are commented where used:
  *   - ln(1 + u) for tiny u (1 + u rounds to 1 at 80 digits once u < 1e-80): own log1p, series for tiny u;

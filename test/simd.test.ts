@@ -1,5 +1,5 @@
 // Every instruction set the CPU runs (forced with the `simd` option) gives results within
-// DESIGN.md's contract of the exact reference, element by element: the vectorized kernels use
+// docs/NUMERICS.md's contract of the exact reference, element by element: the vectorized kernels use
 // their own exp/log/pow, so each level is checked on its own, not only the default one.
 import { describe, expect, it } from 'vitest';
 import { nativeBackend } from './backends.js';

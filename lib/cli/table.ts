@@ -1,5 +1,5 @@
 /**
- * `focal-loss table`: the seed article's table (DESIGN.md), computed by this package, not copied.
+ * `focal-loss table`: the seed article's table (docs/NUMERICS.md), computed by this package, not copied.
  * Softmax over logits [0, 0.1, ..., 1.0] (11 classes), one sample per true class, alpha none, for
  * gamma in 0, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 16. The article prints 2 decimals and speaks of "2×" and
  * "16×" reductions; the exact ratios are 2.37× and 11.73×.

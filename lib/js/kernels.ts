@@ -60,7 +60,7 @@ function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResu
   return { sum, count: end - begin };
 }
 
-/** The log-sum-exp of one sample, as in DESIGN.md: M = max z (index m), rest = sum_{j != m} exp(z_j - M). */
+/** The log-sum-exp of one sample, as in docs/NUMERICS.md: M = max z (index m), rest = sum_{j != m} exp(z_j - M). */
 class SoftmaxStats {
   max = 0;
   argmax = 0;

@@ -1,5 +1,5 @@
 /**
- * Elementwise focal-loss mathematics in the stable forms of DESIGN.md: the JS twin of
+ * Elementwise focal-loss mathematics in the stable forms of docs/NUMERICS.md: the JS twin of
  * native/focal_math.hpp, line for line, so that the two backends agree to the last few ulps.
  */
 
