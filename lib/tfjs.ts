@@ -10,14 +10,14 @@
  * The price is crossing between tensors and typed arrays each step: yTrue and yPred are read with
  * dataSync(), and the gradient array becomes a new tensor. See docs/TFJS.md.
  *
- * Imported from '@tensorflow/tfjs-core', not '@tensorflow/tfjs': the adapter needs only the engine
+ * Loaded from '@tensorflow/tfjs-core' (lib/tfjs/core.ts), not '@tensorflow/tfjs': the adapter needs only the engine
  * (customGrad, tensors), which every distribution shares — @tensorflow/tfjs, tfjs-node and
  * tfjs-node-gpu all depend on tfjs-core and register their backends with its engine — while
  * '@tensorflow/tfjs' would also load layers, converter, data and the WebGL backend, and is not
  * what a custom bundle (tfjs-core + one backend) has installed. In Node, @tensorflow/tfjs requires
  * this same tfjs-core module, so the user's tensors, engine and tape are the ones used here.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as TfCore from '@tensorflow/tfjs-core';
 import { sigmoidFocalLoss, softmaxFocalLoss } from './index.js';
 import {
   checkLogits,
@@ -27,6 +27,7 @@ import {
   readSoftmaxTargets,
   softmaxClasses,
 } from './tfjs/inputs.js';
+import { tf } from './tfjs/core.js';
 import {
   readSigmoidOptions,
   readSoftmaxOptions,
@@ -37,12 +38,12 @@ import {
 export type { ScalarReduction, SigmoidFocalLossTfOptions, SoftmaxFocalLossTfOptions } from './tfjs/options.js';
 
 /** What model.compile({ loss }) takes: targets and predictions in, one scalar out. */
-export type TfLossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+export type TfLossFunction = (yTrue: TfCore.Tensor, yPred: TfCore.Tensor) => TfCore.Scalar;
 
 /** One fused call: the reduced loss and its gradient with respect to yPred's elements. */
 type Kernel = (logits: Float32Array) => { loss: number; grad: Float32Array };
 /** Checks yTrue against yPred and reads yTrue, before tfjs records anything; returns the kernel. */
-type Prepare = (yTrue: tf.Tensor, yPred: tf.Tensor) => Kernel;
+type Prepare = (yTrue: TfCore.Tensor, yPred: TfCore.Tensor) => Kernel;
 
 /**
  * The loss as a tfjs op whose gradient is the kernel's. yTrue is closed over rather than passed to
@@ -51,13 +52,13 @@ type Prepare = (yTrue: tf.Tensor, yPred: tf.Tensor) => Kernel;
  * second derivatives (tf.grad of tf.grad) are not available through the adapter.
  */
 function tfLoss(name: string, prepare: Prepare): TfLossFunction {
-  const loss = (yTrueArg: tf.Tensor, yPredArg: tf.Tensor): tf.Scalar => {
+  const loss = (yTrueArg: TfCore.Tensor, yPredArg: TfCore.Tensor): TfCore.Scalar => {
     const yTrue = checkTensor(yTrueArg, 'yTrue');
     const yPred = checkTensor(yPredArg, 'yPred');
     checkLogits(yPred);
     const kernel = prepare(yTrue, yPred);
     const op = tf.customGrad((x) => {
-      const logits = x as tf.Tensor;
+      const logits = x as TfCore.Tensor;
       // Copy 1, tensor -> typed array: on the cpu backend dataSync() returns the tensor's own
       // Float32Array (no copy; the library never writes to its inputs); on tfjs-node it copies out of
       // TensorFlow's memory; on WebGL/WebGPU it downloads from the GPU and blocks until it is there.
@@ -65,7 +66,7 @@ function tfLoss(name: string, prepare: Prepare): TfLossFunction {
       let adopted = false;
       return {
         value: tf.scalar(value, 'float32'),
-        gradFunc: (dy: tf.Tensor) => {
+        gradFunc: (dy: TfCore.Tensor) => {
           // dy, d(total loss)/d(this loss), is a scalar like the loss: 1 under model.fit, a weight when
           // losses are combined. It scales the kernel's array in JS rather than through tf.mul, whose
           // broadcast costs more than the kernel itself on the cpu backend (9 vs 2-4 ns per element).
@@ -83,7 +84,7 @@ function tfLoss(name: string, prepare: Prepare): TfLossFunction {
         },
       };
     });
-    return op(yPred) as tf.Scalar;
+    return op(yPred) as TfCore.Scalar;
   };
   Object.defineProperty(loss, 'name', { value: name });
   return loss;

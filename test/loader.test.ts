@@ -83,6 +83,11 @@ describe('loader failures (child processes)', () => {
     expect(status).not.toBe(0);
     expect(stderr).toContain('FOCAL_LOSS_BACKEND=native but the native addon not loaded');
     expect(stderr).toContain(`${path}: not found`);
+    // What to run, for both audiences: build:native exists only in a clone of the repository.
+    expect(stderr).toContain('in a project that depends on focal-loss: `npm rebuild focal-loss`');
+    expect(stderr).toContain('`npm install-scripts approve focal-loss`');
+    expect(stderr).toContain('in a clone of the focal-loss repository: `npm run build:native`');
+    expect(stderr).not.toMatch(/Build it with `npm run build:native`/);
     expect(stderr).not.toMatch(/Segmentation|Aborted|core dumped/);
   });
 

@@ -5,6 +5,11 @@
  * and =js: the adapter goes through the public API, so it uses whichever backend that selects.
  */
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backend, sigmoidFocalLoss, softmaxFocalLoss } from '../lib/index.js';
 import { sigmoidFocalLossTf, softmaxFocalLossTf, type TfLossFunction } from '../lib/tfjs.js';
@@ -375,7 +380,6 @@ describe('focal-loss/tfjs', () => {
         [{ input: 'probs' }, RangeError],
         [{ reduction: 'avg' }, RangeError],
         [{ threads: 0 }, RangeError],
-        [{ gama: 2 }, TypeError],
       ];
       for (const [options, Kind] of cases) {
         const expected = libraryError(() => sigmoidFocalLoss(x, x, options));
@@ -388,7 +392,6 @@ describe('focal-loss/tfjs', () => {
         [{ alpha: [0.5, 2] }, RangeError],
         [{ alpha: 'none' }, TypeError],
         [{ ignoreIndex: 1.5 }, RangeError],
-        [{ input: 'probabilities' }, TypeError], // the softmax loss takes logits only
       ];
       for (const [options, Kind] of softmaxCases) {
         const twoClasses = { numClasses: 2, ...options };
@@ -401,6 +404,26 @@ describe('focal-loss/tfjs', () => {
       expect(() => sigmoidFocalLossTf(2 as never)).toThrow(
         /Expected an options object for the options of sigmoidFocalLossTf/,
       );
+    });
+
+    it("an unknown option names the adapter's function and lists the adapter's own options", () => {
+      const unknown = (call: () => unknown, message: string) => {
+        expect(call).toThrow(TypeError);
+        expect(call).toThrow(message);
+        expect(libraryError(call)).toHaveProperty('code', 'ERR_INVALID_ARG_VALUE');
+      };
+      unknown(
+        () => sigmoidFocalLossTf({ gama: 2 } as never),
+        "Unknown option 'gama' for sigmoidFocalLossTf (did you mean 'gamma'?); known options: " +
+          'gamma, alpha, reduction, normalizer, labelSmoothing, input, threads, simd',
+      );
+      // The softmax loss takes logits only: `input` is not one of its options.
+      unknown(
+        () => softmaxFocalLossTf({ input: 'probabilities' } as never),
+        "Unknown option 'input' for softmaxFocalLossTf; known options: " +
+          'gamma, alpha, reduction, normalizer, labelSmoothing, ignoreIndex, threads, simd',
+      );
+      unknown(() => softmaxFocalLossTf({ ignoreIndx: 0 } as never), "(did you mean 'ignoreIndex'?)");
     });
 
     it('options that make no sense in a tfjs loss are refused, saying why', () => {
@@ -555,4 +578,67 @@ describe('one-hot targets take the integer-label kernel', () => {
       expect(worst, JSON.stringify(options)).toBeLessThan(1e-6);
     }
   });
+});
+
+describe('without @tensorflow/tfjs-core (a project that has not installed it; child processes)', () => {
+  // A project whose node_modules holds a copy of the package (dist/ and package.json) and links to
+  // every dependency of the repository except @tensorflow/*, so tfjs-core cannot resolve.
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  function project(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'focal-loss-no-tfjs-'));
+    const modules = join(dir, 'node_modules');
+    const pkg = join(modules, 'focal-loss');
+    mkdirSync(pkg, { recursive: true });
+    cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true });
+    cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+    for (const name of readdirSync(join(root, 'node_modules'))) {
+      if (name !== '@tensorflow' && name !== 'focal-loss' && !name.startsWith('.')) {
+        symlinkSync(join(root, 'node_modules', name), join(modules, name));
+      }
+    }
+    return dir;
+  }
+
+  function run(dir: string, args: string[]) {
+    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  const clear =
+    'focal-loss/tfjs needs @tensorflow/tfjs-core, an optional peer dependency of focal-loss, and it is not ' +
+    'installed. Install it (npm install @tensorflow/tfjs-core) or any TensorFlow.js distribution, which ' +
+    'brings it (@tensorflow/tfjs, @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu).';
+
+  it("import and require of 'focal-loss/tfjs' fail with one message naming the peer to install", () => {
+    const dir = project();
+    try {
+      const esm = run(dir, [
+        '--input-type=module',
+        '-e',
+        `try { await import('focal-loss/tfjs'); } catch (e) { console.log(JSON.stringify({ message: e.message, code: e.code })); }`,
+      ]);
+      expect(esm.stderr).toBe('');
+      expect(JSON.parse(esm.stdout)).toEqual({ message: clear, code: 'ERR_MODULE_NOT_FOUND' });
+      const cjs = run(dir, [
+        '-e',
+        `try { require('focal-loss/tfjs'); } catch (e) { console.log(JSON.stringify({ message: e.message, code: e.code })); }`,
+      ]);
+      expect(cjs.stderr).toBe('');
+      expect(JSON.parse(cjs.stdout)).toEqual({ message: clear, code: 'ERR_MODULE_NOT_FOUND' });
+      // Uncaught, it is what the user reads first.
+      const uncaught = run(dir, ['--input-type=module', '-e', `import 'focal-loss/tfjs';`]);
+      expect(uncaught.status).toBe(1);
+      expect(uncaught.stderr).toContain(`Error: ${clear}`);
+      // The main entry point never needs tfjs-core.
+      const main = run(dir, [
+        '--input-type=module',
+        '-e',
+        `import { sigmoidFocalLoss } from 'focal-loss'; console.log(sigmoidFocalLoss([0], [1], { gamma: 0, alpha: null }).loss);`,
+      ]);
+      expect(main.stderr).toBe('');
+      expect(Number(main.stdout)).toBeCloseTo(Math.LN2, 12);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

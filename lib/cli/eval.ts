@@ -24,6 +24,13 @@ export const DEFAULT_CHUNK_BYTES = 16 << 20;
 export const DEFAULT_GAMMA = 2;
 export const DEFAULT_ALPHA: Record<Mode, number | null> = { sigmoid: 0.25, softmax: null };
 export const DEFAULT_SOFTMAX_IGNORE_INDEX = -100;
+/**
+ * The most classes (axis 1) eval reports on. The header alone sets the class count when N is 0, and
+ * the report has one entry per class (--json: one JSON text, which V8 caps at 2^29 characters, about
+ * 2.5 million classes). At 2^18 an empty report of that many classes peaks near 230 MB and takes about
+ * a second; more classes than any classification vocabulary in use. docs/CLI.md states it.
+ */
+export const MAX_CLASSES = 2 ** 18;
 
 export interface EvalOptions {
   logits: string;
@@ -212,6 +219,22 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
   }
   const { mode, labelKind } = plan(logits, labels, options.mode);
   const L = logits.header.shape;
+  // Classes: softmax and sigmoid [N, C, ...] have C = axis 1; sigmoid [N] has the two target classes 0
+  // and 1. C is read from the header, not bounded by the data when N is 0: bound it before allocating.
+  const C = L.length >= 2 ? L[1]! : 2;
+  if (C > MAX_CLASSES) {
+    throw new CliError(
+      `${logits.name}: shape ${formatShape(L)} has ${C} classes (axis 1); eval reports at most ${MAX_CLASSES}`,
+    );
+  }
+  if (mode === 'softmax' && C === 0) {
+    throw new CliError(
+      `${logits.name}: shape ${formatShape(L)} has no classes (axis 1 is 0); softmax needs at least 1`,
+    );
+  }
+  // No element to read (N = 0, or another dimension 0): an empty report, without reading or allocating
+  // by the other dimensions (which may multiply to anything), nor counting empty rows chunk by chunk.
+  const empty = logits.length === 0;
   const gamma = options.gamma ?? DEFAULT_GAMMA;
   const alpha = options.alpha === undefined ? DEFAULT_ALPHA[mode] : options.alpha;
   if (Array.isArray(alpha) && mode === 'sigmoid') {
@@ -223,13 +246,12 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
     throw new CliError('--ignore-index applies to integer labels, not to soft targets shaped like the logits');
   }
 
-  // Classes: softmax and sigmoid [N, C, ...] have C = axis 1 (S = positions per class per row);
-  // sigmoid [N] has the two target classes 0 and 1.
-  const C = L.length >= 2 ? L[1]! : 2;
-  const S = L.slice(2).reduce((a, d) => a * d, 1);
+  // Positions per class per row.
+  const S = empty ? 0 : L.slice(2).reduce((a, d) => a * d, 1);
   const Float = zType.name === 'float32' ? Float32Array : Float64Array;
-  const softmaxOptions = (rows: number, g: number) => ({
-    ...(L.length === 2 ? { numClasses: C } : { shape: [rows, ...L.slice(1)], classAxis: 1 }),
+  /** rows undefined: the layout [*, C], for the check of the options alone. */
+  const softmaxOptions = (rows: number | undefined, g: number) => ({
+    ...(L.length === 2 || rows === undefined ? { numClasses: C } : { shape: [rows, ...L.slice(1)], classAxis: 1 }),
     gamma: g,
     alpha,
     ...(hardLabels ? { ignoreIndex } : {}),
@@ -245,10 +267,15 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
           out: { loss: out },
         });
 
-  // Options are checked on an empty batch first, so that a bad --alpha fails before any data are read.
+  // Options are checked on an empty batch first, so that a bad --alpha fails before any data are read
+  // (with numClasses: the layout of the file plays no part, and its spatial dimensions may be absurd).
   try {
     const t = hardLabels || (mode === 'sigmoid' && tType.kind !== 'f') ? new Int32Array(0) : new Float(0);
-    call(new Float(0), t, 0, gamma, new Float(0));
+    if (mode === 'softmax') {
+      softmaxFocalLoss(new Float(0), t, softmaxOptions(undefined, gamma));
+    } else {
+      call(new Float(0), t, 0, gamma, new Float(0));
+    }
   } catch (error) {
     if (!(error instanceof RangeError || error instanceof TypeError)) throw error;
     // The library names its options (options.alpha); the user typed flags (--alpha).
@@ -258,10 +285,12 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
   const N = logits.rows;
   const zRowBytes = logits.rowElements * zType.size;
   const tRowBytes = labels.rowElements * tType.size;
-  const chunkRows = Math.max(
-    1,
-    Math.min(N, options.chunkRows ?? Math.floor(DEFAULT_CHUNK_BYTES / Math.max(1, zRowBytes + tRowBytes))),
-  );
+  const chunkRows = empty
+    ? 0
+    : Math.max(
+        1,
+        Math.min(N, options.chunkRows ?? Math.floor(DEFAULT_CHUNK_BYTES / Math.max(1, zRowBytes + tRowBytes))),
+      );
   const zElems = chunkRows * logits.rowElements;
   const tElems = chunkRows * labels.rowElements;
   const outElems = mode === 'softmax' ? chunkRows * S : zElems;
@@ -291,7 +320,7 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): EvalRe
 
   const progress = createProgress(N, options.progress ?? true, 'focal-loss eval');
   try {
-    for (let row = 0; row < N; row += chunkRows) {
+    for (let row = 0; !empty && row < N; row += chunkRows) {
       const rows = Math.min(chunkRows, N - row);
       const nz = rows * logits.rowElements;
       const nt = rows * labels.rowElements;

@@ -8,7 +8,9 @@ export interface Column {
 
 /** An aligned table: a header row, a rule, then the rows; columns separated by two spaces. */
 export function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
-  const widths = columns.map((c, i) => Math.max(width(c.header), ...rows.map((r) => width(r[i] ?? ''))));
+  // Loops, not Math.max(...rows) or [...rows]: spreading 10^5 rows overflows the call stack.
+  const widths = columns.map((c) => width(c.header));
+  for (const row of rows) columns.forEach((_, i) => (widths[i] = Math.max(widths[i]!, width(row[i] ?? ''))));
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => {
@@ -18,7 +20,9 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
       .join('  ')
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [line(columns.map((c) => c.header)), rule, ...rows.map(line)].join('\n') + '\n';
+  const lines = [line(columns.map((c) => c.header)), rule];
+  for (const row of rows) lines.push(line(row));
+  return lines.join('\n') + '\n';
 }
 
 /** Display width: code points, so that 'γ' counts as one column. */

@@ -201,7 +201,10 @@ export function parseNpyHeader(bytes: Uint8Array, name: string, dtypeHint?: stri
     throw bad('malformed header (shape is not a tuple of non-negative integers)');
   }
   const dims = shape as number[];
-  if (dims.reduce((a, d) => a * d, 1) > Number.MAX_SAFE_INTEGER) throw bad('shape is too large');
+  // Exact (bigint): the product of float64 dimensions rounds beyond 2^53.
+  if (elementCount(dims) > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw bad(`shape ${formatShape(dims)} has more than 2^53 - 1 elements`);
+  }
   // A Fortran-ordered array of one dimension has the same bytes as a C-ordered one.
   if (fortran === true && dims.filter((d) => d > 1).length > 1) {
     throw bad('Fortran-ordered arrays are not supported; save np.ascontiguousarray(arr) instead');
@@ -212,6 +215,11 @@ export function parseNpyHeader(bytes: Uint8Array, name: string, dtypeHint?: stri
     throw bad(dtype.startsWith('unsupported') && dtypeHint ? `${dtype} (${dtypeHint})` : dtype);
   }
   return { version: `${major}.${minor}`, dtype, shape: dims, dataOffset: start + headerLength };
+}
+
+/** The number of elements of a shape, exactly. */
+export function elementCount(shape: readonly number[]): bigint {
+  return shape.reduce((a, d) => a * BigInt(d), 1n);
 }
 
 /** `(3, 4)` / `(3,)`, as numpy prints shapes. */
@@ -230,7 +238,10 @@ export class NpyReader {
   readonly length: number;
   /** Rows: the first dimension (1 for a 0-d array). */
   readonly rows: number;
-  /** Elements per row. */
+  /**
+   * Elements per row; 0 for an empty array, which has no row to read even when its other
+   * dimensions multiply to more than any buffer holds (shape (0, 2^53 - 1)).
+   */
   readonly rowElements: number;
   private fd: number;
 
@@ -243,15 +254,17 @@ export class NpyReader {
     this.fd = fd;
     this.header = header;
     const { shape, dtype, dataOffset } = header;
-    this.length = shape.reduce((a, d) => a * d, 1);
+    // Every size below is bounded by the file: the data must be exactly length * itemsize bytes
+    // (compared exactly, in bigint), so nothing allocated from the header exceeds what the file holds.
+    this.length = Number(elementCount(shape));
     this.rows = shape.length === 0 ? 1 : shape[0]!;
-    this.rowElements = shape.slice(1).reduce((a, d) => a * d, 1);
-    const expected = this.length * dtype.size;
-    const actual = fileSize - dataOffset;
+    this.rowElements = this.length === 0 ? 0 : Number(elementCount(shape.slice(1)));
+    const expected = elementCount(shape) * BigInt(dtype.size);
+    const actual = BigInt(fileSize - dataOffset);
     if (actual < expected) {
       throw new CliError(
         `${name}: truncated: shape ${formatShape(shape)} needs ${expected} bytes of data, ` +
-          `the file has ${Math.max(actual, 0)}`,
+          `the file has ${actual > 0n ? actual : 0n}`,
       );
     }
     if (actual > expected) {

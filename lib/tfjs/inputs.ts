@@ -2,7 +2,8 @@
  * From tensors to the typed arrays the library takes: which shapes and dtypes the adapter accepts,
  * and what each becomes. Errors follow the library's style ("Expected X for Y but received Z").
  */
-import { Tensor } from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { tf } from './core.js';
 import type { IntegerArray } from '../types.js';
 import { rangeError, typeError } from '../validate.js';
 
@@ -31,7 +32,7 @@ function tensorRangeError(expected: string, name: string, tensor: Tensor): Range
 
 /** Tensor's instanceof is structural in tfjs-core, so tensors of another copy of tfjs-core pass too. */
 export function checkTensor(value: unknown, name: string): Tensor {
-  if (!(value instanceof Tensor)) throw typeError('a tf.Tensor', name, value);
+  if (!(value instanceof tf.Tensor)) throw typeError('a tf.Tensor', name, value);
   return value;
 }
 

@@ -6,7 +6,7 @@
  */
 import { sigmoidFocalLoss, softmaxFocalLoss } from '../index.js';
 import type { SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from '../types.js';
-import { isFloatArray, rangeError, typeError } from '../validate.js';
+import { isFloatArray, rangeError, readOptions } from '../validate.js';
 
 /** A tfjs loss is one scalar: per-element losses cannot be returned through model.compile(). */
 /** The reductions a training loss can use: a scalar. */
@@ -33,6 +33,42 @@ export type SoftmaxFocalLossTfOptions = Omit<
   reduction?: ScalarReduction;
 };
 
+/**
+ * The options each adapter accepts, in the order its unknown-option error lists them. The adapter
+ * checks the names itself: the library would name its own function and list the options refused here.
+ */
+const SIGMOID_TF_OPTIONS = [
+  'gamma',
+  'alpha',
+  'reduction',
+  'normalizer',
+  'labelSmoothing',
+  'input',
+  'threads',
+  'simd',
+] as const satisfies readonly (keyof SigmoidFocalLossTfOptions)[];
+const SOFTMAX_TF_OPTIONS = [
+  'gamma',
+  'alpha',
+  'reduction',
+  'normalizer',
+  'labelSmoothing',
+  'ignoreIndex',
+  'threads',
+  'simd',
+] as const satisfies readonly (keyof SoftmaxFocalLossTfOptions)[];
+// Compile-time: each list names every option of its type (an option added to the library's types
+// without a decision here fails to compile).
+type Unlisted<T, L extends readonly string[]> = Exclude<keyof T, L[number]>;
+const everySigmoidOption: [Unlisted<SigmoidFocalLossTfOptions, typeof SIGMOID_TF_OPTIONS>] extends [never]
+  ? true
+  : never = true;
+const everySoftmaxOption: [Unlisted<SoftmaxFocalLossTfOptions, typeof SOFTMAX_TF_OPTIONS>] extends [never]
+  ? true
+  : never = true;
+void everySigmoidOption;
+void everySoftmaxOption;
+
 /** Why an option of the library has no meaning in the adapter (shown in the error). */
 const NOT_IN_ADAPTER: Record<string, string> = {
   gradient: 'the adapter always computes the gradient (tf.customGrad)',
@@ -53,16 +89,23 @@ function rejectionError(fn: string, key: string, why: string): TypeError {
   return error;
 }
 
-/** A private copy of the options (later changes by the caller do not reach the loss), minus the adapter's. */
-function readAdapterOptions(value: unknown, fn: string, rejected: Record<string, string>): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw typeError('an options object', `the options of ${fn}`, value);
+/**
+ * A private copy of the options (later changes by the caller do not reach the loss), checked against
+ * the adapter's own list: an option of the library that the adapter refuses says why, any other
+ * unknown name is the library's unknown-option error, naming the adapter and listing its options.
+ */
+function readAdapterOptions(
+  value: unknown,
+  fn: string,
+  accepted: readonly string[],
+  rejected: Record<string, string>,
+): Record<string, unknown> {
+  if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      if (Object.hasOwn(rejected, key)) throw rejectionError(fn, key, rejected[key]!);
+    }
   }
-  const options: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  for (const key of Object.keys(options)) {
-    if (Object.hasOwn(rejected, key)) throw rejectionError(fn, key, rejected[key]!);
-  }
+  const options: Record<string, unknown> = { ...readOptions(value, fn, accepted) };
   if (options.reduction === 'none') {
     throw rangeError("'mean' or 'sum' (a tfjs loss is one scalar)", 'options.reduction', options.reduction);
   }
@@ -73,14 +116,19 @@ function readAdapterOptions(value: unknown, fn: string, rejected: Record<string,
 }
 
 export function readSigmoidOptions(value: unknown): SigmoidFocalLossOptions {
-  const options: SigmoidFocalLossOptions = readAdapterOptions(value, 'sigmoidFocalLossTf', NOT_IN_ADAPTER);
+  const options: SigmoidFocalLossOptions = readAdapterOptions(
+    value,
+    'sigmoidFocalLossTf',
+    SIGMOID_TF_OPTIONS,
+    NOT_IN_ADAPTER,
+  );
   sigmoidFocalLoss(new Float32Array(1), new Float32Array(1), { ...options, gradient: true });
   return options;
 }
 
 export function readSoftmaxOptions(value: unknown): SoftmaxFocalLossOptions {
   const fn = 'softmaxFocalLossTf';
-  const options: SoftmaxFocalLossOptions = readAdapterOptions(value, fn, NOT_IN_SOFTMAX_ADAPTER);
+  const options: SoftmaxFocalLossOptions = readAdapterOptions(value, fn, SOFTMAX_TF_OPTIONS, NOT_IN_SOFTMAX_ADAPTER);
   // A per-class alpha fixes the number of classes; every yPred must then have as many (checked per call).
   const alpha = options.alpha;
   const classes = (Array.isArray(alpha) || isFloatArray(alpha)) && alpha.length > 0 ? alpha.length : 1;
