@@ -37,7 +37,10 @@ const EXPECTED: Record<string, { external: Want; copying: Want }> = {
   'transferred-input': { external: 'result', copying: 'result' },
   // The copy is written back only into the arrays that are still what they were.
   'transferred-output': { external: 'result', copying: /plan\.gradOut .*detached or resized/ },
-  'resizable-shrunk': { external: /plan\.logits: async plans take arrays on buffers from allocate\(\)/, copying: 'result' },
+  'resizable-shrunk': {
+    external: /plan\.logits: async plans take arrays on buffers from allocate\(\)/,
+    copying: 'result',
+  },
   'getter-swaps-arrays': { external: 'result', copying: 'result' },
   // Node's structured clone cannot transfer a buffer from allocate(); ArrayBuffer.prototype.transfer
   // (Node 21+) can, and the binding then finds the logits empty.

@@ -24,13 +24,21 @@ const { addon } = loadNative('native');
 const allocate = (bytes) => (typeof addon.allocate === 'function' ? addon.allocate(bytes) : new ArrayBuffer(bytes));
 const on = (Ctor, n) => new Ctor(allocate(n * Ctor.BYTES_PER_ELEMENT));
 
-// Collects garbage and reuses the freed memory: a kernel still reading or writing it then reads
-// other data, faults, or (under ASan) hits the quarantine.
-function churn(bytes) {
-  for (let i = 0; i < 4; i++) {
+// Collects garbage and reuses the freed memory until the call settles: a kernel still reading or
+// writing freed memory then reads other data, faults, or (under ASan) hits the quarantine. (V8
+// frees backing stores some time after a collection, so collecting once is not enough.)
+async function churn(call, bytes) {
+  let settled = false;
+  call.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let i = 0; i < 500 && !settled; i++) {
     globalThis.gc();
     new Uint8Array(bytes).fill(0xff);
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  return call;
 }
 
 // Transfers a buffer away and drops the new owner. An external buffer from allocate() is not
@@ -46,8 +54,8 @@ function transferAway(buffer) {
 }
 
 const N = 8_000_000; // sigmoid elements: tens of milliseconds on the pool thread
-const ROWS = 400_000; // softmax samples of C classes
-const C = 10;
+const ROWS = 200_000; // softmax samples of C classes (the per-row kernel: C > 32)
+const C = 40;
 
 const SCENARIOS = {
   // The plan keeps its identity, but its arrays are replaced: the old ones are garbage.
@@ -56,8 +64,7 @@ const SCENARIOS = {
     const p = addon.sigmoidAsync(plan);
     plan.logits = new Float64Array(1);
     plan.targets = new Uint8Array(1);
-    churn(N * 8);
-    return p;
+    return churn(p, N * 8);
   },
   'replaced-outputs': async () => {
     const plan = softmaxPlan(ROWS, C, {
@@ -65,32 +72,31 @@ const SCENARIOS = {
       labels: on(Int32Array, ROWS),
       gradOut: on(Float64Array, ROWS * C),
       lossOut: on(Float64Array, ROWS),
+      gamma: 1.5,
     });
     const p = addon.softmaxAsync(plan);
     plan.gradOut = null;
     plan.lossOut = null;
-    churn(ROWS * C * 8);
-    return p;
+    return churn(p, ROWS * C * 8);
   },
   // The caller transfers (detaches) a buffer the pool thread reads, or writes, and drops it.
   'transferred-input': async () => {
     const plan = sigmoidPlan(N, { logits: on(Float32Array, N).fill(0.5), targets: on(Uint8Array, N), gamma: 1.7 });
     const p = addon.sigmoidAsync(plan);
     transferAway(plan.logits.buffer);
-    churn(N * 4);
-    return p;
+    return churn(p, N * 4);
   },
   'transferred-output': async () => {
     const plan = softmaxPlan(ROWS, C, {
       logits: on(Float64Array, ROWS * C).fill(0.1),
       labels: on(Int32Array, ROWS),
       gradOut: on(Float64Array, ROWS * C),
+      gamma: 1.5,
     });
     const p = addon.softmaxAsync(plan);
     transferAway(plan.gradOut.buffer);
     plan.gradOut = null;
-    churn(ROWS * C * 8);
-    return p;
+    return churn(p, ROWS * C * 8);
   },
   // A length-tracking view of a resizable buffer, shrunk to nothing while the call runs: V8 gives
   // the pages back at once (no garbage collection needed).
@@ -99,8 +105,7 @@ const SCENARIOS = {
     const plan = sigmoidPlan(N, { logits: new Float32Array(buffer).fill(0.5), targets: on(Uint8Array, N), gamma: 1.7 });
     const p = addon.sigmoidAsync(plan);
     buffer.resize(0);
-    churn(N * 4);
-    return p;
+    return churn(p, N * 4);
   },
   // The last property the binding reads is a getter that swaps the arrays it already took: after
   // the call returns, nothing in JavaScript refers to the arrays the job uses.
@@ -115,8 +120,7 @@ const SCENARIOS = {
     });
     const p = addon.sigmoidAsync(plan);
     plan = null;
-    churn(N * 8);
-    return p;
+    return churn(p, N * 8);
   },
   // A getter that detaches the logits after the binding read them (but before it takes pointers).
   'getter-detaches': async () => {
@@ -125,20 +129,18 @@ const SCENARIOS = {
     Object.defineProperty(plan, 'gamma', {
       get() {
         transferAway(logits.buffer);
-        churn(N * 8);
+        for (let i = 0; i < 3; i++) globalThis.gc();
         return 2;
       },
     });
     const p = addon.sigmoidAsync(plan);
-    churn(N * 8);
-    return p;
+    return churn(p, N * 8);
   },
   // Arrays on ordinary buffers: with external buffers the async exports refuse them (TypeError).
   'plain-arrays': async () => {
     const plan = sigmoidPlan(N, { logits: new Float32Array(N).fill(0.5) });
     const p = addon.sigmoidAsync(plan);
-    churn(N * 4);
-    return p;
+    return churn(p, N * 4);
   },
 };
 

@@ -84,7 +84,10 @@ if (!isMainThread) {
   const xs = logits(Float32Array, S * 8);
   // Every native path that reads labels, targets, weights or probabilities.
   const calls = [
-    ['softmax per-row, alpha, weights', (f) => f.softmax(x40, labels40, { numClasses: C, alpha: alpha40, weights, gradient: true })],
+    [
+      'softmax per-row, alpha, weights',
+      (f) => f.softmax(x40, labels40, { numClasses: C, alpha: alpha40, weights, gradient: true }),
+    ],
     ['softmax tiled, none', (f) => f.softmax(x8, labels8, { numClasses: 8, reduction: 'none', gradient: true })],
     ['softmax smoothing', (f) => f.softmax(x40, labels40, { numClasses: C, labelSmoothing: 0.1, gradient: true })],
     ['softmax strided', (f) => f.softmax(x5, labels5x3, { shape: [S / 64, 5, 64], gradient: true })],
@@ -125,9 +128,24 @@ if (!isMainThread) {
     if (addon) {
       // The binding itself (what a direct caller reaches): a bad element comes back as a report.
       const plan = {
-        logits: x40, labels: labels40, targets: null, weights, outer: S, classes: C, inner: 1, gamma: 2,
-        alpha: Float64Array.from(alpha40), alphaScale: 1, labelSmoothing: 0, ignoreIndex: -100, gradScale: 1,
-        gradScaleByCount: true, lossOut: null, gradOut: null, threads: 2, simd: -1,
+        logits: x40,
+        labels: labels40,
+        targets: null,
+        weights,
+        outer: S,
+        classes: C,
+        inner: 1,
+        gamma: 2,
+        alpha: Float64Array.from(alpha40),
+        alphaScale: 1,
+        labelSmoothing: 0,
+        ignoreIndex: -100,
+        gradScale: 1,
+        gradScaleByCount: true,
+        lossOut: null,
+        gradOut: null,
+        threads: 2,
+        simd: -1,
       };
       const r = addon.softmax(plan);
       out.direct++;
