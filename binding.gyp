@@ -19,6 +19,7 @@
         'native/addon.cpp',
         'native/job.cpp',
         'native/memory_floor.cpp',
+        'native/owned_memory.cpp',
         'native/plan_reader.cpp',
         'native/sigmoid_focal.cpp',
         'native/simd_avx2.cpp',

@@ -15,6 +15,18 @@ const free = new Map<number, ArrayBuffer[]>();
 let pooledBytes = 0;
 let pooledBuffers = 0;
 let idleTimer: ReturnType<typeof setTimeout> | null = null;
+let allocate: (bytes: number) => ArrayBuffer = (bytes) => new ArrayBuffer(bytes);
+
+/**
+ * Where new buffers come from: the native backend's `allocate()` (the only memory its async
+ * exports accept). Empties the pool, whose buffers came from the previous allocator.
+ */
+export function setAllocator(allocator: (bytes: number) => ArrayBuffer): void {
+  allocate = allocator;
+  free.clear();
+  pooledBytes = 0;
+  pooledBuffers = 0;
+}
 
 function touch(): void {
   if (idleTimer) idleTimer.refresh();
@@ -33,7 +45,7 @@ function touch(): void {
 export function borrowBuffer(bytes: number): ArrayBuffer {
   touch();
   const buffer = free.get(bytes)?.pop();
-  if (!buffer) return new ArrayBuffer(bytes);
+  if (!buffer) return allocate(bytes);
   pooledBytes -= bytes;
   pooledBuffers--;
   return buffer;

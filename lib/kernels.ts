@@ -89,4 +89,6 @@ export interface Kernels {
   /** The same work off the caller's path; the plan's arrays must not change until it settles. */
   sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  /** A buffer of `byteLength` bytes that the async functions accept (native: on memory the addon owns). */
+  allocate(byteLength: number): ArrayBuffer;
 }

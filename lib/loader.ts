@@ -7,6 +7,7 @@ import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
+import { setAllocator } from './buffer-pool.js';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
 import { packageRoot } from './package-root.js';
 import { defaultSimd, type SimdLevels, type SimdName } from './simd.js';
@@ -30,6 +31,8 @@ export interface Addon {
   sigmoid(plan: SigmoidPlan): KernelResult;
   softmax(plan: SoftmaxPlan): KernelResult;
   sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
+  /** Memory the async exports accept (see native/addon.cpp). */
+  allocate(byteLength: number): ArrayBuffer;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
   memoryFloor(
     logits: Float32Array,
@@ -312,7 +315,9 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
       softmax: addon.softmax,
       sigmoidAsync: addon.sigmoidAsync,
       softmaxAsync: addon.softmaxAsync,
+      allocate: addon.allocate,
     };
+    setAllocator(addon.allocate); // the async copies go on memory the addon's async exports accept
     return { addon, kernels, info, path };
   }
   const prebuilds = join(packageRoot, 'prebuilds');

@@ -13,7 +13,7 @@
  * the caller's timers (fresh memory costs a page fault per 4 KiB, which on some VMs makes a 200 MB
  * copy take half a second).
  */
-import { borrowLike, bytesPerElement, copyRange, isOwn, lengthOfView } from './arrays.js';
+import { borrowLike, bytesPerElement, copyRange, lengthOfView } from './arrays.js';
 import { returnBuffer } from './buffer-pool.js';
 import type { SigmoidPlan, SoftmaxPlan } from './kernels.js';
 import { inSlice } from './slices.js';
@@ -94,7 +94,6 @@ export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
   const copy: Record<string, unknown> = { ...plan };
   const copies: { key: string; mine: ArrayBufferView; theirs: ArrayBufferView }[] = [];
   for (const [key, view] of arrays(plan)) {
-    if (isOwn(view)) continue;
     copy[key] = borrowLike(view);
     copies.push({ key, mine: copy[key] as ArrayBufferView, theirs: view });
   }

@@ -32,6 +32,31 @@ struct Job {
   std::vector<double> alpha;  // per-class alpha, owned (empty: none)
 };
 
+// The arrays of a job, by the part they play (the binding holds each for as long as the job runs).
+enum class JobArray { kLogits, kTargets, kWeights, kLossOut, kGradOut };
+
+inline void set_job_array(Job& job, JobArray which, void* data) {
+  switch (which) {
+    case JobArray::kLogits:
+      job.logits = data;
+      break;
+    case JobArray::kTargets:
+      job.targets = data;
+      break;
+    case JobArray::kWeights:
+      job.weights = data;
+      break;
+    case JobArray::kLossOut:
+      job.loss_out = data;
+      break;
+    case JobArray::kGradOut:
+      job.grad_out = data;
+      break;
+  }
+}
+
+// Runs the kernel. Throws std::bad_alloc when the kernel's private copies of the labels and
+// weights (read once: see read_once in kernel_types.hpp) do not fit in memory.
 KernelResult run_job(const Job& job);
 
 }  // namespace focal

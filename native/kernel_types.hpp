@@ -1,7 +1,13 @@
 // Types shared by the kernels and the binding. No N-API here.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>  // _ReadWriteBarrier
+#endif
 
 namespace focal {
 
@@ -24,6 +30,40 @@ struct KernelResult {
     }
   }
 };
+
+// Inputs may lie on a SharedArrayBuffer that another thread writes while a kernel runs (such
+// arrays are supported). A kernel must therefore read each label, target, weight or probability
+// exactly once: read it, check it, and use that same value. Where a value is checked in one pass
+// and used in another, or might be re-read by the compiler (which assumes that no other thread
+// writes ordinary memory, so may load an element again instead of keeping it in a register),
+// the kernel first copies the elements into private memory with read_once and works on the copy.
+//
+// Why memcpy and a compiler barrier rather than relaxed atomic loads (__atomic_load_n): the copy
+// vectorizes (an atomic load is one scalar load per element), works for float elements
+// (__atomic_load_n takes integers only) and with MSVC. The barrier is what makes it a single read:
+// after it the compiler must assume the source changed, so it can neither drop the copy and read
+// the source where the copy is used, nor read the source again later. A torn element (a writer
+// midway) is just another value, and is checked like any other.
+inline void compiler_barrier() {
+#if defined(_MSC_VER) && !defined(__clang__)
+  _ReadWriteBarrier();
+#else
+  __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+template <typename T>
+inline void read_once(T* to, const T* from, int64_t n) {
+  if (n > 0) std::memcpy(to, from, static_cast<size_t>(n) * sizeof(T));
+  compiler_barrier();
+}
+
+// The same for elements `stride` apart (a sample's classes in an [outer, classes, inner] layout).
+template <typename T, typename U>
+inline void read_once_strided(T* to, const U* from, int64_t n, int64_t stride) {
+  for (int64_t j = 0; j < n; ++j) to[j] = static_cast<T>(from[j * stride]);
+  compiler_barrier();
+}
 
 // Targets and weights are validated as they are read, in the same pass as the loss.
 inline bool is_valid_target(double t) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -13,14 +14,112 @@ void throw_type_error(Napi::Env env, const std::string& message) {
   throw Napi::TypeError::New(env, "focal-loss (native): " + message);
 }
 
+const char* typed_array_name(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+      return "Int8Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint8_clamped_array:
+      return "Uint8ClampedArray";
+    case napi_int16_array:
+      return "Int16Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_uint32_array:
+      return "Uint32Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    case napi_bigint64_array:
+      return "BigInt64Array";
+    case napi_biguint64_array:
+      return "BigUint64Array";
+    default:
+      return "typed array";
+  }
+}
+
+size_t ArrayView::byte_length() const {
+  size_t size = 1;
+  switch (type) {
+    case napi_int16_array:
+    case napi_uint16_array:
+      size = 2;
+      break;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      size = 4;
+      break;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array:
+      size = 8;
+      break;
+    default:
+      break;
+  }
+  return length * size;
+}
+
+std::string describe(Napi::Env env, napi_value value) {
+  napi_valuetype kind;
+  if (napi_typeof(env, value, &kind) != napi_ok) return "a value";
+  switch (kind) {
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean: {
+      bool b = false;
+      napi_get_value_bool(env, value, &b);
+      return b ? "true" : "false";
+    }
+    case napi_number: {
+      double d = 0;
+      napi_get_value_double(env, value, &d);
+      char text[40];
+      std::snprintf(text, sizeof text, "%.17g", d);
+      return std::string("the number ") + text;
+    }
+    case napi_string:
+      return "a string";
+    case napi_symbol:
+      return "a symbol";
+    case napi_bigint:
+      return "a bigint";
+    case napi_function:
+      return "a function";
+    default:
+      break;
+  }
+  bool is = false;
+  if (napi_is_typedarray(env, value, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    napi_get_typedarray_info(env, value, &type, &length, nullptr, nullptr, nullptr);
+    return std::string("a ") + typed_array_name(type) + " of length " + std::to_string(length);
+  }
+  if (napi_is_dataview(env, value, &is) == napi_ok && is) return "a DataView";
+  if (napi_is_array(env, value, &is) == napi_ok && is) return "an Array";
+  if (napi_is_arraybuffer(env, value, &is) == napi_ok && is) return "an ArrayBuffer";
+  return "an object";
+}
+
 ArrayView typed_array(Napi::Env env, Napi::Value value, const char* name, bool nullable) {
-  if (nullable && (value.IsNull() || value.IsUndefined())) return {false, napi_float64_array, 0, nullptr};
-  if (!value.IsTypedArray()) throw_type_error(env, std::string("expected a typed array for ") + name);
+  if (nullable && (value.IsNull() || value.IsUndefined())) return {false, napi_float64_array, 0, nullptr, nullptr};
+  if (!value.IsTypedArray()) {
+    throw_type_error(env, std::string(name) + " must be a typed array" + (nullable ? " or null" : "") + ", received " +
+                              describe(env, value));
+  }
   ArrayView view{};
   view.present = true;
-  napi_value buffer;
   size_t offset;
-  if (napi_get_typedarray_info(env, value, &view.type, &view.length, &view.data, &buffer, &offset) != napi_ok) {
+  if (napi_get_typedarray_info(env, value, &view.type, &view.length, &view.data, &view.buffer, &offset) != napi_ok) {
     throw_type_error(env, std::string("cannot read the typed array ") + name);
   }
   return view;
@@ -50,27 +149,48 @@ class PlanValues {
   std::vector<std::pair<std::string, Napi::Value>> values_;
 };
 
+std::string field(const char* name) {
+  return std::string("plan.") + name;
+}
+
+std::string received(const PlanValues& plan, const char* name) {
+  return ", received " + describe(plan.Env(), plan.Get(name));
+}
+
+// Reads an array property and, when present, notes it among the arrays the job uses.
 ArrayView array_property(const PlanValues& plan, const char* name, bool nullable) {
-  return typed_array(plan.Env(), plan.Get(name), name, nullable);
+  return typed_array(plan.Env(), plan.Get(name), field(name).c_str(), nullable);
+}
+
+void note_array(ReadPlan& out, const PlanValues& plan, const char* name, JobArray role, bool output,
+                const ArrayView& view) {
+  if (view.present) out.arrays.push_back(PlanArray{name, role, output, plan.Get(name), view});
 }
 
 double number_property(const PlanValues& plan, const char* name) {
   Napi::Value value = plan.Get(name);
-  if (!value.IsNumber()) throw_type_error(plan.Env(), std::string("expected a number for ") + name);
+  if (!value.IsNumber()) throw_type_error(plan.Env(), field(name) + " must be a number" + received(plan, name));
   return value.As<Napi::Number>().DoubleValue();
 }
 
 bool bool_property(const PlanValues& plan, const char* name) {
   Napi::Value value = plan.Get(name);
-  if (!value.IsBoolean()) throw_type_error(plan.Env(), std::string("expected a boolean for ") + name);
+  if (!value.IsBoolean()) throw_type_error(plan.Env(), field(name) + " must be a boolean" + received(plan, name));
   return value.As<Napi::Boolean>().Value();
+}
+
+std::string integer_text(double v) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  return text;
 }
 
 // A whole number in [min, max] (threads, shape dimensions, ignore index).
 int64_t integer_property(const PlanValues& plan, const char* name, double min, double max) {
   const double v = number_property(plan, name);
   if (!(v >= min && v <= max) || std::floor(v) != v) {
-    throw_type_error(plan.Env(), std::string("expected an integer in range for ") + name);
+    throw_type_error(plan.Env(), field(name) + " must be an integer in [" + integer_text(min) + ", " +
+                                     integer_text(max) + "]" + received(plan, name));
   }
   return static_cast<int64_t>(v);
 }
@@ -80,17 +200,17 @@ napi_typedarray_type float_type(DType dtype) {
 }
 
 // An optional array of the logits' float type with exactly `length` elements.
-void* optional_float_array(const PlanValues& plan, const char* name, DType dtype, size_t length) {
+ArrayView optional_float_array(const PlanValues& plan, const char* name, DType dtype, size_t length, const char* what) {
   const ArrayView view = array_property(plan, name, true);
-  if (!view.present) return nullptr;
-  if (view.type != float_type(dtype) || view.length != length) {
-    throw_type_error(plan.Env(), std::string(name) + " must be a float array of the logits' type and length " +
-                                     std::to_string(length));
+  if (view.present && (view.type != float_type(dtype) || view.length != length)) {
+    throw_type_error(plan.Env(), field(name) + " must be null or a " + typed_array_name(float_type(dtype)) +
+                                     " (the logits' type) of length " + std::to_string(length) + " (" + what + ")" +
+                                     received(plan, name));
   }
-  return view.data;
+  return view;
 }
 
-LabelType label_type(Napi::Env env, const ArrayView& v, DType dtype, bool allow_float, const char* name) {
+LabelType label_type(const PlanValues& plan, const ArrayView& v, DType dtype, bool allow_float, const char* name) {
   switch (v.type) {
     case napi_uint8_array:
     case napi_uint8_clamped_array:
@@ -107,42 +227,58 @@ LabelType label_type(Napi::Env env, const ArrayView& v, DType dtype, bool allow_
       return LabelType::kInt32;
     default:
       if (allow_float && v.type == float_type(dtype)) return LabelType::kFloat;
-      throw_type_error(env, std::string("unsupported array type for ") + name);
+      throw_type_error(plan.Env(), field(name) + " must be an integer typed array (8, 16 or 32 bits)" +
+                                       (allow_float ? std::string(" or a ") + typed_array_name(float_type(dtype)) +
+                                                          " (the logits' type)"
+                                                    : std::string()) +
+                                       received(plan, name));
   }
 }
 
 // The logits, which decide the float type of everything else.
-ArrayView read_logits(const PlanValues& plan, Job& job) {
+ArrayView read_logits(const PlanValues& plan, ReadPlan& out) {
   const ArrayView logits = array_property(plan, "logits", false);
+  Job& job = out.job;
   if (logits.type == napi_float32_array)
     job.dtype = DType::kFloat32;
   else if (logits.type == napi_float64_array)
     job.dtype = DType::kFloat64;
   else
-    throw_type_error(plan.Env(), "logits must be a Float32Array or a Float64Array");
+    throw_type_error(plan.Env(), "plan.logits must be a Float32Array or a Float64Array" + received(plan, "logits"));
   job.logits = logits.data;
   job.n = static_cast<int64_t>(logits.length);
+  note_array(out, plan, "logits", JobArray::kLogits, false, logits);
   return logits;
 }
 
 }  // namespace
 
-Job read_sigmoid_plan(const Napi::Object& plan_object) {
+ReadPlan read_sigmoid_plan(const Napi::Object& plan_object) {
   const PlanValues plan(plan_object,
                         {"logits", "targets", "weights", "lossOut", "gradOut", "gamma", "alpha", "labelSmoothing",
                          "probabilities", "probabilityEpsilon", "gradScale", "threads", "simd"});
   Napi::Env env = plan.Env();
-  Job job;
+  ReadPlan out;
+  Job& job = out.job;
   job.kind = JobKind::kSigmoid;
-  const ArrayView logits = read_logits(plan, job);
+  const ArrayView logits = read_logits(plan, out);
   const size_t n = logits.length;
   const ArrayView targets = array_property(plan, "targets", false);
-  if (targets.length != n) throw_type_error(env, "targets must have the logits' length");
-  job.label_type = label_type(env, targets, job.dtype, true, "targets");
+  if (targets.length != n) {
+    throw_type_error(env, "plan.targets must have the logits' length " + std::to_string(n) + received(plan, "targets"));
+  }
+  job.label_type = label_type(plan, targets, job.dtype, true, "targets");
   job.targets = targets.data;
-  job.weights = optional_float_array(plan, "weights", job.dtype, n);
-  job.loss_out = optional_float_array(plan, "lossOut", job.dtype, n);
-  job.grad_out = optional_float_array(plan, "gradOut", job.dtype, n);
+  note_array(out, plan, "targets", JobArray::kTargets, false, targets);
+  const ArrayView weights = optional_float_array(plan, "weights", job.dtype, n, "one per element");
+  job.weights = weights.data;
+  note_array(out, plan, "weights", JobArray::kWeights, false, weights);
+  const ArrayView loss_out = optional_float_array(plan, "lossOut", job.dtype, n, "one per element");
+  job.loss_out = loss_out.data;
+  note_array(out, plan, "lossOut", JobArray::kLossOut, true, loss_out);
+  const ArrayView grad_out = optional_float_array(plan, "gradOut", job.dtype, n, "one per element");
+  job.grad_out = grad_out.data;
+  note_array(out, plan, "gradOut", JobArray::kGradOut, true, grad_out);
 
   SigmoidOptions& o = job.sigmoid;
   o.gamma = number_property(plan, "gamma");
@@ -154,16 +290,17 @@ Job read_sigmoid_plan(const Napi::Object& plan_object) {
   o.grad_scale = number_property(plan, "gradScale");
   o.threads = static_cast<int>(integer_property(plan, "threads", 1, 1024));
   o.simd = static_cast<int>(integer_property(plan, "simd", -1, 3));
-  return job;
+  return out;
 }
 
-Job read_softmax_plan(const Napi::Object& plan_object) {
+ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
   const PlanValues plan(plan_object, {"logits", "labels", "targets", "weights", "outer", "classes", "inner", "gamma",
                                       "alpha", "alphaScale", "labelSmoothing", "ignoreIndex", "gradScale",
                                       "gradScaleByCount", "lossOut", "gradOut", "threads", "simd"});
   Napi::Env env = plan.Env();
-  Job job;
-  const ArrayView logits = read_logits(plan, job);
+  ReadPlan out;
+  Job& job = out.job;
+  const ArrayView logits = read_logits(plan, out);
   SoftmaxShape& shape = job.shape;
   shape.outer = integer_property(plan, "outer", 0, 9007199254740991.0);
   shape.classes = integer_property(plan, "classes", 1, 9007199254740991.0);
@@ -171,20 +308,30 @@ Job read_softmax_plan(const Napi::Object& plan_object) {
   const double product =
       static_cast<double>(shape.outer) * static_cast<double>(shape.classes) * static_cast<double>(shape.inner);
   if (product != static_cast<double>(logits.length)) {
-    throw_type_error(env, "outer * classes * inner must equal the logits' length");
+    throw_type_error(env, "plan.outer * plan.classes * plan.inner (" + std::to_string(shape.outer) + " * " +
+                              std::to_string(shape.classes) + " * " + std::to_string(shape.inner) +
+                              ") must equal the length of plan.logits, " + std::to_string(logits.length));
   }
   const size_t samples = static_cast<size_t>(shape.samples());
-  job.weights = optional_float_array(plan, "weights", job.dtype, samples);
-  job.loss_out = optional_float_array(plan, "lossOut", job.dtype, samples);
-  job.grad_out = optional_float_array(plan, "gradOut", job.dtype, logits.length);
+  const ArrayView weights = optional_float_array(plan, "weights", job.dtype, samples, "one per sample");
+  job.weights = weights.data;
+  note_array(out, plan, "weights", JobArray::kWeights, false, weights);
+  const ArrayView loss_out = optional_float_array(plan, "lossOut", job.dtype, samples, "one per sample");
+  job.loss_out = loss_out.data;
+  note_array(out, plan, "lossOut", JobArray::kLossOut, true, loss_out);
+  const ArrayView grad_out = optional_float_array(plan, "gradOut", job.dtype, logits.length, "like the logits");
+  job.grad_out = grad_out.data;
+  note_array(out, plan, "gradOut", JobArray::kGradOut, true, grad_out);
 
   SoftmaxOptions& o = job.softmax;
   o.gamma = number_property(plan, "gamma");
   const ArrayView alpha = array_property(plan, "alpha", true);
   if (alpha.present) {
     if (alpha.type != napi_float64_array || alpha.length != static_cast<size_t>(shape.classes)) {
-      throw_type_error(env, "alpha must be a Float64Array with one weight per class");
+      throw_type_error(env, "plan.alpha must be null or a Float64Array of length " + std::to_string(shape.classes) +
+                                " (one weight per class)" + received(plan, "alpha"));
     }
+    // Copied now, on the calling thread: the job never reads the caller's alpha again.
     const double* a = static_cast<const double*>(alpha.data);
     job.alpha.assign(a, a + alpha.length);
   }
@@ -198,18 +345,24 @@ Job read_softmax_plan(const Napi::Object& plan_object) {
 
   const ArrayView labels = array_property(plan, "labels", true);
   if (labels.present) {
-    if (labels.length != samples) throw_type_error(env, "labels must have one entry per sample");
+    if (labels.length != samples) {
+      throw_type_error(env, "plan.labels must have one entry per sample (" + std::to_string(samples) + ")" +
+                                received(plan, "labels"));
+    }
     job.kind = JobKind::kSoftmaxLabels;
-    job.label_type = label_type(env, labels, job.dtype, false, "labels");
+    job.label_type = label_type(plan, labels, job.dtype, false, "labels");
     job.targets = labels.data;
-    return job;
+    note_array(out, plan, "labels", JobArray::kTargets, false, labels);
+    return out;
   }
   const ArrayView targets = array_property(plan, "targets", true);
-  if (!targets.present) throw_type_error(env, "either labels or targets is required");
+  if (!targets.present) throw_type_error(env, "plan.labels or plan.targets is required: both are null or undefined");
   job.kind = JobKind::kSoftmaxTargets;
   job.label_type = LabelType::kFloat;
-  job.targets = optional_float_array(plan, "targets", job.dtype, logits.length);
-  return job;
+  const ArrayView soft = optional_float_array(plan, "targets", job.dtype, logits.length, "like the logits");
+  job.targets = soft.data;
+  note_array(out, plan, "targets", JobArray::kTargets, false, soft);
+  return out;
 }
 
 }  // namespace focal

@@ -23,41 +23,54 @@ bool is_valid_label(L t) {
 }
 
 // One block [begin, end) of the batch, element by element with focal_math.hpp: the path for
-// probabilities as input. Stops at the first bad target, weight or probability.
+// probabilities as input. Stops at the first bad target, weight or probability. Targets, weights
+// and probabilities are read once (read_once, kernel_types.hpp), a chunk at a time, then checked
+// and used from the copy.
 template <typename T, typename L>
 KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, const SigmoidOptions& o, T* loss_out,
                            T* grad_out, int64_t begin, int64_t end) {
+  constexpr int64_t kChunk = 256;
   KernelResult result;
   const double eps = o.probability_epsilon;
   double sum = 0.0;
-  for (int64_t i = begin; i < end; ++i) {
-    const L raw_target = targets[i];
-    if (!is_valid_label(raw_target)) {
-      result.report(InputError::kTarget, i, static_cast<double>(raw_target));
-      break;
-    }
-    const double w = weights ? static_cast<double>(weights[i]) : 1.0;
-    if (weights && !is_valid_weight(w)) {
-      result.report(InputError::kWeight, i, w);
-      break;
-    }
-    double x = static_cast<double>(logits[i]);
-    if (o.from_probabilities) {
-      if (x < 0.0 || x > 1.0) {  // NaN passes through and yields NaN
-        result.report(InputError::kProbability, i, x);
+  L target_chunk[kChunk];
+  T weight_chunk[kChunk];
+  T input_chunk[kChunk];
+  for (int64_t start = begin; start < end && result.error == InputError::kNone; start += kChunk) {
+    const int64_t len = std::min(kChunk, end - start);
+    read_once(target_chunk, targets + start, len);
+    if (weights) read_once(weight_chunk, weights + start, len);
+    read_once(input_chunk, logits + start, len);
+    for (int64_t k = 0; k < len; ++k) {
+      const int64_t i = start + k;
+      const L raw_target = target_chunk[k];
+      if (!is_valid_label(raw_target)) {
+        result.report(InputError::kTarget, i, static_cast<double>(raw_target));
         break;
       }
-      x = std::min(std::max(x, eps), 1.0 - eps);
+      const double w = weights ? static_cast<double>(weight_chunk[k]) : 1.0;
+      if (weights && !is_valid_weight(w)) {
+        result.report(InputError::kWeight, i, w);
+        break;
+      }
+      double x = static_cast<double>(input_chunk[k]);
+      if (o.from_probabilities) {
+        if (x < 0.0 || x > 1.0) {  // NaN passes through and yields NaN
+          result.report(InputError::kProbability, i, x);
+          break;
+        }
+        x = std::min(std::max(x, eps), 1.0 - eps);
+      }
+      const double t = static_cast<double>(raw_target) * (1.0 - o.label_smoothing) + 0.5 * o.label_smoothing;
+      const double a = o.has_alpha ? o.alpha * t + (1.0 - o.alpha) * (1.0 - t) : 1.0;
+      const LossAndGrad lg = o.from_probabilities ? sigmoid_focal_from_probability(x, t, a, o.gamma)
+                                                  : sigmoid_focal_from_logit(x, t, a, o.gamma);
+      // A zero weight silences the element even when its loss is infinite.
+      const double loss = w == 0.0 ? 0.0 : w * lg.loss;
+      sum += loss;
+      if (loss_out) loss_out[i] = static_cast<T>(loss);
+      if (grad_out) grad_out[i] = static_cast<T>(w == 0.0 ? 0.0 : w * o.grad_scale * lg.grad);
     }
-    const double t = static_cast<double>(raw_target) * (1.0 - o.label_smoothing) + 0.5 * o.label_smoothing;
-    const double a = o.has_alpha ? o.alpha * t + (1.0 - o.alpha) * (1.0 - t) : 1.0;
-    const LossAndGrad lg = o.from_probabilities ? sigmoid_focal_from_probability(x, t, a, o.gamma)
-                                                : sigmoid_focal_from_logit(x, t, a, o.gamma);
-    // A zero weight silences the element even when its loss is infinite.
-    const double loss = w == 0.0 ? 0.0 : w * lg.loss;
-    sum += loss;
-    if (loss_out) loss_out[i] = static_cast<T>(loss);
-    if (grad_out) grad_out[i] = static_cast<T>(w == 0.0 ? 0.0 : w * o.grad_scale * lg.grad);
   }
   result.sum = sum;
   result.count = end - begin;

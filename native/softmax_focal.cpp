@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "focal_math.hpp"
@@ -72,6 +73,21 @@ double* scratch_for(int64_t classes) {
   thread_local std::vector<double> scratch;
   if (scratch.size() < static_cast<size_t>(classes)) scratch.resize(static_cast<size_t>(classes));
   return scratch.data();
+}
+
+// One soft-target sample's targets, read once from the caller's array (one per thread).
+double* targets_for(int64_t classes) {
+  thread_local std::vector<double> targets;
+  if (targets.size() < static_cast<size_t>(classes)) targets.resize(static_cast<size_t>(classes));
+  return targets.data();
+}
+
+// Private copies of the per-sample labels and weights: they are checked (and counted) in one pass
+// and used in the next, so both passes must see the same values (read_once, kernel_types.hpp).
+// Allocated before any parallel region (an allocation failure throws std::bad_alloc to the binding).
+template <typename V>
+std::unique_ptr<V[]> private_copy_of(const V* values, int64_t n) {
+  return values ? std::unique_ptr<V[]>(new V[static_cast<size_t>(n)]) : nullptr;
 }
 
 template <typename T>
@@ -222,12 +238,18 @@ double soft_target_sample(const Row<T>& row, const Target& target, const double*
 }  // namespace
 
 template <typename T, typename L>
-KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T* weights, const SoftmaxShape& shape,
-                                       const SoftmaxOptions& o, T* loss_out, T* grad_out) {
+KernelResult softmax_focal_loss_labels(const T* logits, const L* caller_labels, const T* caller_weights,
+                                       const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out, T* grad_out) {
   if (shape.samples() == 0) return KernelResult{};  // nothing to read, whatever the number of classes
   const int64_t C = shape.classes;
   const Blocks blocks(shape.samples(), C);
+  const std::unique_ptr<L[]> label_copy = private_copy_of(caller_labels, shape.samples());
+  const std::unique_ptr<T[]> weight_copy = private_copy_of(caller_weights, shape.samples());
+  const L* const labels = label_copy.get();
+  const T* const weights = weight_copy.get();
   const KernelResult checked = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
+    read_once(label_copy.get() + begin, caller_labels + begin, end - begin);
+    if (weights) read_once(weight_copy.get() + begin, caller_weights + begin, end - begin);
     return check_labels_and_weights(labels, weights, C, o.ignore_index, begin, end);
   });
   if (checked.error != InputError::kNone) return checked;
@@ -271,13 +293,17 @@ KernelResult softmax_focal_loss_labels(const T* logits, const L* labels, const T
 }
 
 template <typename T>
-KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* weights, const SoftmaxShape& shape,
-                                        const SoftmaxOptions& o, T* loss_out, T* grad_out) {
+KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const T* caller_weights,
+                                        const SoftmaxShape& shape, const SoftmaxOptions& o, T* loss_out, T* grad_out) {
   if (shape.samples() == 0) return KernelResult{};
   const int64_t C = shape.classes;
   const Blocks blocks(shape.samples(), C);
-  const KernelResult checked =
-      run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) { return check_weights(weights, begin, end); });
+  const std::unique_ptr<T[]> weight_copy = private_copy_of(caller_weights, shape.samples());
+  const T* const weights = weight_copy.get();
+  const KernelResult checked = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
+    if (weights) read_once(weight_copy.get() + begin, caller_weights + begin, end - begin);
+    return check_weights(weights, begin, end);
+  });
   if (checked.error != InputError::kNone) return checked;
   const double scale = gradient_scale(o, checked.count);
   const double smoothing = o.label_smoothing;
@@ -285,16 +311,15 @@ KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const
     KernelResult part;
     for (int64_t sample = begin; sample < end; ++sample) {
       const int64_t base = sample_base(shape, sample);
-      // Targets are checked before the sample is computed: a bad one stops the block.
+      // The sample's targets, read once, are checked before it is computed: a bad one stops the block.
+      double* const t = targets_for(C);
+      read_once_strided(t, targets + base, C, shape.inner);
       for (int64_t j = 0; j < C; ++j) {
-        const double t = static_cast<double>(targets[base + j * shape.inner]);
-        if (!is_valid_target(t)) part.report(InputError::kTarget, base + j * shape.inner, t);
+        if (!is_valid_target(t[j])) part.report(InputError::kTarget, base + j * shape.inner, t[j]);
       }
       if (part.error != InputError::kNone) break;
       const Row<T> row{logits + base, shape.inner, C};
-      const auto target = [&](int64_t j) {
-        return static_cast<double>(targets[base + j * shape.inner]) * (1.0 - smoothing) + smoothing / C;
-      };
+      const auto target = [&](int64_t j) { return t[j] * (1.0 - smoothing) + smoothing / C; };
       const double w = weights ? static_cast<double>(weights[sample]) : 1.0;
       const double loss = soft_target_sample(row, target, o.alpha, o.alpha_scale, w, o.gamma, scale,
                                              grad_out ? grad_out + base : nullptr);

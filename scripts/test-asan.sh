@@ -72,7 +72,9 @@ SKIP_TESTS='stalling a timer|keeps a setInterval firing|no allocation for the cl
 # The suites run once per backend; the JS backend's copies ("js: ...", "... [js] ...") never reach
 # the addon, so they are skipped too.
 TEST_FILTER="^(?!js: )(?!.*\\[js\\])(?!.*(${SKIP_TESTS}))"
-# The CI set: native paths through every binding entry point, every SIMD level, threads, async.
+# The CI set: native paths through every binding entry point, every SIMD level, threads, async,
+# and the attacks on the binding (arrays that go away mid-call, SharedArrayBuffer inputs written
+# by a worker meanwhile), each in child processes that inherit the sanitizers.
 CI_FILES=(
   test/validation.test.ts
   test/parity.test.ts
@@ -81,6 +83,8 @@ CI_FILES=(
   test/async.test.ts
   test/concurrency.test.ts
   test/numerics-softmax.test.ts
+  test/binding-lifetime.test.ts
+  test/binding-shared.test.ts
   test/sanitize/
 )
 

@@ -290,6 +290,7 @@ function sigmoidWork(plan: SigmoidPlan): [Blocks, BlockFn] {
 
 export const jsKernels: Kernels = {
   simd: null,
+  allocate: (byteLength) => new ArrayBuffer(byteLength),
   sigmoid(plan) {
     return runBlocks(...sigmoidWork(plan));
   },
