@@ -12,8 +12,11 @@ import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.
 import { packageRoot } from './package-root.js';
 import { defaultSimd, type SimdLevels, type SimdName } from './simd.js';
 
-/** Must match kPlanVersion in native/plan_reader.hpp: a stale build with another plan layout is refused. */
-const PLAN_VERSION = 3;
+/**
+ * Must match kPlanVersion in native/plan_reader.hpp: a stale build with another plan layout is refused.
+ * 4: async plans take only arrays on buffers from allocate().
+ */
+const PLAN_VERSION = 4;
 
 export interface AddonInfo {
   planVersion: number;
@@ -283,7 +286,7 @@ function checkPe(file: BinaryFile): void {
 
 /** The module must be this package's addon, built from sources with the same plan layout. */
 export function checkAddon(addon: Partial<Addon>, path: string): Addon {
-  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'memoryFloor', 'info'] as const) {
+  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'memoryFloor', 'info'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}(): rebuild it`);
   }
   const info = addon.info!();

@@ -13,8 +13,9 @@
 
 namespace focal {
 
-// Bumped whenever the plan layout changes; the loader refuses an addon with another value.
-constexpr int32_t kPlanVersion = 3;
+// Bumped whenever the plan layout or what the exports accept changes; the loader refuses an addon
+// with another value.
+constexpr int32_t kPlanVersion = 4;
 
 // A typed array's element type, length and data pointer (already offset by its byteOffset).
 struct ArrayView {

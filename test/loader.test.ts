@@ -106,11 +106,17 @@ describe('loader failures (child processes)', () => {
       softmax: fn,
       sigmoidAsync: fn,
       softmaxAsync: fn,
+      allocate: fn,
       memoryFloor: fn,
       info: () => ({ planVersion: 1 }),
     };
     expect(() => checkAddon(stale as never, 'old.node')).toThrow(
       /old\.node was built for plan version 1, this package needs \d+: rebuild it/,
+    );
+    // Built before async plans took allocate() buffers: every async call would be refused.
+    const { allocate: _, ...noAllocate } = stale;
+    expect(() => checkAddon(noAllocate as never, 'old.node')).toThrow(
+      'old.node does not export allocate(): rebuild it',
     );
   });
 });

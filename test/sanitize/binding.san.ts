@@ -323,7 +323,7 @@ describe('the binding rejects malformed plans (sync and async entry points)', ()
         expect(out.every((x) => x === 2)).toBe(true);
       }
     }
-    expect(addon.info().planVersion).toBe(3);
+    expect(addon.info().planVersion).toBe(4);
   });
 });
 
