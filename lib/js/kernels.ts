@@ -153,7 +153,7 @@ function hardLabelSample(
       grad[base + k * stride] = scale * g;
     }
   }
-  return -a * u * logPy;
+  return a * u * (0 - logPy); // +0, not -0, when p_y = 1
 }
 
 /**
