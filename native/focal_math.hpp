@@ -2,59 +2,166 @@
 // Pure C++: no N-API here, so the math can be read and tested on its own.
 // Everything is computed in double, whatever the storage type: float32 inputs are widened, and the
 // result is rounded once when stored, which keeps float32 outputs within an ulp of the exact value.
+//
+// Internal linkage (the unnamed namespace): simd_kernels.inc includes this header after an
+// instruction-set target pragma (its rare careful path calls sigmoid_focal_from_logit); with the
+// usual inline linkage the linker could keep that AVX-512 copy for every caller (SIGILL on older
+// CPUs). Each translation unit gets its own copy instead.
 #pragma once
 
 #include <cmath>
+#include <limits>
 
 namespace focal {
+namespace {
 
 struct LossAndGrad {
   double loss;
   double grad;
 };
 
-// Sigmoid focal loss of one element from its logit x, target t in [0, 1], class weight a
-// (alpha_t, already chosen for t) and gamma >= 0. Returns L and dL/dx.
+// The smallest normal double: below it a double has fewer than 53 significant bits.
+constexpr double kMinNormal = std::numeric_limits<double>::min();
+
+// The smoothed target t' = t(1 - s) + s/2 and its complement 1 - t' = (1 - t)(1 - s) + s/2, each
+// formed directly from t: 1 - t' as a difference would keep none of the digits of s/2 when s is
+// tiny (s = 1e-9 gave 4.5e-6 relative error; s = 1e-20 rounds t' to 1, so 1 - t' was 0).
+struct SmoothedTarget {
+  double t;  // t'
+  double u;  // 1 - t'
+};
+
+inline SmoothedTarget smooth_target(double raw, double s) {
+  const double keep = 1.0 - s;
+  const double half = 0.5 * s;
+  return {raw * keep + half, (1.0 - raw) * keep + half};
+}
+
+// alpha_t = alpha*t + (1 - alpha)*(1 - t), or 1 without alpha; 1 - alpha is exact for alpha >= 1/2
+// and within half an ulp below.
+inline double sigmoid_class_weight(bool has_alpha, double alpha, double t, double u) {
+  return has_alpha ? alpha * t + (1.0 - alpha) * u : 1.0;
+}
+
+// True when a * m^gamma * (ce, or B) * (w, or w * grad_scale), evaluated left to right in double,
+// may have lost digits that the exact value keeps: a partial product fell below the normal range
+// (or w * grad_scale overflowed) and a later factor could lift the result back into it. A result
+// that stays below the normal range needs no care: the contract there is absolute (1e-300).
+// Written with & and | so that the kernel loop that evaluates it has no branches.
+//   P = a * m^gamma,  L1 = P * ce,  G1 = P * B,  W = w * grad_scale
+inline bool sigmoid_product_needs_care(double P, double ce, double L1, double B, double G1, double w, double W) {
+  const double absB = std::fabs(B), absG1 = std::fabs(G1);
+  const bool loss = ((P < kMinNormal) & (ce * w > 1.0)) | ((L1 < kMinNormal) & (w > 1.0));
+  const bool grad = (W > std::numeric_limits<double>::max()) | ((W < kMinNormal) & (absG1 > 1.0)) |
+                    ((P < kMinNormal) & (absB * W > 1.0)) | ((absG1 < kMinNormal) & (W > 1.0));
+  return loss | grad;
+}
+
+// A positive double as f * 2^e with f in [0.5, 1): products of many factors without intermediate
+// overflow or underflow, rounded to a double once at the end.
+struct Scaled {
+  double f;
+  long e;
+};
+
+inline Scaled scaled_times(Scaled s, double v) {  // v > 0 and finite
+  int ev = 0;
+  const double fv = std::frexp(v, &ev);
+  int ep = 0;
+  const double f = std::frexp(s.f * fv, &ep);  // s.f * fv in [0.25, 1): one rounding, never subnormal
+  return {f, s.e + ev + ep};
+}
+
+inline double scaled_value(Scaled s) {
+  const long limit = 4000;  // beyond, the value is 0 or inf whatever f is
+  const long e = s.e < -limit ? -limit : (s.e > limit ? limit : s.e);
+  return std::ldexp(s.f, static_cast<int>(e));
+}
+
+// m^gamma = 2^n * exp(r) for m in (0, 1] and gamma >= 0, whatever its magnitude: y = gamma*log(m)
+// is split as n*ln2 + r with r in [0, ln2) (ln2 in two parts, the first of 32 bits, so n*ln2_hi is
+// exact). Relative error about |y| * 2.2e-16 (the rounding of y), as for any pow.
+inline Scaled power_scaled(double m, double gamma) {
+  const double y = gamma == 0.0 ? 0.0 : gamma * std::log(m);
+  const double yc = y < -1e6 ? -1e6 : y;  // below 2^-1.4e6 nothing can lift it back: 0
+  const double n = std::floor(yc * 1.4426950408889634);
+  const double r = (yc - n * 0x1.62e42fee00000p-1) - n * 0x1.a39ef35793c76p-33;
+  return scaled_times({0.5, 1 + static_cast<long>(n)}, std::exp(r));
+}
+
+// a * m^gamma * c * w for positive a, m, finite w > 0 and any c, without intermediate underflow.
+inline double focal_product(Scaled a_mg, double c, double w) {
+  if (c == 0.0 || std::isinf(c)) return c;  // the other factors are positive
+  const double v = scaled_value(scaled_times(scaled_times(a_mg, std::fabs(c)), w));
+  return c < 0.0 ? -v : v;
+}
+
+// {w * a * m^gamma * ce, grad_scale * w * a * m^gamma * B} in scaled form (the careful path).
+inline LossAndGrad sigmoid_scaled_products(double m, double gamma, double a, double ce, double B, double w,
+                                           double grad_scale) {
+  const Scaled a_mg = scaled_times(power_scaled(m, gamma), a);
+  const bool scalable = grad_scale > 0.0 && grad_scale <= std::numeric_limits<double>::max();
+  const double grad = scalable ? focal_product(scaled_times(a_mg, grad_scale), B, w) : grad_scale * w * a * B;
+  return {focal_product(a_mg, ce, w), grad};
+}
+
+// Sigmoid focal loss of one element from its logit x, target t in [0, 1] and its complement u = 1 - t
+// (smooth_target), class weight a (alpha_t for this t), weight w and gamma >= 0. Returns w*L and
+// grad_scale * w * dL/dx.
 //
 //   p = sigmoid(x), q = sigmoid(-x)         (q computed directly, never as 1 - p)
 //   ce = softplus(x) - t*x                   (as a sum of non-negative terms)
-//   m = t*q + (1 - t)*p                      (1 - p_t, never computed as a difference)
+//   m = t*q + u*p                            (1 - p_t, never computed as a difference)
 //   L = a * m^gamma * ce
-//   dL/dx = a * m^gamma * [ (1-t)*p - t*q + gamma*(1-2t)*(p*q/m)*ce ]
-inline LossAndGrad sigmoid_focal_from_logit(double x, double t, double a, double gamma) {
-  if (a == 0.0) return {0.0, 0.0};  // a zero class weight silences the element, even a NaN logit
+//   dL/dx = a * m^gamma * B,  B = u*p - t*q + gamma*(u - t)*(p*q/m)*ce
+// When m^gamma (or a partial product) falls below the normal range while the result does not
+// (sigmoid_product_needs_care), the products are formed in scaled form instead.
+inline LossAndGrad sigmoid_focal_from_logit(double x, double t, double u, double a, double w, double gamma,
+                                            double grad_scale) {
+  if (a == 0.0 || w == 0.0) return {0.0, 0.0};  // a zero weight silences the element, even a NaN logit
   if (std::isnan(x)) return {x, x};
   const double e = std::exp(-std::fabs(x));  // in (0, 1]; 0 only when |x| is huge
   const double p = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
   const double q = x >= 0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
-  // softplus(x) - t*x = (1-t)*x + log1p(e) for x >= 0, and t*|x| + log1p(e) for x < 0.
+  // softplus(x) - t*x = u*x + log1p(e) for x >= 0, and t*|x| + log1p(e) for x < 0.
   // The factor that is zero is tested first so that an infinite |x| gives its limit, not 0 * inf.
-  const double linear = x >= 0 ? (t == 1.0 ? 0.0 : (1.0 - t) * x) : (t == 0.0 ? 0.0 : -t * x);
+  const double linear = x >= 0 ? (u == 0.0 ? 0.0 : u * x) : (t == 0.0 ? 0.0 : -t * x);
   const double ce = linear + std::log1p(e);
-  const double m = t * q + (1.0 - t) * p;
-  if (a == 0.0 || m == 0.0) return {0.0, 0.0};  // the limits: nothing to learn from this element
+  const double m = t * q + u * p;
+  if (m == 0.0) return {0.0, 0.0};  // the limits: nothing to learn from this element
   const double mg = std::pow(m, gamma);
   // p*q/m is bounded (by p when t = 1, by q when t = 0); the product with ce vanishes at the limits.
   const double pq_over_m = p * q / m;
-  const double focus = (gamma == 0.0 || pq_over_m == 0.0) ? 0.0 : gamma * (1.0 - 2.0 * t) * pq_over_m * ce;
-  const double p_minus_t = (1.0 - t) * p - t * q;  // never p - t: at x = 50, t = 1 that is 0, not -e^-50
-  return {a * mg * ce, a * mg * (p_minus_t + focus)};
+  const double focus = (gamma == 0.0 || pq_over_m == 0.0) ? 0.0 : gamma * (u - t) * pq_over_m * ce;
+  const double B = (u * p - t * q) + focus;  // never p - t: at x = 50, t = 1 that is 0, not -e^-50
+  const double P = a * mg;
+  const double L1 = P * ce;
+  const double G1 = P * B;
+  const double W = w * grad_scale;
+  if (!sigmoid_product_needs_care(P, ce, L1, B, G1, w, W)) return {w * L1, W * G1};
+  return sigmoid_scaled_products(m, gamma, a, ce, B, w, grad_scale);
 }
 
-// Sigmoid focal loss of one element from a probability p (already clamped to [eps, 1 - eps]).
-// The gradient is with respect to p:
-//   ce = -t*log(p) - (1-t)*log(1-p),   m = t*(1-p) + (1-t)*p,   L = a * m^gamma * ce
-//   dL/dp = a * m^gamma * [ gamma*(1-2t)*ce/m + (1-t)/(1-p) - t/p ]
-inline LossAndGrad sigmoid_focal_from_probability(double p, double t, double a, double gamma) {
-  if (a == 0.0) return {0.0, 0.0};
+// Sigmoid focal loss of one element from a probability p (already clamped to [eps, 1 - eps]), with t,
+// u, a, w as above. The gradient is with respect to p:
+//   ce = -t*log(p) - u*log(1-p),   m = t*(1-p) + u*p,   L = a * m^gamma * ce
+//   dL/dp = a * m^gamma * [ gamma*(u - t)*ce/m + u/(1-p) - t/p ]
+inline LossAndGrad sigmoid_focal_from_probability(double p, double t, double u, double a, double w, double gamma,
+                                                  double grad_scale) {
+  if (a == 0.0 || w == 0.0) return {0.0, 0.0};
   if (std::isnan(p)) return {p, p};
-  const double q = 1.0 - p;
-  const double ce = (t == 0.0 ? 0.0 : -t * std::log(p)) + (t == 1.0 ? 0.0 : -(1.0 - t) * std::log1p(-p));
-  const double m = t * q + (1.0 - t) * p;  // >= min(p, q) > 0 thanks to the clamp
-  if (a == 0.0) return {0.0, 0.0};
+  const double q = 1.0 - p;  // exact for p >= 1/2, and within half an ulp of a number >= 1/2 below
+  const double ce = (t == 0.0 ? 0.0 : -t * std::log(p)) + (u == 0.0 ? 0.0 : -u * std::log1p(-p));
+  const double m = t * q + u * p;  // >= min(p, q) > 0 thanks to the clamp
   const double mg = std::pow(m, gamma);
-  const double focus = gamma == 0.0 ? 0.0 : gamma * (1.0 - 2.0 * t) * ce / m;
-  return {a * mg * ce, a * mg * (focus + (1.0 - t) / q - t / p)};
+  const double focus = gamma == 0.0 ? 0.0 : gamma * (u - t) * ce / m;
+  const double B = focus + (u / q - t / p);
+  const double P = a * mg;
+  const double L1 = P * ce;
+  const double G1 = P * B;
+  const double W = w * grad_scale;
+  if (!sigmoid_product_needs_care(P, ce, L1, B, G1, w, W)) return {w * L1, W * G1};
+  return sigmoid_scaled_products(m, gamma, a, ce, B, w, grad_scale);
 }
 
 // p * log(p) / q style products in the softmax gradient: 0 when p is 0, whatever the other factor
@@ -68,4 +175,5 @@ inline double log_p_over_q(double log_p, double q) {
   return q > 0.0 ? log_p / q : -1.0;
 }
 
+}  // namespace
 }  // namespace focal

@@ -61,15 +61,16 @@ KernelResult sigmoid_block(const T* logits, const L* targets, const T* weights, 
         }
         x = std::min(std::max(x, eps), 1.0 - eps);
       }
-      const double t = static_cast<double>(raw_target) * (1.0 - o.label_smoothing) + 0.5 * o.label_smoothing;
-      const double a = o.has_alpha ? o.alpha * t + (1.0 - o.alpha) * (1.0 - t) : 1.0;
-      const LossAndGrad lg = o.from_probabilities ? sigmoid_focal_from_probability(x, t, a, o.gamma)
-                                                  : sigmoid_focal_from_logit(x, t, a, o.gamma);
-      // A zero weight silences the element even when its loss is infinite.
-      const double loss = w == 0.0 ? 0.0 : w * lg.loss;
-      sum += loss;
-      if (loss_out) loss_out[i] = static_cast<T>(loss);
-      if (grad_out) grad_out[i] = static_cast<T>(w == 0.0 ? 0.0 : w * o.grad_scale * lg.grad);
+      const SmoothedTarget st = smooth_target(static_cast<double>(raw_target), o.label_smoothing);
+      const double a = sigmoid_class_weight(o.has_alpha, o.alpha, st.t, st.u);
+      // w and the gradient scale are applied inside (a zero weight silences the element even when its
+      // loss is infinite; products too small for a double are formed in scaled form there).
+      const LossAndGrad lg = o.from_probabilities
+                                 ? sigmoid_focal_from_probability(x, st.t, st.u, a, w, o.gamma, o.grad_scale)
+                                 : sigmoid_focal_from_logit(x, st.t, st.u, a, w, o.gamma, o.grad_scale);
+      sum += lg.loss;
+      if (loss_out) loss_out[i] = static_cast<T>(lg.loss);
+      if (grad_out) grad_out[i] = static_cast<T>(lg.grad);
     }
   }
   result.sum = sum;

@@ -171,7 +171,7 @@ double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, d
       grad[k * row.stride] = static_cast<T>(scale * g);
     }
   }
-  return -a * u * log_p_y;
+  return a * u * (0.0 - log_p_y);  // +0, not -0, when p_y = 1
 }
 
 // One sample with soft targets, w_j = t_j * alpha_j * weight (docs/NUMERICS.md, soft targets):

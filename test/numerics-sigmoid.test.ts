@@ -23,7 +23,7 @@ import {
   uniform,
   type DType,
 } from './helpers.js';
-import { refSigmoid, refSigmoidProb } from './reference.js';
+import { exact, num, refSigmoid, refSigmoidDecimal, refSigmoidProb } from './reference.js';
 
 type Api = (typeof backends)[number]['api'];
 
@@ -452,6 +452,98 @@ for (const { name, api } of backends) {
               const r = sig(api, dtype, xs, ts, { gamma, alpha: 0.25, labelSmoothing: s });
               checkAgainstRef(c, dtype, xs, ts, r, { gamma, alpha: 0.25, labelSmoothing: s });
             }
+          c.assert();
+        });
+
+        it("label smoothing s <= 1e-5 (down to 1e-20): t' and 1 - t' each formed directly, logits and probabilities", () => {
+          // 1 - t' as a difference of t' = t (1 - s) + s/2 keeps none of the digits of s/2 for tiny s
+          // (s = 1e-9 gave 4.5e-6 relative, s = 1e-20 rounds t' to 1 and gave 0); it enters m, alpha_t,
+          // ce and p - t, so every quantity is checked, with alpha 0 and 1 (alpha_t = 1 - t' or t').
+          const xs = [0, 0.5, -3, 20, -20, 50, -50, 1e3, -1e3, 1e10, -1e10].map((v) => roundTo(dtype, v));
+          const eps = dtype === 'float32' ? 1e-7 : 1e-15;
+          const ps = [eps, 1 - eps, 0.5, 0.01, 0.99, 1e-3].map((v) =>
+            Math.min(Math.max(roundTo(dtype, v), eps), 1 - eps),
+          );
+          const c = new Checker(tol);
+          for (const s of [1e-20, 1e-15, 1e-12, 1e-9, 1e-6, 1e-5])
+            for (const t of [0, 1, 0.3, 0.999].map((v) => roundTo(dtype, v)))
+              for (const gamma of [0, 0.5, 2])
+                for (const alpha of [0.25, null, 0, 1]) {
+                  const opts = { gamma, alpha, labelSmoothing: s };
+                  const ts = xs.map(() => t);
+                  checkAgainstRef(c, dtype, xs, ts, sig(api, dtype, xs, ts, opts), opts);
+                  const r = sig(
+                    api,
+                    dtype,
+                    ps,
+                    ps.map(() => t),
+                    { ...opts, input: 'probabilities' },
+                  );
+                  ps.forEach((p, i) => {
+                    const ref = refSigmoidProb(p, t, opts);
+                    const what = `p=${fmt(p)} t=${fmt(t)} s=${s} gamma=${gamma} alpha=${alpha}`;
+                    c.close(`${what} loss`, r.loss[i]!, ref.loss);
+                    c.close(`${what} grad`, r.grad[i]!, ref.grad, ref.gradScale);
+                  });
+                }
+          c.assert();
+        });
+
+        it('m^gamma below the double range while the loss is not (soft targets, |x| up to 1e300): no underflow', () => {
+          // L = a m^gamma ce with m ~ min(t, 1 - t) and ce ~ t |x|: m^gamma alone underflows (0, or a
+          // subnormal with few digits) while the product is a normal double, e.g. 1.4e-303 at
+          // x = -1e300, t = 0.25, gamma = 1000. Float32 logits cannot reach such products (the checks
+          // there pin that nothing changes).
+          const mags = dtype === 'float32' ? [1e20, 1e30, 3.4e38] : [1e20, 1e30, 3.4e38, 1e100, 1e300];
+          const xs = mags.flatMap((v) => [v, -v]).map((v) => roundTo(dtype, v));
+          const c = new Checker(tol);
+          for (const t of [0.25, 0.5, 0.001, 1e-20, 0.999].map((v) => roundTo(dtype, v)))
+            for (const gamma of [16, 31, 50, 100.5, 467, 1000])
+              for (const alpha of [0.25, null]) {
+                const ts = xs.map(() => t);
+                checkAgainstRef(c, dtype, xs, ts, sig(api, dtype, xs, ts, { gamma, alpha }), { gamma, alpha });
+              }
+          c.assert();
+        });
+
+        it('huge weights, tiny alpha, tiny normalizer: products of a tiny m^gamma and a large factor keep their digits', () => {
+          // Each factor is legal on its own; a partial product below the normal range (alpha_t m^gamma
+          // for alpha = 1e-300, or m^gamma = 1e-320 for t = 1e-20, gamma = 16) is lifted back by the
+          // weight (1e280) or by 1 / normalizer. Expected: the reference times the weight (one rounding).
+          const xs = [-30, -2, 0.5, 3, 40].map((v) => roundTo(dtype, v));
+          const c = new Checker(tol);
+          for (const [t, gamma, alpha, weight] of [
+            [1e-20, 16, 0.25, 1e280],
+            [roundTo(dtype, 0.3), 2, 1e-300, 1e250],
+            [1, 16, 0.25, 1e250],
+            [0, 2, 1e-300, 1e300],
+          ] as const) {
+            const w = dtype === 'float32' ? Math.fround(3e38) : weight; // the largest float32 weights instead
+            const ts = xs.map(() => roundTo(dtype, t));
+            for (const normalizer of [undefined, 1e-200]) {
+              const r = api.sigmoidFocalLoss(makeArray(dtype, xs), makeArray(dtype, ts), {
+                gamma,
+                alpha,
+                weights: makeArray(
+                  dtype,
+                  xs.map(() => w),
+                ),
+                gradient: true,
+                ...(normalizer === undefined ? { reduction: 'none' as const } : { normalizer }),
+              });
+              const grad = gradArray(r.grad);
+              const loss = normalizer === undefined ? lossArray(r.loss) : null;
+              xs.forEach((x, i) => {
+                // Scaled exactly: the reference rounded to a double first could underflow.
+                const ref = refSigmoidDecimal(x, ts[i]!, { gamma, alpha });
+                const scale = exact(w).div(exact(normalizer ?? 1));
+                const what = `x=${fmt(x)} t=${fmt(ts[i]!)} gamma=${gamma} alpha=${alpha} w=${w} normalizer=${normalizer}`;
+                if (loss) c.close(`${what} loss`, loss[i]!, num(ref.loss.times(exact(w))));
+                const gradScale = isHard(ts[i]!) ? 0 : num(ref.gradScale.times(scale));
+                c.close(`${what} grad`, grad[i]!, num(ref.grad.times(scale)), gradScale);
+              });
+            }
+          }
           c.assert();
         });
 

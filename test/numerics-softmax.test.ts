@@ -261,6 +261,49 @@ for (const { name, api } of backends) {
           c.assert();
         });
 
+        it('logits more than 3.4e38 apart: the loss is the correctly rounded value (Infinity in float32), the gradient finite', () => {
+          // z = [3.4e38, -3.4e38], y = 1: the exact loss is 6.8e38 (-log p_y = the gap), beyond float32's
+          // largest value: a float32 'none' loss rounds it to Infinity, as any rounding to float32 must.
+          // The gradient (-q_y, +p_0 within 1e-38) is finite; 'sum' and 'mean' are doubles: 6.8e38.
+          // y = 0 (the top class, p_y = 1): the loss is +0 (not -0).
+          const z = [3.4e38, -3.4e38].map((v) => roundTo(dtype, v));
+          const c = new Checker(tol);
+          for (const gamma of [0, 2]) {
+            const ref = refSoftmax(z, 1, { gamma, alpha: null });
+            const r = run(api, dtype, 2, [{ z, target: 1 }], { gamma });
+            c.ok(`gamma=${gamma} exact loss beyond float32`, ref.loss > 3.5e38, `${ref.loss}`);
+            c.ok(
+              `gamma=${gamma} 'none' loss`,
+              dtype === 'float32' ? r.loss[0] === Infinity : relClose(r.loss[0]!, ref.loss, tol.rel),
+              `got ${r.loss[0]}, exact ${ref.loss}`,
+            );
+            for (let k = 0; k < 2; k++) {
+              c.ok(`gamma=${gamma} grad[${k}] finite`, Number.isFinite(r.grad[k]!), `got ${r.grad[k]}`);
+              c.close(`gamma=${gamma} grad[${k}]`, r.grad[k]!, ref.grad[k]!);
+            }
+            for (const reduction of ['sum', 'mean'] as const) {
+              const red = api.softmaxFocalLoss(makeArray(dtype, z), Int32Array.from([1]), {
+                numClasses: 2,
+                gamma,
+                reduction,
+              });
+              c.ok(`gamma=${gamma} ${reduction} is a number`, typeof red.loss === 'number', `${typeof red.loss}`);
+              c.ok(
+                `gamma=${gamma} ${reduction} = the exact loss, a finite double`,
+                relClose(lossNumber(red.loss), ref.loss, 1e-12),
+                `got ${red.loss}, exact ${ref.loss}`,
+              );
+            }
+            const top = run(api, dtype, 2, [{ z, target: 0 }], { gamma });
+            c.ok(
+              `gamma=${gamma} y = top: loss +0`,
+              Object.is(top.loss[0], 0),
+              `got ${Object.is(top.loss[0], -0) ? '-0' : top.loss[0]}`,
+            );
+          }
+          c.assert();
+        });
+
         it('NaN logit gives NaN in that sample only', () => {
           const samples: Sample[] = [
             { z: [0.5, 1, -1], target: 2 },
@@ -612,8 +655,10 @@ for (const { name, api } of backends) {
           const oneHot = samples.map((s) => ({ z: s.z, target: s.z.map((_, j) => (j === s.target ? 1 : 0)) }));
           // The smoothed targets are computed exactly by the reference (see the sigmoid suite).
           const c = new Checker(tol);
+          // Tiny s too: the soft target (1 - s)[j = y] + s/C has no complement to cancel (unlike the
+          // sigmoid's 1 - t'), so s = 1e-20 ... 1e-5 must stay within the contract as it is.
           for (const gamma of [0, 0.5, 2])
-            for (const s of [0.1, 0.3]) {
+            for (const s of [1e-20, 1e-9, 1e-5, 0.1, 0.3]) {
               const alpha = [0.5, 1, 0.8, 0.25, 1];
               const h = run(api, dtype, C, samples, { gamma, alpha, labelSmoothing: s });
               checkSamples(c, dtype, samples, h, { gamma, alpha, labelSmoothing: s });

@@ -77,6 +77,53 @@ describe.skipIf(!nativeBackend)('native: every SIMD level matches the exact refe
     }
   });
 
+  it('sigmoid: soft and smoothed targets at extreme logits and gamma (t, 1 - t formed directly; the careful path when m^gamma underflows), every level', async () => {
+    // Each vector of the kernel mixes ordinary elements with ones that take the careful path
+    // (m^gamma below the double range, the product not), in every position, odd length.
+    const random = mulberry32(33);
+    const n = 157;
+    const extreme = [1e20, -1e20, 3.4e38, -3.4e38, 1e100, -1e100, 1e300, -1e300];
+    const xs = Array.from({ length: n }, (_, i) =>
+      i % 3 === 0 ? extreme[(i / 3) % extreme.length]! : (random() - 0.5) * 60,
+    );
+    const soft = [0.25, 1e-20, 0.999, 0, 1, 0.5];
+    const ts = xs.map((_, i) => soft[i % soft.length]!);
+    for (const level of await nativeLevels()) {
+      for (const dtype of DTYPES) {
+        const check = new Checker(TOL[dtype]);
+        const x = makeArray(
+          dtype,
+          xs.map((v) => (dtype === 'float32' ? Math.max(-3.4e38, Math.min(3.4e38, v)) : v)),
+        );
+        const t = makeArray(dtype, ts);
+        for (const [gamma, labelSmoothing] of [
+          [16, 0],
+          [467, 0],
+          [2, 1e-9],
+          [0.5, 1e-15],
+          [0, 1e-6],
+        ] as const) {
+          const r = api.sigmoidFocalLoss(x, t, {
+            gamma,
+            alpha: 0.25,
+            labelSmoothing,
+            reduction: 'none',
+            gradient: true,
+            simd: level,
+          });
+          const loss = r.loss as Float64Array;
+          for (let i = 0; i < n; i++) {
+            const ref = refSigmoid(x[i]!, t[i]!, { gamma, alpha: 0.25, labelSmoothing });
+            const what = () => `${level} ${dtype} gamma=${gamma} s=${labelSmoothing} x=${x[i]} t=${t[i]}`;
+            check.close(() => `${what()} loss`, loss[i]!, ref.loss);
+            check.close(() => `${what()} grad`, r.grad![i]!, ref.grad, ref.gradScale);
+          }
+        }
+        check.assert();
+      }
+    }
+  });
+
   it('softmax (class last, hard labels): every sample, every level, both dtypes', async () => {
     const random = mulberry32(32);
     for (const level of await nativeLevels()) {

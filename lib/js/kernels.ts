@@ -10,8 +10,11 @@ import {
   isValidTarget,
   isValidWeight,
   logPOverQ,
+  sigmoidClassWeight,
   sigmoidFocalFromLogit,
   sigmoidFocalFromProbability,
+  smoothedComplement,
+  smoothedTarget,
   timesUnlessZero,
 } from './math.js';
 
@@ -48,14 +51,14 @@ function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResu
       if (x < 0 || x > 1) return { sum, count: i - begin, error: { kind: 'probability', index: i, value: x } };
       x = Math.min(Math.max(x, eps), 1 - eps);
     }
-    const t = rawTarget * (1 - s) + 0.5 * s;
-    const a = alpha === null ? 1 : alpha * t + (1 - alpha) * (1 - t);
-    const lg = probabilities ? sigmoidFocalFromProbability(x, t, a, gamma) : sigmoidFocalFromLogit(x, t, a, gamma);
-    // A zero weight silences the element even when its loss is infinite.
-    const loss = w === 0 ? 0 : w * lg.loss;
-    sum += loss;
-    if (lossOut) lossOut[i] = loss;
-    if (gradOut) gradOut[i] = w === 0 ? 0 : w * gradScale * lg.grad;
+    // t' and 1 - t' each formed directly; w and gradScale are applied inside (math.ts).
+    const t = smoothedTarget(rawTarget, s);
+    const u = smoothedComplement(rawTarget, s);
+    const a = sigmoidClassWeight(alpha, t, u);
+    const lg = (probabilities ? sigmoidFocalFromProbability : sigmoidFocalFromLogit)(x, t, u, a, w, gamma, gradScale);
+    sum += lg.loss;
+    if (lossOut) lossOut[i] = lg.loss;
+    if (gradOut) gradOut[i] = lg.grad;
   }
   return { sum, count: end - begin };
 }
@@ -150,7 +153,7 @@ function hardLabelSample(
       grad[base + k * stride] = scale * g;
     }
   }
-  return -a * u * logPy;
+  return a * u * (0 - logPy); // +0, not -0, when p_y = 1
 }
 
 /**
