@@ -89,4 +89,9 @@ export interface Kernels {
   /** The same work off the caller's path; the plan's arrays must not change until it settles. */
   sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  /**
+   * Memory for the async calls' copies (lib/buffer-pool.ts): the native addon's own (the only
+   * memory its async kernels accept); absent, plain ArrayBuffers.
+   */
+  allocate?(byteLength: number): ArrayBuffer;
 }

@@ -5,7 +5,9 @@ import { backends } from './backends.js';
 import { mulberry32 as rng } from './helpers.js';
 import { tickWhile } from './timer.js';
 import type { FloatArray, FocalLossResult } from '../lib/types.js';
-import { borrowBuffer, pooled, returnBuffer } from '../lib/buffer-pool.js';
+import { poolFor } from '../lib/buffer-pool.js';
+import { jsKernels } from '../lib/js/kernels.js';
+import { loadNative } from '../lib/loader.js';
 
 /** Same loss, count and gradient, bit for bit (typed arrays compared as bytes: toEqual is slow on 1e5+). */
 function expectSame(a: FocalLossResult, b: FocalLossResult): void {
@@ -18,6 +20,8 @@ function expectSame(a: FocalLossResult, b: FocalLossResult): void {
 }
 
 for (const { name, api } of backends) {
+  // The pool this backend's async calls borrow from (one per allocator: lib/buffer-pool.ts).
+  const pool = poolFor(name === 'js' ? jsKernels.allocate : loadNative().kernels?.allocate);
   describe(`${name}: async`, () => {
     it('sigmoidFocalLossAsync returns what sigmoidFocalLoss returns', async () => {
       const random = rng(21);
@@ -89,9 +93,9 @@ for (const { name, api } of backends) {
       const fillPool = () => {
         for (const bytes of [logits.byteLength, labels.byteLength, weights.byteLength, rows * 4]) {
           for (let k = 0; k < 3; k++) {
-            const b = borrowBuffer(bytes);
+            const b = pool.borrow(bytes);
             new Uint8Array(b).fill(0xff); // NaN as float32 and float64
-            returnBuffer(b);
+            pool.give(b);
           }
         }
       };
@@ -100,7 +104,7 @@ for (const { name, api } of backends) {
       const want = api.softmaxFocalLoss(logits, labels, { numClasses: C, weights, reduction: 'none', gradient: true });
       for (let round = 0; round < 3; round++) {
         fillPool();
-        expect(pooled().buffers).toBeGreaterThan(0);
+        expect(pool.pooled().buffers).toBeGreaterThan(0);
         const out = { loss: new Float32Array(rows).fill(7), grad: new Float32Array(rows * C).fill(7) };
         const got = await api.softmaxFocalLossAsync(logits, labels, options(out));
         expectSame(got, want);
