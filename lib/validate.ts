@@ -192,19 +192,20 @@ export function readOptions(
       throw typeError(`an options object with fewer than ${MAX_CHAIN} prototypes`, `the options of ${fn}`, value);
     for (const key of Object.getOwnPropertyNames(o)) {
       if (known.includes(key)) present.add(key);
-      else if (!(key === 'constructor' && o !== value)) throw unknownOption(key, fn, known, what);
+      else if (!(key === 'constructor' && o !== value)) throw unknownOption(key, fn, known);
     }
   }
   for (const key of known) if (present.has(key)) record[key] = (value as Record<string, unknown>)[key];
   return record;
 }
 
-function unknownOption(key: string, fn: string, known: readonly string[], what: string): TypeError {
+function unknownOption(key: string, fn: string, known: readonly string[]): TypeError {
   const closest = known.reduce((best, k) => (distance(key, k) < distance(key, best) ? k : best), known[0]!);
   const hint = distance(key, closest) <= 2 ? ` (did you mean '${closest}'?)` : '';
-  const argument = what === 'option' ? `options.${key}` : `${fn}.${key}`;
+  // fn is a function's name, or 'options.out' for the keys of `out`.
+  const argument = fn.startsWith('options.') ? `${fn}.${key}` : `options.${key}`;
   return withFields(
-    new TypeError(`Unknown ${what} '${key}' for ${fn}${hint}; known ${what}s: ${known.join(', ')}`),
+    new TypeError(`Unknown option '${key}' for ${fn}${hint}; known options: ${known.join(', ')}`),
     'ERR_INVALID_ARG_VALUE',
     argument,
   );
