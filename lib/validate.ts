@@ -170,12 +170,7 @@ const MAX_CHAIN = 64;
  * inherited or not. Each known option present is read once (its getter, if any, runs once), here,
  * before any array is looked at, so no caller code runs between validation and the kernel.
  */
-export function readOptions(
-  value: unknown,
-  fn: string,
-  known: readonly string[],
-  what = 'option',
-): Record<string, unknown> {
+export function readOptions(value: unknown, fn: string, known: readonly string[]): Record<string, unknown> {
   const record: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (value === undefined) return record;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
