@@ -118,6 +118,37 @@ for (const { name, api } of backends) {
       expect(out.grad.every((g) => g === 7) && out.loss.every((l) => l === 7)).toBe(true);
     });
 
+    it('follows the async input rule (buffers reused only after the promise settles): exact results for 1e6 elements', async () => {
+      // The rule: do not modify, transfer or resize the arrays of an async call until it settles.
+      const n = 1_000_000;
+      const random = rng(31);
+      const logits = new Float32Array(n);
+      const targets = new Uint8Array(n);
+      const grad = new Float32Array(n);
+      const labels = new Int32Array(n / 4);
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < n; i++) logits[i] = (random() - 0.5) * 20;
+        for (let i = 0; i < n; i++) targets[i] = random() < 0.3 ? 1 : 0;
+        for (let i = 0; i < n / 4; i++) labels[i] = Math.floor(random() * 4);
+        const want = api.sigmoidFocalLoss(logits, targets, { gradient: true });
+        const got = await api.sigmoidFocalLossAsync(logits, targets, { out: { grad } });
+        expectSame(got, want);
+        const wantSoft = api.softmaxFocalLoss(logits, labels, { numClasses: 4, gradient: true });
+        const gotSoft = await api.softmaxFocalLossAsync(logits, labels, { numClasses: 4, out: { grad } });
+        expectSame(gotSoft, wantSoft);
+      } // only now, the promises settled, are the same buffers refilled for the next round
+    });
+
+    it('converts a large number[] in slices: a setInterval keeps firing', async () => {
+      const n = 5_000_000;
+      const logits: number[] = [];
+      for (let i = 0; i < n; i++) logits.push(((i * 7919) % 2001) / 100 - 10);
+      const targets = new Uint8Array(n);
+      const { result, maxGap } = await tickWhile(5, () => api.sigmoidFocalLossAsync(logits, targets));
+      expect(result.count).toBe(n);
+      expect(maxGap).toBeLessThan(100); // converting all 5e6 at once took ~130 ms
+    });
+
     it('keeps a setInterval firing while a 5e7-element call runs', async () => {
       const n = 50_000_000;
       const logits = new Float32Array(n);
