@@ -90,9 +90,10 @@ const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
 
 /**
  * A plain array of numbers as a new Float64Array: its length read once, each element once and
- * checked (a number, any value) before it is stored. Converted chunk by chunk, so that a sparse
- * array claiming 2^32 - 1 entries fails at its first hole without allocating for all of them;
- * yields between chunks.
+ * checked (a number, any value) before it is stored; yields between chunks. The array is allocated
+ * once the first chunk has passed, so that a sparse array claiming 2^32 - 1 entries fails at its
+ * first hole without allocating for all of them (and chunks are written in place: joining them at
+ * the end would touch all that fresh memory in one go).
  */
 export function* convertSteps(
   value: readonly unknown[],
@@ -103,21 +104,33 @@ export function* convertSteps(
   if (!(Number.isSafeInteger(length) && length >= 0 && length <= MAX_ARRAY_LENGTH)) {
     throw typeError('an array of numbers', name, value);
   }
-  const chunks: Float64Array[] = [];
+  let all: Float64Array | null = null;
+  const first = new Float64Array(Math.min(CONVERT_CHUNK, length));
   for (let begin = 0; begin < length; begin += CONVERT_CHUNK) {
-    if (begin > 0) yield;
-    const chunk = new Float64Array(Math.min(CONVERT_CHUNK, length - begin));
-    for (let k = 0; k < chunk.length; k++) {
-      const v = value[begin + k];
-      if (typeof v !== 'number') throw typeError('a number', name, v, begin + k);
-      chunk[k] = v;
+    if (begin > 0) {
+      yield;
+      all ??= allocateFloat64(length, name, value, first);
     }
-    chunks.push(chunk);
+    const target = all ?? first;
+    const end = Math.min(length, begin + CONVERT_CHUNK);
+    for (let i = begin; i < end; i++) {
+      const v = value[i];
+      if (typeof v !== 'number') throw typeError('a number', name, v, i);
+      target[i] = v;
+    }
   }
-  if (chunks.length === 1) return arrays.own(chunks[0]!);
-  const all = new Float64Array(length);
-  chunks.forEach((chunk, i) => all.set(chunk, i * CONVERT_CHUNK));
-  return arrays.own(all);
+  return arrays.own(all ?? first);
+}
+
+function allocateFloat64(length: number, name: string, value: unknown, first: Float64Array): Float64Array {
+  let all: Float64Array;
+  try {
+    all = new Float64Array(length);
+  } catch {
+    throw rangeError('an array of numbers that fits in memory as float64', name, value);
+  }
+  all.set(first);
+  return all;
 }
 
 /** Runs the steps of a call to the end, synchronously. */
@@ -219,6 +232,7 @@ export function inDtypeOf<A extends FloatArray>(logits: A, data: FloatArray, arr
 /** Per-element or per-sample weights (read in steps 1-2) in the logits' dtype, of exactly `length` entries. */
 export function readWeights(
   value: Numeric | undefined | null,
+  original: unknown,
   logits: FloatArray,
   length: number,
   what: string,
@@ -227,7 +241,7 @@ export function readWeights(
   if (value === undefined || value === null) return null;
   const weights = viewFor(value as FloatArray, 'options.weights', arrays);
   if (lengthOfView(weights) !== length) {
-    throw rangeError(`${length} weights (one per ${what})`, 'options.weights', weights);
+    throw rangeError(`${length} weights (one per ${what})`, 'options.weights', original);
   }
   return inDtypeOf(logits, weights, arrays);
 }

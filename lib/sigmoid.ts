@@ -27,10 +27,15 @@ const SIGMOID_OPTIONS = [...COMMON_OPTIONS, 'alpha', 'input'] as const;
 /** Probabilities are clamped to [eps, 1 - eps]; eps depends on the precision of the input. */
 export const PROBABILITY_EPSILON = { float32: 1e-7, float64: 1e-15 } as const;
 
-function readTargets(value: Numeric, logits: FloatArray, arrays: CallArrays): FloatArray | IntegerArray {
+function readTargets(
+  value: Numeric,
+  original: unknown,
+  logits: FloatArray,
+  arrays: CallArrays,
+): FloatArray | IntegerArray {
   const view = viewFor(value, 'targets', arrays);
   if (lengthOfView(view) !== lengthOfView(logits)) {
-    throw rangeError(`${lengthOfView(logits)} targets (the length of logits)`, 'targets', view);
+    throw rangeError(`${lengthOfView(logits)} targets (the length of logits)`, 'targets', original);
   }
   return isIntegerArray(view) ? view : inDtypeOf(logits, view, arrays);
 }
@@ -62,13 +67,13 @@ export function* prepareSigmoid(
   // Step 3: no caller code runs from here on.
   const logits = viewFor(logitsIn as FloatArray, 'logits', arrays);
   const n = lengthOfView(logits);
-  const targets = readTargets(targetsIn, logits, arrays);
+  const targets = readTargets(targetsIn, targetsArg, logits, arrays);
   const gamma = readNumberInRange(options.gamma, 'options.gamma', 2, 0, Infinity);
   const alpha = readAlpha(options.alpha);
   const labelSmoothing = readNumberInRange(options.labelSmoothing, 'options.labelSmoothing', 0, 0, 1);
   const input = readChoice(options.input, 'options.input', ['logits', 'probabilities'] as const, 'logits');
   const reduction = readReduction(options);
-  const weights = readWeights(weightsIn, logits, n, 'element', arrays);
+  const weights = readWeights(weightsIn, options.weights, logits, n, 'element', arrays);
   const outputs = readOutputs(options, reduction.reduction, logits, n, [logits, targets, weights], arrays);
   const float32 = typeName(logits) === 'Float32Array';
 

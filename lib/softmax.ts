@@ -113,6 +113,7 @@ function readLayout(options: Record<string, unknown>, length: number): Layout {
  */
 function readLabels(
   value: Numeric,
+  original: unknown,
   fromList: boolean,
   logits: FloatArray,
   samples: number,
@@ -133,7 +134,7 @@ function readLabels(
       return { labels, targets: null };
     }
     if (length === n) return { labels: null, targets: inDtypeOf(logits, list, arrays) };
-    throw rangeError(`${samples} labels or ${n} soft targets`, 'labels', list);
+    throw rangeError(`${samples} labels or ${n} soft targets`, 'labels', original);
   }
   if (isIntegerArray(view)) {
     if (length !== samples) throw rangeError(`${samples} labels (one per sample)`, 'labels', view);
@@ -152,6 +153,7 @@ function readLabels(
 /** alpha (read in steps 1-2): null (no weighting), a scalar (scales every class) or one weight per class. */
 function readAlpha(
   value: unknown,
+  original: unknown,
   classes: number,
   arrays: CallArrays,
 ): { alpha: Float64Array | null; alphaScale: number } {
@@ -159,7 +161,7 @@ function readAlpha(
   if (typeof value === 'number') return { alpha: null, alphaScale: readNumberInRange(value, 'options.alpha', 1, 0, 1) };
   const view = viewFor(value as FloatArray, 'options.alpha', arrays);
   if (lengthOfView(view) !== classes) {
-    throw rangeError(`${classes} class weights (numClasses)`, 'options.alpha', view);
+    throw rangeError(`${classes} class weights (numClasses)`, 'options.alpha', original);
   }
   // A copy of its own (read once), checked entry by entry.
   const alpha = arrays.own(new Float64Array(classes));
@@ -206,13 +208,13 @@ export function* prepareSoftmax(
   const logits = viewFor(logitsIn as FloatArray, 'logits', arrays);
   const layout = readLayout(options, lengthOfView(logits));
   const samples = layout.outer * layout.inner;
-  const { labels, targets } = readLabels(labelsIn, labelsFromList, logits, samples, arrays);
+  const { labels, targets } = readLabels(labelsIn, labelsArg, labelsFromList, logits, samples, arrays);
   const gamma = readNumberInRange(options.gamma, 'options.gamma', 2, 0, Infinity);
-  const { alpha, alphaScale } = readAlpha(alphaIn, layout.classes, arrays);
+  const { alpha, alphaScale } = readAlpha(alphaIn, alphaArg, layout.classes, arrays);
   const ignoreIndex = readInteger(options.ignoreIndex, 'options.ignoreIndex', -100);
   const labelSmoothing = readNumberInRange(options.labelSmoothing, 'options.labelSmoothing', 0, 0, 1);
   const reduction = readReduction(options);
-  const weights = readWeights(weightsIn, logits, samples, 'sample', arrays);
+  const weights = readWeights(weightsIn, options.weights, logits, samples, 'sample', arrays);
   const inputs = [logits, labels, targets, weights];
   const outputs = readOutputs(options, reduction.reduction, logits, samples, inputs, arrays);
   const byCount = reduction.normalizer === null && reduction.reduction === 'mean';
