@@ -1,5 +1,6 @@
 /** The public functions, bound to one backend. Validation is the same whatever the backend. */
-import type { Prepared } from './common.js';
+import { poolFor, type BufferPool } from './buffer-pool.js';
+import { runSliced, runSync, type Prepared } from './common.js';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
 import { assertLive, snapshot } from './plan-arrays.js';
 import { prepareSigmoid } from './sigmoid.js';
@@ -32,15 +33,36 @@ export interface FocalLossApi {
   ): Promise<ResultFor<L>>;
 }
 
+const NOTHING: KernelResult = { sum: 0, count: 0 };
+
 /**
- * An async call: the kernel works on a snapshot (see plan-arrays.ts), so the caller may change,
- * transfer or resize the arrays meanwhile.
+ * A synchronous call: read and validate (no caller code runs after that, see common.ts), check that
+ * no getter run while reading detached or shrank an array already seen, compute.
+ */
+function computeSync<P extends SigmoidPlan | SoftmaxPlan>(call: Prepared<P>, kernel: (plan: P) => KernelResult) {
+  if (call.empty) return call.complete({ ...NOTHING });
+  assertLive(call.plan);
+  return call.complete(kernel(call.plan));
+}
+
+/**
+ * An async call: the kernel works on a snapshot (see plan-arrays.ts). The caller must not modify,
+ * transfer or resize the arrays until the promise settles (Node's rule for buffers handed to async
+ * work); one who does gets unspecified numbers or a TypeError, never a crash, and a failed call
+ * never writes the caller's `out` buffers.
  */
 async function computeAsync<P extends SigmoidPlan | SoftmaxPlan>(
-  call: Prepared<P>,
+  steps: Generator<void, Prepared<P>>,
   kernel: (plan: P) => Promise<KernelResult>,
+  pool: BufferPool,
+  copyOwned: boolean,
 ): Promise<FocalLossResult> {
-  const own = await snapshot(call.plan);
+  // No await before the snapshot when the steps end at once (small arguments): the arguments are
+  // then read, validated and their small arrays copied before the async function returns.
+  const ready = runSliced(steps);
+  const call = ready instanceof Promise ? await ready : ready; // (await on a value would wait a turn)
+  if (call.empty) return call.complete({ ...NOTHING });
+  const own = await snapshot(call.plan, call.arrays, pool, copyOwned);
   try {
     const result = await kernel(own.plan);
     if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
@@ -51,23 +73,30 @@ async function computeAsync<P extends SigmoidPlan | SoftmaxPlan>(
 }
 
 export function createFocalLoss(kernels: Kernels): FocalLossApi {
+  const pool = poolFor(kernels.allocate);
+  // Kernels that take only their own memory get copies of every array, the call's own ones too.
+  // (The arrays a call returns could be allocated there instead, saving the copy of a new
+  // gradient: later, with the addon's pooled result memory.)
+  const copyOwned = kernels.allocate !== undefined;
   const api = {
     sigmoidFocalLoss(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult {
-      const call = prepareSigmoid(logits, targets, options, kernels.simd);
-      assertLive(call.plan);
-      return call.complete(kernels.sigmoid(call.plan));
+      return computeSync(runSync(prepareSigmoid(logits, targets, options, kernels.simd)), kernels.sigmoid);
     },
     softmaxFocalLoss(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions): FocalLossResult {
-      const call = prepareSoftmax(logits, labels, options, kernels.simd);
-      assertLive(call.plan);
-      return call.complete(kernels.softmax(call.plan));
+      return computeSync(runSync(prepareSoftmax(logits, labels, options, kernels.simd)), kernels.softmax);
     },
-    // Validation errors reject the promise (they are not thrown synchronously).
+    // Validation errors reject the promise (they are not thrown synchronously). Small arguments are
+    // read and validated before the function returns; large plain arrays are converted in slices.
     async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
-      return computeAsync(prepareSigmoid(logits, targets, options, kernels.simd), kernels.sigmoidAsync);
+      return computeAsync(
+        prepareSigmoid(logits, targets, options, kernels.simd),
+        kernels.sigmoidAsync,
+        pool,
+        copyOwned,
+      );
     },
     async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
-      return computeAsync(prepareSoftmax(logits, labels, options, kernels.simd), kernels.softmaxAsync);
+      return computeAsync(prepareSoftmax(logits, labels, options, kernels.simd), kernels.softmaxAsync, pool, copyOwned);
     },
   };
   return api as FocalLossApi;

@@ -1,9 +1,11 @@
 /**
- * Typed arrays by their real element type, and which ones the facade allocated itself. Nothing here
- * reads `.constructor`, `.length` or a method of the caller's array: a subclass or an overridden
- * property could run code or lie; the %TypedArray% intrinsics cannot.
+ * Typed arrays read through the built-in intrinsics. Nothing here reads `.constructor`, `.length`,
+ * `.buffer` or a method off the caller's array: an own property, a subclass getter or a patched
+ * prototype could run code or lie; the %TypedArray% getters captured when this module loads cannot.
+ * The facade never computes on the caller's view object itself: `viewOf` makes a new built-in view
+ * of the same memory from one read of each intrinsic, and every later check and the kernel use it.
  */
-import { borrowBuffer } from './buffer-pool.js';
+import type { BufferPool } from './buffer-pool.js';
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
@@ -29,6 +31,24 @@ const CONSTRUCTORS = {
   Uint32Array,
   Int32Array,
 } as const;
+const BYTES: Record<string, number> = {
+  Float32Array: 4,
+  Float64Array: 8,
+  Uint8Array: 1,
+  Uint8ClampedArray: 1,
+  Int8Array: 1,
+  Uint16Array: 2,
+  Int16Array: 2,
+  Uint32Array: 4,
+  Int32Array: 4,
+};
+
+type ViewCtor<A> = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => A;
+
+/** The built-in name of a typed array's element type ('Float32Array' for a subclass of it), or undefined. */
+export function typeName(view: unknown): string | undefined {
+  return ArrayBuffer.isView(view) ? tagOf.call(view) : undefined;
+}
 
 /** The built-in constructor of a typed array's element type (Float32Array for a subclass of it). */
 export function baseConstructor<A extends ArrayBufferView>(view: A): new (length: number) => A {
@@ -38,7 +58,7 @@ export function baseConstructor<A extends ArrayBufferView>(view: A): new (length
 }
 
 export function bytesPerElement(view: ArrayBufferView): number {
-  return (baseConstructor(view) as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  return BYTES[tagOf.call(view)!] ?? 1;
 }
 
 /**
@@ -59,28 +79,57 @@ export function lengthOfView(view: ArrayBufferView): number {
   return lengthOf.call(view);
 }
 
-// Arrays the facade allocated (conversions, outputs). No caller holds them, so no caller can
-// detach, resize or write them while an async call runs: they need no copy.
-const allocated = new WeakSet<ArrayBufferView>();
-
-/** Marks an array as the facade's own and returns it. */
-export function own<A extends ArrayBufferView>(view: A): A {
-  allocated.add(view);
-  return view;
+/**
+ * A new built-in view of the caller's live typed array: same element type, buffer, offset and
+ * length, each read once through the intrinsics. Fixed-length even when the caller's view tracks a
+ * resizable buffer, so a later resize cannot make it longer than what was validated.
+ */
+export function viewOf<A extends ArrayBufferView>(view: A): A {
+  const Ctor = baseConstructor(view) as unknown as ViewCtor<A>;
+  return new Ctor(bufferOf.call(view), byteOffsetOf.call(view), lengthOf.call(view));
 }
 
-export function isOwn(view: ArrayBufferView): boolean {
-  return allocated.has(view);
+/** True when two live views share any byte of memory (read through the intrinsics). */
+export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (bufferOf.call(a) !== bufferOf.call(b)) return false;
+  const aBegin = byteOffsetOf.call(a);
+  const bBegin = byteOffsetOf.call(b);
+  const aEnd = aBegin + lengthOf.call(a) * bytesPerElement(a);
+  const bEnd = bBegin + lengthOf.call(b) * bytesPerElement(b);
+  return aBegin < bEnd && bBegin < aEnd;
 }
 
 /**
- * An array (the facade's own) of the same element type and length, with unspecified contents, on a
- * buffer borrowed from the pool; give it back with returnBuffer(array.buffer) when done.
+ * The arrays one call allocated itself (conversions, copies, outputs it will return). No caller
+ * holds them until the call hands them out, so an async call need not copy them. Per call: an
+ * array the package returned earlier is the caller's like any other.
  */
-export function borrowLike<A extends ArrayBufferView>(view: A): A {
-  const Ctor = baseConstructor(view) as unknown as new (buffer: ArrayBuffer, offset: number, length: number) => A;
+export class CallArrays {
+  private readonly owned = new WeakSet<ArrayBufferView>();
+
+  own<A extends ArrayBufferView>(view: A): A {
+    this.owned.add(view);
+    return view;
+  }
+
+  isOwn(view: ArrayBufferView): boolean {
+    return this.owned.has(view);
+  }
+}
+
+/**
+ * An array of the same element type and length, with unspecified contents, on a buffer borrowed
+ * from the pool; give it back with pool.give(bufferOfView(array)) when done.
+ */
+export function borrowLike<A extends ArrayBufferView>(view: A, pool: BufferPool): A {
+  const Ctor = baseConstructor(view) as unknown as ViewCtor<A>;
   const length = lengthOfView(view);
-  return own(new Ctor(borrowBuffer(length * bytesPerElement(view)), 0, length));
+  return new Ctor(pool.borrow(length * bytesPerElement(view)), 0, length);
+}
+
+/** The ArrayBuffer under a view, through the intrinsic. */
+export function bufferOfView(view: ArrayBufferView): ArrayBufferLike {
+  return bufferOf.call(view);
 }
 
 /**
@@ -88,11 +137,7 @@ export function borrowLike<A extends ArrayBufferView>(view: A): A {
  * the caller checks that both are live and long enough). No species constructor, no user code.
  */
 export function copyRange(target: ArrayBufferView, source: ArrayBufferView, begin: number, end: number): void {
-  const Ctor = baseConstructor(source) as unknown as new (
-    buffer: ArrayBufferLike,
-    offset: number,
-    length: number,
-  ) => ArrayBufferView;
+  const Ctor = baseConstructor(source) as unknown as ViewCtor<ArrayBufferView>;
   const part = new Ctor(
     bufferOf.call(source),
     byteOffsetOf.call(source) + begin * bytesPerElement(source),

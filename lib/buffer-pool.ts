@@ -5,65 +5,78 @@
  * 14 ms for 200 MB), which made an async call ten times slower than the sync one. A server that
  * calls again and again reuses the same buffers; once no call has borrowed or returned one for
  * IDLE_MS, the pool lets go of all of them (the timer does not keep the process alive).
+ *
+ * One pool per allocator (poolFor): new buffers come from the backend's `allocate`, because the
+ * native backend's async kernels accept only memory the addon allocated (which no caller holds, so
+ * none can detach or resize it). Without an allocator (the JS backend, or an addon built before it
+ * had one) they are plain ArrayBuffers.
  */
+export type Allocator = (byteLength: number) => ArrayBuffer;
+
 const IDLE_MS = 1000;
 const MAX_BYTES = 512 * 1024 * 1024;
 const MAX_BUFFERS = 16;
 
-/** Free buffers by exact byte length: batches of one size are what a server sends again and again. */
-const free = new Map<number, ArrayBuffer[]>();
-let pooledBytes = 0;
-let pooledBuffers = 0;
-let idleTimer: ReturnType<typeof setTimeout> | null = null;
-let allocate: (bytes: number) => ArrayBuffer = (bytes) => new ArrayBuffer(bytes);
+export class BufferPool {
+  /** Free buffers by exact byte length: batches of one size are what a server sends again and again. */
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private pooledBytes = 0;
+  private pooledBuffers = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
 
-/**
- * Where new buffers come from: the native backend's `allocate()` (the only memory its async
- * exports accept). Empties the pool, whose buffers came from the previous allocator.
- */
-export function setAllocator(allocator: (bytes: number) => ArrayBuffer): void {
-  allocate = allocator;
-  free.clear();
-  pooledBytes = 0;
-  pooledBuffers = 0;
-}
+  constructor(private readonly allocate: Allocator) {}
 
-function touch(): void {
-  if (idleTimer) idleTimer.refresh();
-  else {
-    idleTimer = setTimeout(() => {
-      free.clear();
-      pooledBytes = 0;
-      pooledBuffers = 0;
-      idleTimer = null;
-    }, IDLE_MS);
-    idleTimer.unref();
+  private touch(): void {
+    if (this.idleTimer) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(() => {
+        this.free.clear();
+        this.pooledBytes = 0;
+        this.pooledBuffers = 0;
+        this.idleTimer = null;
+      }, IDLE_MS);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** An ArrayBuffer of exactly `bytes` bytes with unspecified contents: a pooled one, or a new one. */
+  borrow(bytes: number): ArrayBuffer {
+    this.touch();
+    const buffer = this.free.get(bytes)?.pop();
+    if (!buffer) {
+      const allocate = this.allocate; // called as a plain function: an addon export needs no `this`
+      return allocate(bytes);
+    }
+    this.pooledBytes -= bytes;
+    this.pooledBuffers--;
+    return buffer;
+  }
+
+  /** Gives a buffer back; kept only while the pool is within its limits. */
+  give(buffer: ArrayBuffer): void {
+    this.touch();
+    const bytes = buffer.byteLength;
+    if (bytes === 0 || this.pooledBytes + bytes > MAX_BYTES || this.pooledBuffers >= MAX_BUFFERS) return;
+    const list = this.free.get(bytes) ?? [];
+    list.push(buffer);
+    this.free.set(bytes, list);
+    this.pooledBytes += bytes;
+    this.pooledBuffers++;
+  }
+
+  /** What the pool holds (for tests). */
+  pooled(): { bytes: number; buffers: number } {
+    return { bytes: this.pooledBytes, buffers: this.pooledBuffers };
   }
 }
 
-/** An ArrayBuffer of exactly `bytes` bytes with unspecified contents: a pooled one, or a new one. */
-export function borrowBuffer(bytes: number): ArrayBuffer {
-  touch();
-  const buffer = free.get(bytes)?.pop();
-  if (!buffer) return allocate(bytes);
-  pooledBytes -= bytes;
-  pooledBuffers--;
-  return buffer;
-}
+const plain: Allocator = (bytes) => new ArrayBuffer(bytes);
+const pools = new Map<Allocator, BufferPool>();
 
-/** Gives a buffer back; kept only while the pool is within its limits. */
-export function returnBuffer(buffer: ArrayBuffer): void {
-  touch();
-  const bytes = buffer.byteLength;
-  if (bytes === 0 || pooledBytes + bytes > MAX_BYTES || pooledBuffers >= MAX_BUFFERS) return;
-  const list = free.get(bytes) ?? [];
-  list.push(buffer);
-  free.set(bytes, list);
-  pooledBytes += bytes;
-  pooledBuffers++;
-}
-
-/** What the pool holds (for tests). */
-export function pooled(): { bytes: number; buffers: number } {
-  return { bytes: pooledBytes, buffers: pooledBuffers };
+/** The pool of an allocator (plain ArrayBuffers when it is undefined), one per process. */
+export function poolFor(allocate: Allocator | undefined): BufferPool {
+  const key = allocate ?? plain;
+  let pool = pools.get(key);
+  if (!pool) pools.set(key, (pool = new BufferPool(key)));
+  return pool;
 }

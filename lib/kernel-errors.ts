@@ -1,4 +1,4 @@
-/** Turns a bad element reported by a kernel into the caller's RangeError. */
+/** Turns a bad element reported by a kernel into the caller's RangeError (with `index` set). */
 import type { KernelInputError } from './kernels.js';
 import { rangeError } from './validate.js';
 
@@ -16,17 +16,18 @@ export function kernelInputError(error: KernelInputError, context: ErrorContext)
   switch (error.kind) {
     case 'target':
       return context.targetsAreIntegers
-        ? rangeError('a label of 0 or 1', `${targets}[${index}]`, value)
-        : rangeError('a target in [0, 1]', `${targets}[${index}]`, value);
+        ? rangeError('a label of 0 or 1', targets, value, index)
+        : rangeError('a target in [0, 1]', targets, value, index);
     case 'weight':
-      return rangeError('a finite weight >= 0', `options.weights[${index}]`, value);
+      return rangeError('a finite weight >= 0', 'options.weights', value, index);
     case 'label':
       return rangeError(
         `a class in [0, ${context.classes}) or the ignoreIndex (${context.ignoreIndex})`,
-        `labels[${index}]`,
+        'labels',
         value,
+        index,
       );
     case 'probability':
-      return rangeError("a probability in [0, 1] (options.input is 'probabilities')", `logits[${index}]`, value);
+      return rangeError("a probability in [0, 1] (options.input is 'probabilities')", 'logits', value, index);
   }
 }

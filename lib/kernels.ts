@@ -89,6 +89,10 @@ export interface Kernels {
   /** The same work off the caller's path; the plan's arrays must not change until it settles. */
   sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
-  /** A buffer of `byteLength` bytes that the async functions accept (native: on memory the addon owns). */
-  allocate(byteLength: number): ArrayBuffer;
+  /**
+   * Present when the async kernels accept only arrays on buffers from it (the native addon: memory
+   * it owns and reference-counts, so that a transfer cannot free what a job reads). A buffer of
+   * `byteLength` bytes with unspecified contents. Absent (JS backend): any memory will do.
+   */
+  allocate?(byteLength: number): ArrayBuffer;
 }

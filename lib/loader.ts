@@ -7,7 +7,6 @@ import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
-import { setAllocator } from './buffer-pool.js';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from './kernels.js';
 import { packageRoot } from './package-root.js';
 import { defaultSimd, type SimdLevels, type SimdName } from './simd.js';
@@ -320,7 +319,6 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
       softmaxAsync: addon.softmaxAsync,
       allocate: addon.allocate,
     };
-    setAllocator(addon.allocate); // the async copies go on memory the addon's async exports accept
     return { addon, kernels, info, path };
   }
   const prebuilds = join(packageRoot, 'prebuilds');

@@ -5,7 +5,9 @@
  * after the logits were checked and could detach them.
  *
  * An async call computes on a snapshot: the caller's inputs are copied when the call starts and the
- * caller's output buffers are replaced by the facade's own, copied back when the kernel is done. The
+ * caller's output buffers are replaced by the facade's own, copied back when the kernel is done.
+ * Only the arrays this call allocated itself (CallArrays) are not copied: whatever the caller holds
+ * is, including arrays an earlier call returned (they are the caller's like any other). The
  * kernel then never touches memory the caller can free, transfer or resize while it runs (the
  * native kernel reads raw pointers on another thread; a transferred buffer that is collected, or a
  * resizable one that shrinks, would be freed memory under it). Small arrays are copied at once;
@@ -13,11 +15,11 @@
  * the caller's timers (fresh memory costs a page fault per 4 KiB, which on some VMs makes a 200 MB
  * copy take half a second).
  */
-import { borrowLike, bytesPerElement, copyRange, lengthOfView } from './arrays.js';
-import { returnBuffer } from './buffer-pool.js';
+import { borrowLike, bufferOfView, bytesPerElement, CallArrays, copyRange, lengthOfView, typeName } from './arrays.js';
+import { poolFor, type BufferPool } from './buffer-pool.js';
 import type { SigmoidPlan, SoftmaxPlan } from './kernels.js';
 import { inSlice } from './slices.js';
-import { live, typeError } from './validate.js';
+import { forArgument, live, typeError } from './validate.js';
 
 /** The public name of each array field of a plan, for error messages. */
 const NAMES: Record<string, string> = {
@@ -63,7 +65,8 @@ function copyChecked(
   for (const view of [target, source]) {
     live(view, name);
     if (lengthOfView(view) !== length) {
-      throw typeError(`a live ${view.constructor.name} of length ${length} (as when the call began)`, name, view);
+      const error = typeError(`a live ${typeName(view)} of length ${length} (as when the call began)`, name, view);
+      throw forArgument(error, name.split(' ')[0]!);
     }
   }
   copyRange(target, source, begin, end);
@@ -87,14 +90,25 @@ export interface Snapshot<P extends Plan> {
   release(): void;
 }
 
-export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
+/**
+ * `owned`: the arrays the call allocated, which need no copy unless `copyOwned` (the kernels accept
+ * only the pool's memory: the native async kernels, see Kernels.allocate); `pool`: where the copies'
+ * memory comes from.
+ */
+export async function snapshot<P extends Plan>(
+  plan: P,
+  owned: CallArrays = new CallArrays(),
+  pool: BufferPool = poolFor(undefined),
+  copyOwned = false,
+): Promise<Snapshot<P>> {
   // Everything is checked and allocated before the first turn of the event loop, while the arrays
   // are known to be as validated.
   assertLive(plan);
   const copy: Record<string, unknown> = { ...plan };
   const copies: { key: string; mine: ArrayBufferView; theirs: ArrayBufferView }[] = [];
   for (const [key, view] of arrays(plan)) {
-    copy[key] = borrowLike(view);
+    if (owned.isOwn(view) && !copyOwned) continue;
+    copy[key] = borrowLike(view, pool);
     copies.push({ key, mine: copy[key] as ArrayBufferView, theirs: view });
   }
   // Borrowed memory holds old data: every input copy is complete before the kernel runs, and every
@@ -116,7 +130,7 @@ export async function snapshot<P extends Plan>(plan: P): Promise<Snapshot<P>> {
       }
     },
     release() {
-      for (const { mine } of copies) returnBuffer(mine.buffer as ArrayBuffer);
+      for (const { mine } of copies) pool.give(bufferOfView(mine) as ArrayBuffer);
     },
   };
 }

@@ -1,47 +1,43 @@
 /** sigmoidFocalLoss: binary and multi-label focal loss, every element its own binary problem. */
+import { CallArrays, lengthOfView, typeName } from './arrays.js';
 import {
   COMMON_OPTIONS,
+  FLOAT_INPUT,
   finish,
   gradientScale,
-  readLogits,
+  inDtypeOf,
+  numericSteps,
+  readAllOptions,
   readOutputs,
   readReduction,
   readWeights,
+  viewFor,
+  type Numeric,
   type Prepared,
 } from './common.js';
 import type { SigmoidPlan, SimdSupport } from './kernels.js';
 import { readSimd } from './simd.js';
 import { readThreads } from './threads.js';
 import { kernelInputError } from './kernel-errors.js';
-import type { FloatArray, IntegerArray, NumericInput, SigmoidFocalLossOptions } from './types.js';
-import {
-  inDtypeOf,
-  isFloatArray,
-  isIntegerArray,
-  live,
-  rangeError,
-  readChoice,
-  readNumberInRange,
-  readOptions,
-  toFloat64,
-  typeError,
-} from './validate.js';
+import type { FloatArray, IntegerArray } from './types.js';
+import { isIntegerArray, rangeError, readChoice, readNumberInRange } from './validate.js';
 
 const SIGMOID_OPTIONS = [...COMMON_OPTIONS, 'alpha', 'input'] as const;
 
 /** Probabilities are clamped to [eps, 1 - eps]; eps depends on the precision of the input. */
 export const PROBABILITY_EPSILON = { float32: 1e-7, float64: 1e-15 } as const;
 
-function readTargets(value: unknown, logits: FloatArray): FloatArray | IntegerArray {
-  let targets: FloatArray | IntegerArray;
-  if (isIntegerArray(value)) targets = live(value, 'targets');
-  else if (isFloatArray(value)) targets = inDtypeOf(logits, live(value, 'targets'));
-  else if (Array.isArray(value)) targets = inDtypeOf(logits, toFloat64(value, 'targets'));
-  else throw typeError('a typed array or an array of numbers', 'targets', value);
-  if (targets.length !== logits.length) {
-    throw rangeError(`${logits.length} targets (the length of logits)`, 'targets', value);
+function readTargets(
+  value: Numeric,
+  original: unknown,
+  logits: FloatArray,
+  arrays: CallArrays,
+): FloatArray | IntegerArray {
+  const view = viewFor(value, 'targets', arrays);
+  if (lengthOfView(view) !== lengthOfView(logits)) {
+    throw rangeError(`${lengthOfView(logits)} targets (the length of logits)`, 'targets', original);
   }
-  return targets;
+  return isIntegerArray(view) ? view : inDtypeOf(logits, view, arrays);
 }
 
 function readAlpha(value: unknown): number | null {
@@ -49,23 +45,37 @@ function readAlpha(value: unknown): number | null {
   return readNumberInRange(value, 'options.alpha', 0.25, 0, 1);
 }
 
-/** Validates a sigmoidFocalLoss call and resolves it into a plan. */
-export function prepareSigmoid(
-  logitsArg: FloatArray | readonly number[],
-  targetsArg: NumericInput,
-  optionsArg: SigmoidFocalLossOptions | undefined,
+/**
+ * The steps of a sigmoidFocalLoss call (see common.ts for their order); the last one returns the
+ * validated call. Run with runSync or runSliced.
+ */
+export function* prepareSigmoid(
+  logitsArg: unknown,
+  targetsArg: unknown,
+  optionsArg: unknown,
   simd: SimdSupport | null,
-): Prepared<SigmoidPlan> {
-  const options = readOptions(optionsArg, 'sigmoidFocalLoss', SIGMOID_OPTIONS);
-  const logits = readLogits(logitsArg);
-  const targets = readTargets(targetsArg, logits);
+): Generator<void, Prepared<SigmoidPlan>> {
+  const arrays = new CallArrays();
+  const options = readAllOptions(optionsArg, 'sigmoidFocalLoss', SIGMOID_OPTIONS);
+  const logitsIn = yield* numericSteps(logitsArg, 'logits', arrays, FLOAT_INPUT, true);
+  const targetsIn = yield* numericSteps(targetsArg, 'targets', arrays, 'a typed array or an array of numbers', false);
+  const weightsIn =
+    options.weights === undefined || options.weights === null
+      ? null
+      : yield* numericSteps(options.weights, 'options.weights', arrays, FLOAT_INPUT, true);
+
+  // Step 3: no caller code runs from here on.
+  const logits = viewFor(logitsIn as FloatArray, 'logits', arrays);
+  const n = lengthOfView(logits);
+  const targets = readTargets(targetsIn, targetsArg, logits, arrays);
   const gamma = readNumberInRange(options.gamma, 'options.gamma', 2, 0, Infinity);
   const alpha = readAlpha(options.alpha);
   const labelSmoothing = readNumberInRange(options.labelSmoothing, 'options.labelSmoothing', 0, 0, 1);
   const input = readChoice(options.input, 'options.input', ['logits', 'probabilities'] as const, 'logits');
   const reduction = readReduction(options);
-  const weights = readWeights(options.weights, logits, logits.length, 'element');
-  const outputs = readOutputs(options, reduction.reduction, logits, logits.length, [logits, targets, weights]);
+  const weights = readWeights(weightsIn, options.weights, logits, n, 'element', arrays);
+  const outputs = readOutputs(options, reduction.reduction, logits, n, [logits, targets, weights], arrays);
+  const float32 = typeName(logits) === 'Float32Array';
 
   const plan: SigmoidPlan = {
     logits,
@@ -75,8 +85,8 @@ export function prepareSigmoid(
     alpha,
     labelSmoothing,
     probabilities: input === 'probabilities',
-    probabilityEpsilon: logits instanceof Float32Array ? PROBABILITY_EPSILON.float32 : PROBABILITY_EPSILON.float64,
-    gradScale: gradientScale(reduction, logits.length),
+    probabilityEpsilon: float32 ? PROBABILITY_EPSILON.float32 : PROBABILITY_EPSILON.float64,
+    gradScale: gradientScale(reduction, n),
     lossOut: outputs.lossOut,
     gradOut: outputs.gradOut,
     threads: readThreads(options.threads),
@@ -84,6 +94,8 @@ export function prepareSigmoid(
   };
   return {
     plan,
+    arrays,
+    empty: n === 0,
     complete(result) {
       if (result.error) throw kernelInputError(result.error, { targetsAreIntegers: isIntegerArray(targets) });
       return finish(reduction, outputs, result);

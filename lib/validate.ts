@@ -1,20 +1,27 @@
 /**
  * Argument checking. Every error says what was expected, for which argument, and what was
- * received: "Expected X for Y but received Z". A wrong type is a TypeError (code
- * ERR_INVALID_ARG_TYPE), a value out of range a RangeError (code ERR_OUT_OF_RANGE).
+ * received: "Expected X for Y but received Z", and carries the same facts as properties, the way
+ * Node's own argument errors do (plain own, enumerable data properties):
+ *   code      'ERR_INVALID_ARG_TYPE' (a TypeError: wrong type, or a detached or shrunk buffer),
+ *             'ERR_OUT_OF_RANGE' (a RangeError: a value, length or element out of range),
+ *             'ERR_INVALID_ARG_VALUE' (an unknown option, a TypeError; options that conflict, a RangeError);
+ *   argument  the argument's name without an index: 'logits', 'labels', 'options.gamma', 'options.out.grad';
+ *   index     for a bad element only: its index (labels[7] is argument 'labels', index 7).
  */
 import { types } from 'node:util';
-import { baseConstructor, isLive, own } from './arrays.js';
+import { isLive, lengthOfView, typeName } from './arrays.js';
 import type { FloatArray, IntegerArray } from './types.js';
 
-/** A short, safe description of any value, for error messages. */
+/** A short, safe description of any value, for error messages (it runs none of the caller's code). */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (ArrayBuffer.isView(value)) {
-    const length = (value as { length?: number }).length;
-    return `${value.constructor?.name ?? 'a typed array'}(${length ?? value.byteLength})`;
+    const name = typeName(value);
+    if (name === undefined) return 'a DataView';
+    return `${name}(${isLive(value) ? lengthOfView(value) : 0})`;
   }
+  if (types.isProxy(value)) return 'a Proxy';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   switch (typeof value) {
     case 'string':
@@ -32,28 +39,55 @@ export function describe(value: unknown): string {
   }
 }
 
-function withCode<E extends Error>(error: E, code: string): E {
-  Object.defineProperty(error, 'code', { value: code, enumerable: true });
+export type ErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
+
+/** The fields every error of the package carries. */
+export interface ArgumentError extends Error {
+  code: ErrorCode;
+  argument: string;
+  index?: number;
+}
+
+function withFields<E extends Error>(error: E, code: ErrorCode, argument: string, index?: number): E & ArgumentError {
+  const e = error as E & ArgumentError;
+  e.code = code;
+  e.argument = argument;
+  if (index !== undefined) e.index = index;
+  return e;
+}
+
+/** `name` or `name[index]`, as the message says it. */
+function where(name: string, index: number | undefined): string {
+  return index === undefined ? name : `${name}[${index}]`;
+}
+
+export function typeError(expected: string, name: string, actual: unknown, index?: number): TypeError {
+  return withFields(
+    new TypeError(`Expected ${expected} for ${where(name, index)} but received ${describe(actual)}`),
+    'ERR_INVALID_ARG_TYPE',
+    name,
+    index,
+  );
+}
+
+export function rangeError(expected: string, name: string, actual: unknown, index?: number): RangeError {
+  return withFields(
+    new RangeError(`Expected ${expected} for ${where(name, index)} but received ${describe(actual)}`),
+    'ERR_OUT_OF_RANGE',
+    name,
+    index,
+  );
+}
+
+/** The error with `argument` set to `argument` (when the message names it another way). */
+export function forArgument<E extends Error>(error: E, argument: string): E {
+  (error as E & { argument: string }).argument = argument;
   return error;
 }
 
-export function typeError(expected: string, name: string, actual: unknown): TypeError {
-  return withCode(
-    new TypeError(`Expected ${expected} for ${name} but received ${describe(actual)}`),
-    'ERR_INVALID_ARG_TYPE',
-  );
-}
-
-export function rangeError(expected: string, name: string, actual: unknown): RangeError {
-  return withCode(
-    new RangeError(`Expected ${expected} for ${name} but received ${describe(actual)}`),
-    'ERR_OUT_OF_RANGE',
-  );
-}
-
-/** A RangeError with a free-form message, for conflicts between arguments. */
-export function conflictError(message: string): RangeError {
-  return withCode(new RangeError(message), 'ERR_OUT_OF_RANGE');
+/** A RangeError with a free-form message, for options that conflict; `argument` is the first one named. */
+export function conflictError(argument: string, message: string): RangeError {
+  return withFields(new RangeError(message), 'ERR_INVALID_ARG_VALUE', argument);
 }
 
 export function isFloatArray(value: unknown): value is FloatArray {
@@ -70,22 +104,6 @@ export function isIntegerArray(value: unknown): value is IntegerArray {
     types.isUint32Array(value) ||
     types.isInt32Array(value)
   );
-}
-
-/** A plain array whose every entry is a number (any value, NaN included). */
-export function toFloat64(value: readonly unknown[], name: string): Float64Array {
-  // Every entry is checked before anything is allocated (a sparse array can claim 2^32 - 1 entries).
-  for (let i = 0; i < value.length; i++) {
-    if (typeof value[i] !== 'number') throw typeError('a number', `${name}[${i}]`, value[i]);
-  }
-  return own(Float64Array.from(value as readonly number[]));
-}
-
-/** Float data in the logits' dtype: the array itself when it already is, else a converted copy. */
-export function inDtypeOf<A extends FloatArray>(logits: A, data: FloatArray): A {
-  const Ctor = baseConstructor(logits) as unknown as new (source: ArrayLike<number>) => A;
-  if (baseConstructor(data) === (Ctor as unknown)) return data as A;
-  return own(new Ctor(data));
 }
 
 export function readNumber(value: unknown, name: string, fallback: number): number {
@@ -139,43 +157,69 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** The options object itself: undefined means defaults; unknown keys are errors (typos are bugs). */
+/** More prototypes than any options object has: a Proxy could claim an endless chain. */
+const MAX_CHAIN = 64;
+
+/**
+ * An options object, read once into a plain record of the known keys it has.
+ *
+ * The options are the properties of the object and of its prototypes up to, not including,
+ * Object.prototype (so an inherited option counts, a class instance works, and a property added to
+ * Object.prototype by someone else does not). Every string-keyed property on that part of the chain,
+ * enumerable or not, must be a known option ('constructor' of a prototype aside): a typo is a bug,
+ * inherited or not. Each known option present is read once (its getter, if any, runs once), here,
+ * before any array is looked at, so no caller code runs between validation and the kernel.
+ */
 export function readOptions(value: unknown, fn: string, known: readonly string[]): Record<string, unknown> {
-  if (value === undefined) return {};
+  const record: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  if (value === undefined) return record;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw typeError('an options object', `the options of ${fn}`, value);
   }
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const closest = known.reduce((best, k) => (distance(key, k) < distance(key, best) ? k : best), known[0]!);
-    const hint = distance(key, closest) <= 2 ? ` (did you mean '${closest}'?)` : '';
-    throw withCode(
-      new TypeError(`Unknown option '${key}' for ${fn}${hint}; known options: ${known.join(', ')}`),
-      'ERR_INVALID_ARG_VALUE',
-    );
+  const present = new Set<string>();
+  let depth = 0;
+  for (
+    let o: object | null = value;
+    o !== null && o !== Object.prototype;
+    o = Object.getPrototypeOf(o) as object | null
+  ) {
+    if (++depth > MAX_CHAIN)
+      throw typeError(`an options object with fewer than ${MAX_CHAIN} prototypes`, `the options of ${fn}`, value);
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (known.includes(key)) present.add(key);
+      else if (!(key === 'constructor' && o !== value)) throw unknownOption(key, fn, known);
+    }
   }
-  return value as Record<string, unknown>;
+  for (const key of known) if (present.has(key)) record[key] = (value as Record<string, unknown>)[key];
+  return record;
+}
+
+function unknownOption(key: string, fn: string, known: readonly string[]): TypeError {
+  const closest = known.reduce((best, k) => (distance(key, k) < distance(key, best) ? k : best), known[0]!);
+  const hint = distance(key, closest) <= 2 ? ` (did you mean '${closest}'?)` : '';
+  // fn is a function's name, or 'options.out' for the keys of `out`.
+  const argument = fn.startsWith('options.') ? `${fn}.${key}` : `options.${key}`;
+  return withFields(
+    new TypeError(`Unknown option '${key}' for ${fn}${hint}; known options: ${known.join(', ')}`),
+    'ERR_INVALID_ARG_VALUE',
+    argument,
+  );
 }
 
 /**
  * The view itself, unless its ArrayBuffer was detached (transferred to a worker, or by
- * structuredClone with `transfer`): a detached view reads as length 0, which would otherwise pass
- * for an empty batch.
+ * structuredClone with `transfer`) or a resizable buffer shrank under it: a detached view reads as
+ * length 0, which would otherwise pass for an empty batch.
  */
 export function live<V extends ArrayBufferView>(view: V, name: string): V {
   if (!isLive(view)) {
-    throw withCode(
+    throw withFields(
       new TypeError(
-        `Expected a typed array on a live ArrayBuffer for ${name} but received ${view.constructor?.name ?? 'a typed array'}, whose buffer was detached (transferred) or shrunk`,
+        `Expected a typed array on a live ArrayBuffer for ${name} but received ${typeName(view) ?? 'a typed array'}, whose buffer was detached (transferred) or shrunk`,
       ),
       'ERR_INVALID_ARG_TYPE',
+      name.split(' ')[0]!,
     );
   }
   return view;
-}
-
-/** True when two array views share any byte of memory. */
-export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  if (a.buffer !== b.buffer) return false;
-  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }

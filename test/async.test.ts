@@ -5,7 +5,9 @@ import { backends } from './backends.js';
 import { mulberry32 as rng } from './helpers.js';
 import { tickWhile } from './timer.js';
 import type { FloatArray, FocalLossResult } from '../lib/types.js';
-import { borrowBuffer, pooled, returnBuffer } from '../lib/buffer-pool.js';
+import { poolFor } from '../lib/buffer-pool.js';
+import { jsKernels } from '../lib/js/kernels.js';
+import { loadNative } from '../lib/loader.js';
 
 /** Same loss, count and gradient, bit for bit (typed arrays compared as bytes: toEqual is slow on 1e5+). */
 function expectSame(a: FocalLossResult, b: FocalLossResult): void {
@@ -18,6 +20,8 @@ function expectSame(a: FocalLossResult, b: FocalLossResult): void {
 }
 
 for (const { name, api } of backends) {
+  // The pool this backend's async calls borrow from (one per allocator: lib/buffer-pool.ts).
+  const pool = poolFor(name === 'js' ? jsKernels.allocate : loadNative().kernels?.allocate);
   describe(`${name}: async`, () => {
     it('sigmoidFocalLossAsync returns what sigmoidFocalLoss returns', async () => {
       const random = rng(21);
@@ -89,9 +93,9 @@ for (const { name, api } of backends) {
       const fillPool = () => {
         for (const bytes of [logits.byteLength, labels.byteLength, weights.byteLength, rows * 4]) {
           for (let k = 0; k < 3; k++) {
-            const b = borrowBuffer(bytes);
+            const b = pool.borrow(bytes);
             new Uint8Array(b).fill(0xff); // NaN as float32 and float64
-            returnBuffer(b);
+            pool.give(b);
           }
         }
       };
@@ -100,7 +104,7 @@ for (const { name, api } of backends) {
       const want = api.softmaxFocalLoss(logits, labels, { numClasses: C, weights, reduction: 'none', gradient: true });
       for (let round = 0; round < 3; round++) {
         fillPool();
-        expect(pooled().buffers).toBeGreaterThan(0);
+        expect(pool.pooled().buffers).toBeGreaterThan(0);
         const out = { loss: new Float32Array(rows).fill(7), grad: new Float32Array(rows * C).fill(7) };
         const got = await api.softmaxFocalLossAsync(logits, labels, options(out));
         expectSame(got, want);
@@ -112,6 +116,37 @@ for (const { name, api } of backends) {
       const out = { loss: new Float32Array(rows).fill(7), grad: new Float32Array(rows * C).fill(7) };
       await expect(api.softmaxFocalLossAsync(logits, bad, options(out))).rejects.toThrow(RangeError);
       expect(out.grad.every((g) => g === 7) && out.loss.every((l) => l === 7)).toBe(true);
+    });
+
+    it('follows the async input rule (buffers reused only after the promise settles): exact results for 1e6 elements', async () => {
+      // The rule: do not modify, transfer or resize the arrays of an async call until it settles.
+      const n = 1_000_000;
+      const random = rng(31);
+      const logits = new Float32Array(n);
+      const targets = new Uint8Array(n);
+      const grad = new Float32Array(n);
+      const labels = new Int32Array(n / 4);
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < n; i++) logits[i] = (random() - 0.5) * 20;
+        for (let i = 0; i < n; i++) targets[i] = random() < 0.3 ? 1 : 0;
+        for (let i = 0; i < n / 4; i++) labels[i] = Math.floor(random() * 4);
+        const want = api.sigmoidFocalLoss(logits, targets, { gradient: true });
+        const got = await api.sigmoidFocalLossAsync(logits, targets, { out: { grad } });
+        expectSame(got, want);
+        const wantSoft = api.softmaxFocalLoss(logits, labels, { numClasses: 4, gradient: true });
+        const gotSoft = await api.softmaxFocalLossAsync(logits, labels, { numClasses: 4, out: { grad } });
+        expectSame(gotSoft, wantSoft);
+      } // only now, the promises settled, are the same buffers refilled for the next round
+    });
+
+    it('converts a large number[] in slices: a setInterval keeps firing', async () => {
+      const n = 5_000_000;
+      const logits: number[] = [];
+      for (let i = 0; i < n; i++) logits.push(((i * 7919) % 2001) / 100 - 10);
+      const targets = new Uint8Array(n);
+      const { result, maxGap } = await tickWhile(5, () => api.sigmoidFocalLossAsync(logits, targets));
+      expect(result.count).toBe(n);
+      expect(maxGap).toBeLessThan(100); // converting all 5e6 at once took ~130 ms
     });
 
     it('keeps a setInterval firing while a 5e7-element call runs', async () => {

@@ -29,6 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/loader.js';
+import { runSync } from '../lib/common.js';
 import { prepareSigmoid } from '../lib/sigmoid.js';
 import { prepareSoftmax } from '../lib/softmax.js';
 import type { FocalLossResult } from '../lib/types.js';
@@ -1194,12 +1195,12 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
     if (call.fn === 'sigmoid') {
       return {
         kind: 'sigmoid',
-        plan: { ...prepareSigmoid(call.logits as Any, call.targets as Any, o as Any, simd).plan },
+        plan: { ...runSync(prepareSigmoid(call.logits as Any, call.targets as Any, o as Any, simd)).plan },
       };
     }
     return {
       kind: 'softmax',
-      plan: { ...prepareSoftmax(call.logits as Any, call.targets as Any, o as Any, simd).plan },
+      plan: { ...runSync(prepareSoftmax(call.logits as Any, call.targets as Any, o as Any, simd)).plan },
     };
   }
 

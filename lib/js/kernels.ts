@@ -3,6 +3,7 @@
  * fused loop each, no intermediate arrays. All arithmetic is float64; float32 outputs are rounded
  * once when stored.
  */
+import { lengthOfView } from '../arrays.js';
 import { Blocks, runBlocks, runBlocksAsync, type BlockFn } from '../blocks.js';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../kernels.js';
 import type { FloatArray } from '../types.js';
@@ -227,34 +228,63 @@ function softTargetSample(
   return loss;
 }
 
-/** Checks labels and weights of samples [begin, end); counts the samples not ignored. */
-function checkBlock(plan: SoftmaxPlan, begin: number, end: number): KernelResult {
+/**
+ * The labels and weights of a softmax plan as read by checkBlock: each element of the plan's arrays
+ * is read once, checked, and the same value used (the caller's memory may be a SharedArrayBuffer that
+ * another thread writes meanwhile: a label checked, then read again to index alpha, could be anything).
+ */
+interface Checked {
+  /** The class, or -1 for an ignored sample (float64: a class may not fit an Int32 on huge logits). */
+  labels: Float64Array | null;
+  weights: Float64Array | null;
+}
+
+function checkedArrays(plan: SoftmaxPlan): Checked {
+  const samples = plan.outer * plan.inner;
+  return {
+    labels: plan.labels ? new Float64Array(samples) : null,
+    weights: plan.weights ? new Float64Array(samples) : null,
+  };
+}
+
+/** Checks labels and weights of samples [begin, end) into `checked`; counts the samples not ignored. */
+function checkBlock(plan: SoftmaxPlan, checked: Checked, begin: number, end: number): KernelResult {
   const { labels, weights, classes, ignoreIndex } = plan;
   let count = 0;
   for (let s = begin; s < end; s++) {
     if (labels) {
       const y = labels[s]!;
-      if (y === ignoreIndex) continue;
-      if (y < 0 || y >= classes) return { sum: 0, count, error: { kind: 'label', index: s, value: y } };
+      if (y === ignoreIndex) {
+        // Any value that is not a class marks the sample ignored (the ignoreIndex may not fit an Int32).
+        checked.labels![s] = -1;
+        continue;
+      }
+      if (!(y >= 0 && y < classes)) return { sum: 0, count, error: { kind: 'label', index: s, value: y } };
+      checked.labels![s] = y;
     }
-    if (weights && !isValidWeight(weights[s]!)) {
-      return { sum: 0, count, error: { kind: 'weight', index: s, value: weights[s]! } };
+    if (weights) {
+      const w = weights[s]!;
+      if (!isValidWeight(w)) return { sum: 0, count, error: { kind: 'weight', index: s, value: w } };
+      checked.weights![s] = w;
     }
     count++;
   }
   return { sum: 0, count };
 }
 
-/** Samples [begin, end) of a softmax plan, whose labels and weights have been checked. */
+/** Samples [begin, end) of a softmax plan, with the labels and weights checkBlock read. */
 function softmaxBlock(
   plan: SoftmaxPlan,
+  checked: Checked,
   scale: number,
   scratch: Float64Array,
+  row: Float64Array,
   begin: number,
   end: number,
 ): KernelResult {
-  const { logits: z, labels, targets, weights, classes: C, inner, gamma, alpha, alphaScale } = plan;
-  const { labelSmoothing: smoothing, ignoreIndex, lossOut, gradOut } = plan;
+  const { logits: z, targets, classes: C, inner, gamma, alpha, alphaScale } = plan;
+  const { labelSmoothing: smoothing, lossOut, gradOut } = plan;
+  const { labels, weights } = checked;
   let sum = 0;
   for (let sample = begin; sample < end; sample++) {
     const base = Math.floor(sample / inner) * C * inner + (sample % inner);
@@ -262,7 +292,7 @@ function softmaxBlock(
     let loss = 0;
     if (labels) {
       const y = labels[sample]!;
-      if (y === ignoreIndex) {
+      if (y < 0) {
         if (gradOut) fillRow(gradOut, base, inner, C, 0);
       } else if (smoothing === 0) {
         const a = (alpha ? alpha[y]! : alphaScale) * w;
@@ -273,12 +303,14 @@ function softmaxBlock(
         loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
       }
     } else {
+      // The sample's targets, each read once into `row`, checked there, and used from there.
       const t = targets!;
       for (let j = 0; j < C; j++) {
         const v = t[base + j * inner]!;
         if (!isValidTarget(v)) return { sum, count: 0, error: { kind: 'target', index: base + j * inner, value: v } };
+        row[j] = v;
       }
-      const target = (j: number) => t[base + j * inner]! * (1 - smoothing) + smoothing / C;
+      const target = (j: number) => row[j]! * (1 - smoothing) + smoothing / C;
       loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
     }
     sum += loss;
@@ -288,12 +320,27 @@ function softmaxBlock(
 }
 
 function sigmoidWork(plan: SigmoidPlan): [Blocks, BlockFn] {
-  return [new Blocks(plan.logits.length, 1), (begin, end) => sigmoidBlock(plan, begin, end)];
+  return [new Blocks(lengthOfView(plan.logits), 1), (begin, end) => sigmoidBlock(plan, begin, end)];
+}
+
+/** The softmax blocks and their per-call state: checked labels and weights, gradient scratch, a row of targets. */
+function softmaxWork(plan: SoftmaxPlan): { blocks: Blocks; check: BlockFn; compute: (count: number) => BlockFn } {
+  const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
+  const checked = checkedArrays(plan);
+  const scratch = new Float64Array(plan.gradOut ? plan.classes : 0);
+  const row = new Float64Array(plan.targets ? plan.classes : 0);
+  return {
+    blocks,
+    check: (begin, end) => checkBlock(plan, checked, begin, end),
+    compute: (count) => {
+      const scale = softmaxGradScale(plan, count);
+      return (begin, end) => softmaxBlock(plan, checked, scale, scratch, row, begin, end);
+    },
+  };
 }
 
 export const jsKernels: Kernels = {
   simd: null,
-  allocate: (byteLength) => new ArrayBuffer(byteLength),
   sigmoid(plan) {
     return runBlocks(...sigmoidWork(plan));
   },
@@ -302,22 +349,18 @@ export const jsKernels: Kernels = {
   },
   softmax(plan) {
     if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 }; // nothing to read, whatever the classes
-    const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
-    const checked = runBlocks(blocks, (begin, end) => checkBlock(plan, begin, end));
+    const work = softmaxWork(plan);
+    const checked = runBlocks(work.blocks, work.check);
     if (checked.error) return checked;
-    const scratch = new Float64Array(plan.gradOut ? plan.classes : 0);
-    const scale = softmaxGradScale(plan, checked.count);
-    const result = runBlocks(blocks, (begin, end) => softmaxBlock(plan, scale, scratch, begin, end));
+    const result = runBlocks(work.blocks, work.compute(checked.count));
     return { ...result, count: checked.count };
   },
   async softmaxAsync(plan) {
     if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 };
-    const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
-    const checked = await runBlocksAsync(blocks, (begin, end) => checkBlock(plan, begin, end));
+    const work = softmaxWork(plan);
+    const checked = await runBlocksAsync(work.blocks, work.check);
     if (checked.error) return checked;
-    const scratch = new Float64Array(plan.gradOut ? plan.classes : 0);
-    const scale = softmaxGradScale(plan, checked.count);
-    const result = await runBlocksAsync(blocks, (begin, end) => softmaxBlock(plan, scale, scratch, begin, end));
+    const result = await runBlocksAsync(work.blocks, work.compute(checked.count));
     return { ...result, count: checked.count };
   },
 };
