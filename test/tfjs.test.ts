@@ -600,7 +600,10 @@ describe('without @tensorflow/tfjs-core (a project that has not installed it; ch
   }
 
   function run(dir: string, args: string[]) {
-    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    // The project copy has no addon: the JS backend, whatever FOCAL_LOSS_BACKEND this run asks for
+    // (the message under test is about tfjs-core, not the addon).
+    const env = { ...process.env, FOCAL_LOSS_BACKEND: 'js' };
+    const r = spawnSync(process.execPath, args, { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
