@@ -1,9 +1,15 @@
 // The files a user's project would hold, written into each fresh project by pack.pack.ts.
 
-/** npm 11 runs a dependency's install script only when the project's allowScripts lists it. */
-export function packageJson(allowScripts: boolean): string {
+/**
+ * The consumer's package.json, approving (true) or denying (false) the tarball's install script.
+ * npm 11.19 still runs unapproved scripts, with a warning (a future npm will not), so an explicit
+ * entry is what makes the test mean the same on both. An entry matches the dependency's resolved
+ * identity, which for a tarball is `file:<absolute path>` (what `npm install-scripts approve` writes);
+ * a `'focal-loss'` entry does not match a tarball.
+ */
+export function packageJson(tarball: string, allowScripts: boolean): string {
   const pkg = { name: 'consumer', version: '1.0.0', private: true, type: 'module' };
-  return JSON.stringify(allowScripts ? { ...pkg, allowScripts: { 'focal-loss': true } } : pkg, null, 2);
+  return JSON.stringify({ ...pkg, allowScripts: { [`file:${tarball}`]: allowScripts } }, null, 2);
 }
 
 /** ES module: named imports, a computation, the backend. */
