@@ -175,7 +175,7 @@ beforeAll(() => {
     }
     writeFileSync(fileFor(block, block.lang === 'cjs' ? 'cjs' : 'mjs'), source);
   }
-});
+}, 180_000); // one tsc program: seconds, more on a busy machine
 
 describe('the docs have code examples, and every check finds its block', () => {
   it('README.md has runnable examples', () => {
@@ -184,6 +184,22 @@ describe('the docs have code examples, and every check finds its block', () => {
   it.each(CHECKS.map((c) => [`${c.file}: ${c.contains}`, c] as const))('%s', (_name, check) => {
     const found = runnable.filter((b) => b.file === check.file && b.code.includes(check.contains));
     expect(found.length, `no runnable block of ${check.file} contains: ${check.contains}`).toBe(1);
+  });
+});
+
+describe('the README and the TSDoc state the async rule in the same words', () => {
+  const rule =
+    'Do not modify, transfer or resize the arrays passed to an async call (inputs and `out` buffers) ' +
+    'until its promise settles. If you do, the results are unspecified, but never a crash or an ' +
+    'out-of-bounds access, and a failed call never writes your `out` buffers.';
+  // Markdown emphasis, line breaks and comment prefixes aside.
+  const flat = (text: string) =>
+    text
+      .replace(/^\s*\*(?!\*)/gm, ' ')
+      .replace(/\*\*/g, '')
+      .replace(/\s+/g, ' ');
+  it.each(['README.md', 'lib/index.ts'])('%s', (file) => {
+    expect(flat(readFileSync(join(root, file), 'utf8'))).toContain(rule);
   });
 });
 
