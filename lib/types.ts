@@ -40,9 +40,12 @@ interface CommonOptions {
   weights?: FloatArray | readonly number[];
   /** Label smoothing in [0, 1]. Default 0. */
   labelSmoothing?: number;
-  /** Also compute the gradient of the reduced loss with respect to the logits. Default false. */
+  /**
+   * Also compute the gradient of the reduced loss with respect to the logits. Default false, or
+   * true when `out.grad` is given.
+   */
   gradient?: boolean;
-  /** Output buffers to write into instead of allocating. */
+  /** Output buffers to write into instead of allocating (see {@link OutputBuffers}). */
   out?: OutputBuffers;
   /**
    * The most threads the native kernel may use (default: FOCAL_LOSS_NUM_THREADS, else the number of
