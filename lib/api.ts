@@ -6,31 +6,56 @@ import { assertLive, snapshot } from './plan-arrays.js';
 import { prepareSigmoid } from './sigmoid.js';
 import { prepareSoftmax } from './softmax.js';
 import type {
-  FloatArray,
+  DefaultOptions,
   FocalLossResult,
+  Logits,
+  NoUnknownOptions,
   NumericInput,
+  ResultFor,
   SigmoidFocalLossOptions,
   SoftmaxFocalLossOptions,
 } from './types.js';
 
-/** Logits: a float typed array, or plain numbers (read as float64). */
-export type Logits = FloatArray | readonly number[];
-/** float32 in, float32 out; float64 or number[] in, float64 out. */
-export type ResultFor<L> = L extends Float32Array ? FocalLossResult<Float32Array> : FocalLossResult<Float64Array>;
+export type { Logits, ResultFor } from './types.js';
 
+/**
+ * The public functions' signatures. The options type parameter keeps the literal types of the
+ * options (`const`), so the result is narrowed by them (ResultFor); NoUnknownOptions keeps the
+ * excess-property check that a generic parameter would otherwise lose.
+ */
 export interface FocalLossApi {
-  sigmoidFocalLoss<L extends Logits>(logits: L, targets: NumericInput, options?: SigmoidFocalLossOptions): ResultFor<L>;
-  softmaxFocalLoss<L extends Logits>(logits: L, labels: NumericInput, options: SoftmaxFocalLossOptions): ResultFor<L>;
-  sigmoidFocalLossAsync<L extends Logits>(
+  sigmoidFocalLoss<
+    L extends Logits,
+    const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
+  >(
     logits: L,
     targets: NumericInput,
-    options?: SigmoidFocalLossOptions,
-  ): Promise<ResultFor<L>>;
-  softmaxFocalLossAsync<L extends Logits>(
+    options?: O,
+  ): ResultFor<L, O>;
+  softmaxFocalLoss<
+    L extends Logits,
+    const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
+  >(
     logits: L,
     labels: NumericInput,
-    options: SoftmaxFocalLossOptions,
-  ): Promise<ResultFor<L>>;
+    options: O,
+  ): ResultFor<L, O>;
+  sigmoidFocalLossAsync<
+    L extends Logits,
+    const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
+  >(
+    logits: L,
+    targets: NumericInput,
+    options?: O,
+  ): Promise<ResultFor<L, O>>;
+  softmaxFocalLossAsync<
+    L extends Logits,
+    const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
+  >(
+    logits: L,
+    labels: NumericInput,
+    options: O,
+  ): Promise<ResultFor<L, O>>;
 }
 
 const NOTHING: KernelResult = { sum: 0, count: 0 };

@@ -1,40 +1,184 @@
 /**
  * focal-loss: sigmoid and softmax focal loss (Lin et al., ICCV 2017) and their gradients, computed
- * by a native addon when it is built, by an equivalent JS implementation otherwise.
+ * by a native addon when it is built, by an equivalent JS implementation otherwise. For Node.js
+ * (20 or later), not for browsers.
+ *
+ * Every option is described on {@link SigmoidFocalLossOptions} and {@link SoftmaxFocalLossOptions};
+ * the formulas and the numerical contract are in docs/NUMERICS.md.
+ *
+ * @packageDocumentation
  */
 import { createFocalLoss } from './api.js';
 import { jsKernels } from './js/kernels.js';
 import { loadNative } from './loader.js';
 import { SIMD_NAMES } from './simd.js';
 import { defaultThreads } from './threads.js';
-import type { BackendInfo } from './types.js';
+import type {
+  BackendInfo,
+  DefaultOptions,
+  Logits,
+  NoUnknownOptions,
+  NumericInput,
+  ResultFor,
+  SigmoidFocalLossOptions,
+  SoftmaxFocalLossOptions,
+} from './types.js';
 
 const native = loadNative();
 const api = createFocalLoss(native.kernels ?? jsKernels);
 
+// The four functions below are declared here (not re-exported from `api`) so that the generated
+// reference documents them as functions, with their parameters; each only delegates.
+
 /**
  * Binary / multi-label focal loss: every element of `logits` is its own binary problem with
- * target `targets[i]` (0/1 labels, or soft targets in [0, 1]).
+ * target `targets[i]` (0/1 labels, or soft targets in [0, 1]). Per element, with `p = sigmoid(x)`:
+ * `L = -alpha_t * (1 - p_t)^gamma * log(p_t)`.
+ *
+ * @param logits - The logits (or probabilities, with `input: 'probabilities'`), any number of
+ *   elements: a `Float32Array`, a `Float64Array` or a `number[]` (read as float64). The outputs have
+ *   the same element type (float32 for float32, float64 otherwise).
+ * @param targets - One target per logit: an integer typed array of 0/1, or a float typed array or
+ *   `number[]` of values in [0, 1] (read in the logits' precision).
+ * @param options - gamma (default 2), alpha (default 0.25), reduction (default `'mean'`),
+ *   normalizer, weights, labelSmoothing, input, gradient, out, threads, simd: see
+ *   {@link SigmoidFocalLossOptions}.
+ * @returns `{ loss, grad?, count }`: `loss` is a number, or one loss per element with
+ *   `reduction: 'none'`; `grad` (with `gradient: true` or `out.grad`) is the gradient of that loss
+ *   with respect to the logits; `count` is the number of elements. The type is narrowed by the
+ *   options ({@link ResultFor}).
+ * @throws TypeError (`code: 'ERR_INVALID_ARG_TYPE'`) for an argument or option of the wrong type,
+ *   and (`code: 'ERR_INVALID_ARG_VALUE'`) for an unknown option; RangeError
+ *   (`code: 'ERR_OUT_OF_RANGE'`) for a value out of range, a wrong length, conflicting options or a
+ *   bad element (a target outside [0, 1], a negative weight). The error's `argument` names the
+ *   argument (`'targets'`, `'options.gamma'`) and, for a bad element, `index` is its position.
+ * @example
+ * ```ts
+ * import { sigmoidFocalLoss } from 'focal-loss';
+ *
+ * const r = sigmoidFocalLoss(new Float32Array([2.1, -0.3]), new Uint8Array([1, 0]), { gradient: true });
+ * r.loss; // number: the mean focal loss over the 2 elements
+ * r.grad; // Float32Array(2): its gradient with respect to the logits
+ * ```
  */
-export const sigmoidFocalLoss = api.sigmoidFocalLoss;
+export function sigmoidFocalLoss<
+  L extends Logits,
+  const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
+>(logits: L, targets: NumericInput, options?: O): ResultFor<L, O> {
+  return api.sigmoidFocalLoss(logits, targets, options);
+}
 
 /**
  * Multi-class focal loss over logits `[N, C]` (`numClasses: C`) or `[N, C, ...spatial]`
- * (`shape`, `classAxis`), with one integer class per sample or soft targets shaped like the logits.
+ * (`shape`, `classAxis`), with one integer class per sample or soft targets shaped like the
+ * logits. Per sample, with `p = softmax(z)` over the classes and true class `y`:
+ * `L = -alpha[y] * (1 - p_y)^gamma * log(p_y)`.
+ *
+ * @param logits - The logits: a `Float32Array`, a `Float64Array` or a `number[]` (read as float64),
+ *   laid out `[N, C]` (class last) or as `shape` says. The outputs have the same element type.
+ * @param labels - One class in [0, C) (or `ignoreIndex`) per sample, as an integer typed array or an
+ *   integer `number[]`; or soft targets in [0, 1] shaped like the logits, as a float array.
+ * @param options - numClasses or shape (one of them is required), classAxis (default 1), gamma
+ *   (default 2), alpha (default none), ignoreIndex (default -100), reduction (default `'mean'`),
+ *   normalizer, weights, labelSmoothing, gradient, out, threads, simd: see
+ *   {@link SoftmaxFocalLossOptions}.
+ * @returns `{ loss, grad?, count }`: `loss` is a number, or one loss per sample with
+ *   `reduction: 'none'`; `grad` (with `gradient: true` or `out.grad`) is shaped like the logits;
+ *   `count` is the number of samples that are not ignored. The type is narrowed by the options
+ *   ({@link ResultFor}).
+ * @throws TypeError (`code: 'ERR_INVALID_ARG_TYPE'`) for an argument or option of the wrong type,
+ *   and (`code: 'ERR_INVALID_ARG_VALUE'`) for an unknown option; RangeError
+ *   (`code: 'ERR_OUT_OF_RANGE'`) for a value out of range, a wrong length or shape, conflicting
+ *   options or a bad element (a label outside [0, C) that is not the ignoreIndex). The error's
+ *   `argument` names the argument (`'labels'`, `'options.numClasses'`) and, for a bad element,
+ *   `index` is its position.
+ * @example
+ * ```ts
+ * import { softmaxFocalLoss } from 'focal-loss';
+ *
+ * // N = 2 samples, C = 3 classes, class last.
+ * const z = new Float64Array([0.0, 0.1, 0.2, 0.3, 1.5, -1.0]);
+ * const s = softmaxFocalLoss(z, new Int32Array([2, 1]), { numClasses: 3, reduction: 'none' });
+ * s.loss; // Float64Array(2): one loss per sample
+ * ```
  */
-export const softmaxFocalLoss = api.softmaxFocalLoss;
+export function softmaxFocalLoss<
+  L extends Logits,
+  const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
+>(logits: L, labels: NumericInput, options: O): ResultFor<L, O> {
+  return api.softmaxFocalLoss(logits, labels, options);
+}
 
 /**
- * sigmoidFocalLoss off the main thread: the native backend runs it on the libuv thread pool. The
- * arrays are kept alive (not copied) until the promise settles: do not modify them meanwhile.
- * The JS backend computes on the main thread in blocks, giving the event loop a turn between them.
+ * {@link sigmoidFocalLoss} off the main thread, as a Promise: the native backend computes on the
+ * libuv thread pool; the JS backend computes on the main thread in blocks, with a turn of the event
+ * loop between them.
+ *
+ * Do not modify, transfer or resize the arrays passed to an async call (inputs and `out` buffers)
+ * until its promise settles. If you do, the results are unspecified, but never a crash or an
+ * out-of-bounds access, and a failed call never writes your `out` buffers. (Internally the inputs
+ * are copied progressively, for memory safety; that is not a license to modify them.)
+ *
+ * @param logits - As for {@link sigmoidFocalLoss}.
+ * @param targets - As for {@link sigmoidFocalLoss}.
+ * @param options - As for {@link sigmoidFocalLoss}.
+ * @returns A Promise of the same result as {@link sigmoidFocalLoss}.
+ * @throws Never synchronously: the errors of {@link sigmoidFocalLoss} reject the promise instead.
+ * @example
+ * ```ts
+ * import { sigmoidFocalLossAsync } from 'focal-loss';
+ *
+ * const r = await sigmoidFocalLossAsync(new Float32Array([2.1, -0.3]), new Uint8Array([1, 0]));
+ * r.loss; // number, the same as the sync call's
+ * ```
  */
-export const sigmoidFocalLossAsync = api.sigmoidFocalLossAsync;
+export function sigmoidFocalLossAsync<
+  L extends Logits,
+  const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
+>(logits: L, targets: NumericInput, options?: O): Promise<ResultFor<L, O>> {
+  return api.sigmoidFocalLossAsync(logits, targets, options);
+}
 
-/** softmaxFocalLoss off the main thread; see sigmoidFocalLossAsync. */
-export const softmaxFocalLossAsync = api.softmaxFocalLossAsync;
+/**
+ * {@link softmaxFocalLoss} off the main thread, as a Promise; the same rule as
+ * {@link sigmoidFocalLossAsync}: do not modify, transfer or resize the arrays passed to an async
+ * call (inputs and `out` buffers) until its promise settles. If you do, the results are
+ * unspecified, but never a crash or an out-of-bounds access, and a failed call never writes your
+ * `out` buffers.
+ *
+ * @param logits - As for {@link softmaxFocalLoss}.
+ * @param labels - As for {@link softmaxFocalLoss}.
+ * @param options - As for {@link softmaxFocalLoss}.
+ * @returns A Promise of the same result as {@link softmaxFocalLoss}.
+ * @throws Never synchronously: the errors of {@link softmaxFocalLoss} reject the promise instead.
+ * @example
+ * ```ts
+ * import { softmaxFocalLossAsync } from 'focal-loss';
+ *
+ * const s = await softmaxFocalLossAsync([0, 0, 5, 0], [1, 0], { numClasses: 2, gradient: true });
+ * s.grad; // Float64Array(4)
+ * ```
+ */
+export function softmaxFocalLossAsync<
+  L extends Logits,
+  const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
+>(logits: L, labels: NumericInput, options: O): Promise<ResultFor<L, O>> {
+  return api.softmaxFocalLossAsync(logits, labels, options);
+}
 
-/** Which implementation computes, and why the native addon is not used when it is not. */
+/**
+ * Which implementation computes, and why the native addon is not used when it is not.
+ *
+ * @returns `{ name, openmp, threads, simd, simdLevels }`, and `path` (the addon file) for the native
+ *   backend or `loadError` (why the addon was not used) for the JS one. See {@link BackendInfo}.
+ * @example
+ * ```ts
+ * import { backend } from 'focal-loss';
+ *
+ * const b = backend();
+ * if (b.name === 'js') console.warn(`focal-loss: JavaScript implementation (${b.loadError})`);
+ * ```
+ */
 export function backend(): BackendInfo {
   if (native.info && native.kernels?.simd) {
     const { levels, default: simd } = native.kernels.simd;
@@ -57,15 +201,21 @@ export function backend(): BackendInfo {
   };
 }
 
-export type { Logits, ResultFor } from './api.js';
 export type {
   BackendInfo,
+  DefaultOptions,
   FloatArray,
   FocalLossResult,
+  GradFor,
   IntegerArray,
+  Logits,
+  LossFor,
+  NoUnknownOptions,
   NumericInput,
+  OutputArray,
   OutputBuffers,
   Reduction,
+  ResultFor,
   SigmoidFocalLossOptions,
   SoftmaxFocalLossOptions,
 } from './types.js';

@@ -10,13 +10,22 @@ export type IntegerArray =
 /** Any numeric input: typed arrays, or plain `number[]` (read as float64). */
 export type NumericInput = FloatArray | IntegerArray | readonly number[];
 
+/** How the per-element (sigmoid) or per-sample (softmax) losses are combined. */
 export type Reduction = 'none' | 'sum' | 'mean';
 
-/** Caller-provided output buffers, to avoid allocation on repeated calls. */
+/**
+ * Caller-provided output buffers, to avoid allocation on repeated calls. Each must be of the logits'
+ * type and must not share memory with an input or with the other buffer; the result's `loss` /
+ * `grad` is then the buffer itself. A failed async call never writes them; when a sync call throws
+ * on a bad element, their contents are unspecified.
+ */
 export interface OutputBuffers<A extends FloatArray = FloatArray> {
-  /** Per-element (sigmoid) or per-sample (softmax) loss; only with `reduction: 'none'`. */
+  /** Per-element (sigmoid) or per-sample (softmax) loss, of their number; only with `reduction: 'none'`. */
   loss?: A;
-  /** Gradient with respect to the logits; same type and length as the logits. Needs `gradient: true`. */
+  /**
+   * The gradient with respect to the logits, of the logits' length. Giving it turns `gradient` on
+   * (`gradient: false` with `out.grad` is a TypeError).
+   */
   grad?: A;
 }
 
@@ -31,9 +40,12 @@ interface CommonOptions {
   weights?: FloatArray | readonly number[];
   /** Label smoothing in [0, 1]. Default 0. */
   labelSmoothing?: number;
-  /** Also compute the gradient of the reduced loss with respect to the logits. Default false. */
+  /**
+   * Also compute the gradient of the reduced loss with respect to the logits. Default false, or
+   * true when `out.grad` is given.
+   */
   gradient?: boolean;
-  /** Output buffers to write into instead of allocating. */
+  /** Output buffers to write into instead of allocating (see {@link OutputBuffers}). */
   out?: OutputBuffers;
   /**
    * The most threads the native kernel may use (default: FOCAL_LOSS_NUM_THREADS, else the number of
@@ -68,14 +80,89 @@ export interface SoftmaxFocalLossOptions extends CommonOptions {
   ignoreIndex?: number;
 }
 
-/** The result of a call. `loss` is a number for `'sum'`/`'mean'`/normalizer, an array for `'none'`. */
+/**
+ * The result of a call, for options not known at compile time. `loss` is a number for
+ * `'sum'`/`'mean'`/normalizer, an array for `'none'`; `grad` is there with `gradient: true` or
+ * `out.grad`. The functions return the narrower {@link ResultFor} of their options.
+ */
 export interface FocalLossResult<A extends FloatArray = FloatArray> {
   loss: number | A;
-  /** Present when `gradient: true`: the gradient of the reduced loss, shaped like the logits. */
+  /** With `gradient: true` or `out.grad`: the gradient of the reduced loss, shaped like the logits. */
   grad?: A;
   /** Number of elements (sigmoid) or non-ignored samples (softmax) that counted in the loss. */
   count: number;
 }
+
+/** Logits: a float typed array, or plain numbers (read as float64). */
+export type Logits = FloatArray | readonly number[];
+
+/** The element type of the outputs for logits of type `L`: float32 for float32, float64 for float64 and `number[]`. */
+export type OutputArray<L> = L extends Float32Array ? Float32Array : Float64Array;
+
+/** The type of option `K` in the options type `O` (`undefined` when `O` has no such key). */
+type OptionType<O, K extends PropertyKey> = K extends keyof O ? O[K] : undefined;
+
+/**
+ * The type of `loss` for options `O`: the array `A` for `reduction: 'none'`, a number for `'mean'`,
+ * `'sum'`, a normalizer or no reduction, and `number | A` when the reduction is not known.
+ */
+export type LossFor<O, A extends FloatArray> = [OptionType<O, 'reduction'>] extends [undefined]
+  ? number
+  : [OptionType<O, 'reduction'>] extends ['none']
+    ? A
+    : 'none' extends OptionType<O, 'reduction'>
+      ? number | A
+      : number;
+
+/** The type of `out.grad` in options `O` (`undefined` when there is none). */
+type OutGrad<O> =
+  OptionType<O, 'out'> extends infer Out ? (Out extends object ? OptionType<Out, 'grad'> : undefined) : never;
+
+/**
+ * The `grad` part of the result for options `O`: a defined `grad: A` with `gradient: true` or an
+ * `out.grad` buffer, no `grad` without either, and an optional one when that is not known.
+ */
+export type GradFor<O, A extends FloatArray> = [OptionType<O, 'gradient'>] extends [true]
+  ? { grad: A }
+  : [Exclude<OutGrad<O>, undefined | null>] extends [never]
+    ? [OptionType<O, 'gradient'>] extends [false | undefined]
+      ? { grad?: undefined }
+      : { grad?: A }
+    : [OutGrad<O>] extends [FloatArray]
+      ? { grad: A }
+      : { grad?: A };
+
+/**
+ * The result of a call with logits of type `L` and options of type `O`, as narrow as the options
+ * allow: `loss` is an array only for `reduction: 'none'`, `grad` is defined with `gradient: true` or
+ * `out.grad` and absent without them; the arrays are of the logits' element type.
+ *
+ * @example
+ * ```ts
+ * const r = sigmoidFocalLoss(new Float32Array(4), new Uint8Array(4), { reduction: 'none', gradient: true });
+ * r.loss; // Float32Array
+ * r.grad; // Float32Array (not undefined)
+ * ```
+ */
+export type ResultFor<L, O = SigmoidFocalLossOptions | SoftmaxFocalLossOptions> = {
+  /** A number for `'mean'`, `'sum'` and normalizer; one loss per element or sample for `'none'`. */
+  loss: LossFor<O, OutputArray<L>>;
+  /** Number of elements (sigmoid) or non-ignored samples (softmax) that counted in the loss. */
+  count: number;
+} & GradFor<O, OutputArray<L>>;
+
+/** The options type of a call without options: every option at its default. */
+export type DefaultOptions = Record<never, never>;
+
+/**
+ * Keys of `O` that `Known` does not have, mapped to `never`. In the constraint of an options type
+ * parameter (`O extends Known & NoUnknownOptions<O, Known>`) it keeps the excess-property check
+ * that a generic parameter would lose: a typo such as `gama` is a compile error. Options typed with
+ * an index signature (`Record<string, unknown>`) are left to the run-time check.
+ */
+export type NoUnknownOptions<O, Known> = string extends keyof O
+  ? unknown
+  : { [K in Exclude<keyof O, keyof Known>]: never };
 
 /** What `backend()` reports. */
 export interface BackendInfo {

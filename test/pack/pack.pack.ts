@@ -5,8 +5,9 @@
  *   1. a prebuilt binary for this machine in the tarball: no compiling, the prebuild is loaded;
  *   2. no prebuild but a compiler: the install script compiles the addon;
  *   3. neither: the install prints one clear line, and the JS implementation is used.
- * npm 11 runs a dependency's install script only when the project allows it (`allowScripts` in its
- * package.json); case 1 is installed without that permission, cases 2 and 3 with it.
+ * The install script is denied in case 1 (`allowScripts` in the project's package.json: npm 11.19
+ * runs unapproved scripts with a warning, a future npm will not run them), so it shows that the
+ * prebuild needs no script; it is approved in the other cases.
  *
  * Needs the prebuild made by `npm run prebuildify` (CI runs it first); packs with `npm pack`,
  * which runs `prepare` (the ESM and CommonJS builds).
@@ -34,7 +35,7 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 function install(name: string, tarball: string, allowScripts: boolean, env: NodeJS.ProcessEnv = {}) {
   const dir = join(work, name);
   mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), packageJson(allowScripts));
+  writeFileSync(join(dir, 'package.json'), packageJson(tarball, allowScripts));
   const args = ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'];
   const clean = { FOCAL_LOSS_BACKEND: undefined, FOCAL_LOSS_NATIVE_PATH: undefined, ...env };
   const r = run('npm', args, dir, clean);
@@ -108,6 +109,9 @@ describe('npm pack', () => {
       'scripts/install.mjs',
       'demo/run.mjs',
       'docs/CLI.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'README.md',
     ]) {
       expect(files, f).toContain(`package/${f}`);
     }
@@ -121,8 +125,9 @@ describe('npm pack', () => {
 });
 
 describe('installed from the tarball', () => {
-  it('1. with a prebuild: nothing compiled, the prebuild is loaded, import/require/types work', () => {
-    const { dir } = install('with-prebuild', withPrebuild, false);
+  it('1. with a prebuild and the install script denied: nothing compiled, the prebuild is loaded, import/require/types work', () => {
+    const { dir, out } = install('with-prebuild', withPrebuild, false);
+    expect(out, 'the denied install script ran').not.toMatch(/focal-loss:/);
     const pkg = join(dir, 'node_modules', 'focal-loss');
     expect(existsSync(join(pkg, 'build'))).toBe(false);
     const lines = use(dir);
