@@ -105,6 +105,19 @@ inline LossAndGrad sigmoid_scaled_products(double m, double gamma, double a, dou
   return {focal_product(a_mg, ce, w), grad};
 }
 
+// The weighted loss w*a*m^gamma*ce and gradient w*g_s*a*m^gamma*B of one sigmoid element, from its
+// m, ce and B (both input kinds end here): the plain products, or the scaled ones when a partial
+// product underflows while the result would not.
+inline LossAndGrad sigmoid_weighted(double m, double gamma, double a, double ce, double B, double w,
+                                    double grad_scale) {
+  const double P = a * std::pow(m, gamma);
+  const double L1 = P * ce;
+  const double G1 = P * B;
+  const double W = w * grad_scale;
+  if (!sigmoid_product_needs_care(P, ce, L1, B, G1, w, W)) return {w * L1, W * G1};
+  return sigmoid_scaled_products(m, gamma, a, ce, B, w, grad_scale);
+}
+
 // Sigmoid focal loss of one element from its logit x, target t in [0, 1] and its complement u = 1 - t
 // (smooth_target), class weight a (alpha_t for this t), weight w and gamma >= 0. Returns w*L and
 // grad_scale * w * dL/dx.
@@ -129,17 +142,11 @@ inline LossAndGrad sigmoid_focal_from_logit(double x, double t, double u, double
   const double ce = linear + std::log1p(e);
   const double m = t * q + u * p;
   if (m == 0.0) return {0.0, 0.0};  // the limits: nothing to learn from this element
-  const double mg = std::pow(m, gamma);
   // p*q/m is bounded (by p when t = 1, by q when t = 0); the product with ce vanishes at the limits.
   const double pq_over_m = p * q / m;
   const double focus = (gamma == 0.0 || pq_over_m == 0.0) ? 0.0 : gamma * (u - t) * pq_over_m * ce;
   const double B = (u * p - t * q) + focus;  // never p - t: at x = 50, t = 1 that is 0, not -e^-50
-  const double P = a * mg;
-  const double L1 = P * ce;
-  const double G1 = P * B;
-  const double W = w * grad_scale;
-  if (!sigmoid_product_needs_care(P, ce, L1, B, G1, w, W)) return {w * L1, W * G1};
-  return sigmoid_scaled_products(m, gamma, a, ce, B, w, grad_scale);
+  return sigmoid_weighted(m, gamma, a, ce, B, w, grad_scale);
 }
 
 // Sigmoid focal loss of one element from a probability p (already clamped to [eps, 1 - eps]), with t,
@@ -153,15 +160,9 @@ inline LossAndGrad sigmoid_focal_from_probability(double p, double t, double u, 
   const double q = 1.0 - p;  // exact for p >= 1/2, and within half an ulp of a number >= 1/2 below
   const double ce = (t == 0.0 ? 0.0 : -t * std::log(p)) + (u == 0.0 ? 0.0 : -u * std::log1p(-p));
   const double m = t * q + u * p;  // >= min(p, q) > 0 thanks to the clamp
-  const double mg = std::pow(m, gamma);
   const double focus = gamma == 0.0 ? 0.0 : gamma * (u - t) * ce / m;
   const double B = focus + (u / q - t / p);
-  const double P = a * mg;
-  const double L1 = P * ce;
-  const double G1 = P * B;
-  const double W = w * grad_scale;
-  if (!sigmoid_product_needs_care(P, ce, L1, B, G1, w, W)) return {w * L1, W * G1};
-  return sigmoid_scaled_products(m, gamma, a, ce, B, w, grad_scale);
+  return sigmoid_weighted(m, gamma, a, ce, B, w, grad_scale);
 }
 
 // p * log(p) / q style products in the softmax gradient: 0 when p is 0, whatever the other factor

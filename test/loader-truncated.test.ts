@@ -4,7 +4,6 @@
 // loadError and the JS implementation computes. Each case runs in a child process, with the real
 // addon cut at several points, once through FOCAL_LOSS_NATIVE_PATH and once as the local build of a
 // copy of the package. The children import the compiled package (dist/), which `npm test` builds.
-import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -16,33 +15,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { child, root } from './loader-child.js';
 import { addonCandidates, checkBinaryFile } from '../lib/loader.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const entry = pathToFileURL(join(root, 'dist', 'index.js')).href;
 const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-truncated-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** Imports the package in a fresh process, computes one loss, prints backend() as JSON. */
-function child(env: Record<string, string>, from = entry) {
-  const code = `
-    const { backend, sigmoidFocalLoss } = await import(${JSON.stringify(from)});
-    const r = sigmoidFocalLoss(new Float64Array([0]), new Uint8Array([1]), { gamma: 0, alpha: null });
-    console.log(JSON.stringify({ ...backend(), loss: r.loss }));`;
-  const { FOCAL_LOSS_BACKEND, FOCAL_LOSS_NATIVE_PATH, ...rest } = process.env;
-  void FOCAL_LOSS_BACKEND;
-  void FOCAL_LOSS_NATIVE_PATH;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
-    env: { ...rest, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  const report = result.status === 0 ? JSON.parse(result.stdout.trim().split('\n').pop()!) : null;
-  return { status: result.status, signal: result.signal, stderr: result.stderr, report };
-}
 
 const builtAddon = addonCandidates(undefined).find((path) => {
   try {

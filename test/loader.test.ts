@@ -2,35 +2,15 @@
 // another machine, `import` still works, backend() says 'js' and why, and FOCAL_LOSS_BACKEND=native
 // turns the same failure into a clear error. The children import the compiled package (dist/),
 // which `npm test` builds first.
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { child, root } from './loader-child.js';
 import { addonCandidates, checkAddon } from '../lib/loader.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const entry = pathToFileURL(join(root, 'dist', 'index.js')).href;
 const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-loader-'));
-
-/** Imports the package in a fresh process, computes one loss, prints backend() as JSON. */
-function child(env: Record<string, string>, from = entry) {
-  const code = `
-    const { backend, sigmoidFocalLoss } = await import(${JSON.stringify(from)});
-    const r = sigmoidFocalLoss(new Float64Array([0]), new Uint8Array([1]), { gamma: 0, alpha: null });
-    console.log(JSON.stringify({ ...backend(), loss: r.loss }));`;
-  const { FOCAL_LOSS_BACKEND, FOCAL_LOSS_NATIVE_PATH, ...rest } = process.env;
-  void FOCAL_LOSS_BACKEND;
-  void FOCAL_LOSS_NATIVE_PATH;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
-    env: { ...rest, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  const report = result.status === 0 ? JSON.parse(result.stdout.trim().split('\n').pop()!) : null;
-  return { status: result.status, stderr: result.stderr, report };
-}
 
 const builtAddon = addonCandidates(undefined).find((path) => {
   try {

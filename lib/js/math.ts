@@ -117,6 +117,20 @@ function scaledProducts(m: number, gamma: number, a: number, ce: number, B: numb
 }
 
 /**
+ * The weighted loss w a m^gamma ce and gradient gradScale w a m^gamma B of one sigmoid element from
+ * its m, ce and B (both input kinds end here): the plain products, or the scaled ones when a partial
+ * product underflows while the result would not.
+ */
+function weighted(m: number, gamma: number, a: number, ce: number, B: number, w: number, gradScale: number) {
+  const P = a * Math.pow(m, gamma);
+  const L1 = P * ce;
+  const G1 = P * B;
+  const W = w * gradScale;
+  if (!productNeedsCare(P, ce, L1, B, G1, w, W)) return { loss: w * L1, grad: W * G1 };
+  return scaledProducts(m, gamma, a, ce, B, w, gradScale);
+}
+
+/**
  * Sigmoid focal loss of one element from its logit x, target t in [0, 1] and its complement u = 1 - t
  * (formed directly), class weight a, weight w and gamma. Returns w L and gradScale w dL/dx.
  *
@@ -147,16 +161,10 @@ export function sigmoidFocalFromLogit(
   const ce = linear + Math.log1p(e);
   const m = t * q + u * p;
   if (m === 0) return { loss: 0, grad: 0 };
-  const mg = Math.pow(m, gamma);
   const pqOverM = (p * q) / m;
   const focus = gamma === 0 || pqOverM === 0 ? 0 : gamma * (u - t) * pqOverM * ce;
   const B = u * p - t * q + focus; // never p - t: at x = 50, t = 1 that is 0, not -e^-50
-  const P = a * mg;
-  const L1 = P * ce;
-  const G1 = P * B;
-  const W = w * gradScale;
-  if (!productNeedsCare(P, ce, L1, B, G1, w, W)) return { loss: w * L1, grad: W * G1 };
-  return scaledProducts(m, gamma, a, ce, B, w, gradScale);
+  return weighted(m, gamma, a, ce, B, w, gradScale);
 }
 
 /**
@@ -180,15 +188,9 @@ export function sigmoidFocalFromProbability(
   const q = 1 - p; // exact for p >= 1/2, and within half an ulp of a number >= 1/2 below
   const ce = (t === 0 ? 0 : -t * Math.log(p)) + (u === 0 ? 0 : -u * Math.log1p(-p));
   const m = t * q + u * p;
-  const mg = Math.pow(m, gamma);
   const focus = gamma === 0 ? 0 : (gamma * (u - t) * ce) / m;
   const B = focus + (u / q - t / p);
-  const P = a * mg;
-  const L1 = P * ce;
-  const G1 = P * B;
-  const W = w * gradScale;
-  if (!productNeedsCare(P, ce, L1, B, G1, w, W)) return { loss: w * L1, grad: W * G1 };
-  return scaledProducts(m, gamma, a, ce, B, w, gradScale);
+  return weighted(m, gamma, a, ce, B, w, gradScale);
 }
 
 /** p times a factor that may be infinite: 0 when p is 0. */
