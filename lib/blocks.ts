@@ -42,6 +42,21 @@ export function mergeInto(total: KernelResult, part: KernelResult): KernelResult
 
 export type BlockFn = (begin: number, end: number) => KernelResult;
 
+/**
+ * A block that can stop part way (one softmax sample may hold millions of classes): step(budget)
+ * does about `budget` units of work, all of it for Infinity, and returns the block's result once
+ * the block is done, null before. It keeps its own state between steps, so where the steps end
+ * never changes what is summed in which order.
+ */
+export interface Stepper {
+  step(budget: number): KernelResult | null;
+}
+
+export type SteppedBlockFn = (begin: number, end: number) => Stepper;
+
+/** The work of one async step: 2^16 elements take about 1 ms at the slowest (a softmax gradient). */
+export const STEP_WORK = 1 << 16;
+
 export function runBlocks(blocks: Blocks, block: BlockFn): KernelResult {
   const total: KernelResult = { sum: 0, count: 0 };
   for (let b = 0; b < blocks.count; b++) {
@@ -51,12 +66,25 @@ export function runBlocks(blocks: Blocks, block: BlockFn): KernelResult {
   return total;
 }
 
-/** runBlocks for the async functions: the same blocks and sums, run in shared time slices. */
-export async function runBlocksAsync(blocks: Blocks, block: BlockFn): Promise<KernelResult> {
+/** runBlocks for blocks that can stop part way: each one runs to its end in one step. */
+export function runSteppedBlocks(blocks: Blocks, block: SteppedBlockFn): KernelResult {
+  return runBlocks(blocks, (begin, end) => block(begin, end).step(Infinity)!);
+}
+
+/** runSteppedBlocks for the async functions: the same blocks and sums, in steps of STEP_WORK, in shared time slices. */
+export async function runSteppedBlocksAsync(blocks: Blocks, block: SteppedBlockFn): Promise<KernelResult> {
   const total: KernelResult = { sum: 0, count: 0 };
   for (let b = 0; b < blocks.count; b++) {
-    const part = mergeInto(total, await inSlice(() => block(blocks.begin(b), blocks.end(b))));
-    if (part.error) break;
+    const stepper = block(blocks.begin(b), blocks.end(b));
+    let part: KernelResult | null;
+    do part = await inSlice(() => stepper.step(STEP_WORK));
+    while (part === null);
+    if (mergeInto(total, part).error) break;
   }
   return total;
+}
+
+/** runBlocks for the async functions: the same blocks and sums, a block per step. */
+export function runBlocksAsync(blocks: Blocks, block: BlockFn): Promise<KernelResult> {
+  return runSteppedBlocksAsync(blocks, (begin, end) => ({ step: () => block(begin, end) }));
 }

@@ -4,9 +4,17 @@
  * once when stored.
  */
 import { lengthOfView } from '../arrays.js';
-import { Blocks, runBlocks, runBlocksAsync, type BlockFn } from '../blocks.js';
-import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../kernels.js';
-import type { FloatArray } from '../types.js';
+import {
+  Blocks,
+  runBlocks,
+  runBlocksAsync,
+  runSteppedBlocks,
+  runSteppedBlocksAsync,
+  type BlockFn,
+  type SteppedBlockFn,
+  type Stepper,
+} from '../blocks.js';
+import type { KernelInputError, KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../kernels.js';
 import {
   isValidTarget,
   isValidWeight,
@@ -64,170 +72,6 @@ function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResu
   return { sum, count: end - begin };
 }
 
-/** The log-sum-exp of one sample, as in docs/NUMERICS.md: M = max z (index m), rest = sum_{j != m} exp(z_j - M). */
-class SoftmaxStats {
-  max = 0;
-  argmax = 0;
-  rest = 0;
-  log1pRest = 0;
-  hasNaN = false;
-
-  constructor(z: FloatArray, base: number, stride: number, classes: number) {
-    this.max = z[base]!;
-    for (let j = 0; j < classes; j++) {
-      const v = z[base + j * stride]!;
-      if (Number.isNaN(v)) this.hasNaN = true;
-      if (v > this.max) {
-        this.max = v;
-        this.argmax = j;
-      }
-    }
-    if (this.hasNaN) return;
-    let rest = 0;
-    for (let j = 0; j < classes; j++) {
-      if (j !== this.argmax) rest += Math.exp(this.shifted(z[base + j * stride]!));
-    }
-    this.rest = rest;
-    this.log1pRest = Math.log1p(rest);
-  }
-
-  /** z - M; a logit equal to the maximum (even an infinite one) is 0 away from it. */
-  shifted(z: number): number {
-    return z === this.max ? 0 : z - this.max;
-  }
-  logP(z: number): number {
-    return this.shifted(z) - this.log1pRest;
-  }
-  /** 1 - p_j without a difference with 1: rest / S for the maximum, else (1 + rest - e_j) / S. */
-  q(j: number, e: number): number {
-    return j === this.argmax ? this.rest / (1 + this.rest) : (1 + (this.rest - e)) / (1 + this.rest);
-  }
-  p(e: number): number {
-    return e / (1 + this.rest);
-  }
-}
-
-function fillRow(grad: FloatArray, base: number, stride: number, classes: number, value: number): void {
-  for (let j = 0; j < classes; j++) grad[base + j * stride] = value;
-}
-
-/**
- * One sample with hard label y and weight a = alpha[y] * w:
- *     L = -a * q_y^gamma * log p_y
- *     dL/dz_y = a * u * (gamma * p_y * log p_y - q_y)               u = q_y^gamma
- *     dL/dz_k = a * u * (1 - gamma * p_y * log(p_y) / q_y) * p_k     k != y
- */
-function hardLabelSample(
-  z: FloatArray,
-  base: number,
-  stride: number,
-  classes: number,
-  y: number,
-  a: number,
-  gamma: number,
-  scale: number,
-  grad: FloatArray | null,
-): number {
-  if (a === 0) {
-    if (grad) fillRow(grad, base, stride, classes, 0);
-    return 0;
-  }
-  const s = new SoftmaxStats(z, base, stride, classes);
-  if (s.hasNaN) {
-    if (grad) fillRow(grad, base, stride, classes, NaN);
-    return NaN;
-  }
-  const zy = z[base + y * stride]!;
-  const ey = y === s.argmax ? 1 : Math.exp(s.shifted(zy));
-  const logPy = s.logP(zy);
-  const py = s.p(ey);
-  const qy = s.q(y, ey);
-  const u = Math.pow(qy, gamma);
-  if (grad) {
-    const ratio = timesUnlessZero(py, logPOverQ(logPy, qy));
-    const other = a * u * (1 - gamma * ratio);
-    for (let k = 0; k < classes; k++) {
-      const g =
-        k === y
-          ? a * u * (gamma * timesUnlessZero(py, logPy) - qy)
-          : other * s.p(Math.exp(s.shifted(z[base + k * stride]!)));
-      grad[base + k * stride] = scale * g;
-    }
-  }
-  return a * u * (0 - logPy); // +0, not -0, when p_y = 1
-}
-
-/**
- * One sample with soft targets, w_j = t_j * alpha_j * weight:
- *     L = -sum_j w_j * q_j^gamma * log p_j
- *     g_j = w_j * q_j^gamma * (gamma * p_j * log(p_j) / q_j - 1)
- *     dL/dz_k = g_k * q_k - p_k * sum_{j != k} g_j
- * The complement sum of the class with the largest |g| is accumulated on its own (see the C++).
- */
-function softTargetSample(
-  z: FloatArray,
-  base: number,
-  stride: number,
-  classes: number,
-  target: (j: number) => number,
-  alpha: Float64Array | null,
-  alphaScale: number,
-  weight: number,
-  gamma: number,
-  scale: number,
-  grad: FloatArray | null,
-  scratch: Float64Array,
-): number {
-  if (weight === 0) {
-    // A zero weight silences the sample, even a NaN in its logits.
-    if (grad) fillRow(grad, base, stride, classes, 0);
-    return 0;
-  }
-  const s = new SoftmaxStats(z, base, stride, classes);
-  if (s.hasNaN) {
-    if (grad) fillRow(grad, base, stride, classes, NaN);
-    return NaN;
-  }
-  let loss = 0;
-  let total = 0;
-  let dominant = -1;
-  let dominantG = 0;
-  let others = 0;
-  for (let j = 0; j < classes; j++) {
-    const w = target(j) * (alpha ? alpha[j]! : alphaScale) * weight;
-    let g = 0;
-    if (w !== 0) {
-      const d = s.shifted(z[base + j * stride]!);
-      const e = Math.exp(d);
-      const p = s.p(e);
-      const logP = d - s.log1pRest;
-      const q = s.q(j, e);
-      const u = Math.pow(q, gamma);
-      loss -= w * u * logP;
-      g = w * u * (gamma * timesUnlessZero(p, logPOverQ(logP, q)) - 1);
-    }
-    if (!grad) continue;
-    scratch[j] = g;
-    total += g;
-    if (Math.abs(g) > Math.abs(dominantG) || dominant < 0) {
-      if (dominant >= 0) others += dominantG;
-      dominant = j;
-      dominantG = g;
-    } else {
-      others += g;
-    }
-  }
-  if (grad) {
-    for (let k = 0; k < classes; k++) {
-      const g = scratch[k]!;
-      const e = Math.exp(s.shifted(z[base + k * stride]!));
-      const sumOthers = k === dominant ? others : total - g;
-      grad[base + k * stride] = scale * (g * s.q(k, e) - s.p(e) * sumOthers);
-    }
-  }
-  return loss;
-}
-
 /**
  * The labels and weights of a softmax plan as read by checkBlock: each element of the plan's arrays
  * is read once, checked, and the same value used (the caller's memory may be a SharedArrayBuffer that
@@ -272,51 +116,337 @@ function checkBlock(plan: SoftmaxPlan, checked: Checked, begin: number, end: num
   return { sum: 0, count };
 }
 
-/** Samples [begin, end) of a softmax plan, with the labels and weights checkBlock read. */
-function softmaxBlock(
-  plan: SoftmaxPlan,
-  checked: Checked,
-  scale: number,
-  scratch: Float64Array,
-  row: Float64Array,
-  begin: number,
-  end: number,
-): KernelResult {
-  const { logits: z, targets, classes: C, inner, gamma, alpha, alphaScale } = plan;
-  const { labelSmoothing: smoothing, lossOut, gradOut } = plan;
-  const { labels, weights } = checked;
-  let sum = 0;
-  for (let sample = begin; sample < end; sample++) {
-    const base = Math.floor(sample / inner) * C * inner + (sample % inner);
-    const w = weights ? weights[sample]! : 1;
-    let loss = 0;
-    if (labels) {
-      const y = labels[sample]!;
-      if (y < 0) {
-        if (gradOut) fillRow(gradOut, base, inner, C, 0);
-      } else if (smoothing === 0) {
-        const a = (alpha ? alpha[y]! : alphaScale) * w;
-        loss = hardLabelSample(z, base, inner, C, y, a, gamma, scale, gradOut);
-      } else {
-        // Label smoothing turns the hard label into the soft target (1 - s)*[j = y] + s/C.
-        const target = (j: number) => (j === y ? 1 - smoothing : 0) + smoothing / C;
-        loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
-      }
-    } else {
-      // The sample's targets, each read once into `row`, checked there, and used from there.
-      const t = targets!;
-      for (let j = 0; j < C; j++) {
-        const v = t[base + j * inner]!;
-        if (!isValidTarget(v)) return { sum, count: 0, error: { kind: 'target', index: base + j * inner, value: v } };
-        row[j] = v;
-      }
-      const target = (j: number) => row[j]! * (1 - smoothing) + smoothing / C;
-      loss = softTargetSample(z, base, inner, C, target, alpha, alphaScale, w, gamma, scale, gradOut, scratch);
-    }
-    sum += loss;
-    if (lossOut) lossOut[sample] = loss;
+// The passes over the classes of one softmax sample, in this order (each one skipped where it has
+// nothing to do). A pass is the loop it always was over j = 0 .. C-1, cut into class ranges run in
+// order: the sums add the same terms in the same order, so a sample split over many async steps
+// returns the bits of the sync call, which makes each pass over all classes at once.
+const START = 0; // the sample's label, weight and kind; no class touched
+const TARGETS = 1; // soft targets: each read once into `row`, checked there
+const MAX = 2; // M = max z (index m); a NaN anywhere makes the sample NaN
+const REST = 3; // rest = sum_{j != m} exp(z_j - M), as in docs/NUMERICS.md; then the hard-label scalars
+const SOFT = 4; // soft targets: the loss and each class's g_j into `scratch`
+const HARD_GRAD = 5;
+const SOFT_GRAD = 6;
+const FILL = 7; // a gradient row of one value: 0 (ignored or silenced) or NaN
+
+/**
+ * Samples [begin, end) of a softmax plan, with the labels and weights checkBlock read, as a block
+ * that can stop between any two class ranges: the per-sample scalars live here between steps.
+ *
+ * A hard label y with weight a = alpha[y] * w:
+ *     L = -a * q_y^gamma * log p_y
+ *     dL/dz_y = a * u * (gamma * p_y * log p_y - q_y)               u = q_y^gamma
+ *     dL/dz_k = a * u * (1 - gamma * p_y * log(p_y) / q_y) * p_k     k != y
+ * Soft targets, w_j = t_j * alpha_j * weight:
+ *     L = -sum_j w_j * q_j^gamma * log p_j
+ *     g_j = w_j * q_j^gamma * (gamma * p_j * log(p_j) / q_j - 1)
+ *     dL/dz_k = g_k * q_k - p_k * sum_{j != k} g_j
+ * The complement sum of the class with the largest |g| is accumulated on its own (see the C++).
+ */
+class SoftmaxBlock implements Stepper {
+  private sum = 0;
+  private sample: number;
+  // The current sample: its pass, the next class of that pass, and what the passes so far found.
+  private phase = START;
+  private j = 0;
+  private base = 0;
+  private weight = 1;
+  private hard = false;
+  private a = 0;
+  private y = -1;
+  /** Soft targets from `row` (else from the smoothed label y). */
+  private fromRow = false;
+  private fill = 0;
+  private loss = 0;
+  private max = 0;
+  private argmax = 0;
+  private hasNaN = false;
+  private rest = 0;
+  private log1pRest = 0;
+  // The hard-label gradient: of the label's class, and the factor of p_k of the others.
+  private gradY = 0;
+  private other = 0;
+  // The soft-target gradient sums.
+  private total = 0;
+  private dominant = -1;
+  private dominantG = 0;
+  private others = 0;
+
+  constructor(
+    private readonly plan: SoftmaxPlan,
+    private readonly checked: Checked,
+    private readonly scale: number,
+    private readonly scratch: Float64Array,
+    private readonly row: Float64Array,
+    begin: number,
+    private readonly end: number,
+  ) {
+    this.sample = begin;
   }
-  return { sum, count: 0 };
+
+  step(budget: number): KernelResult | null {
+    const C = this.plan.classes;
+    while (this.sample < this.end) {
+      if (budget <= 0) return null;
+      if (this.phase === START) {
+        this.start();
+        budget--;
+        continue;
+      }
+      const from = this.j;
+      const to = Math.min(C, from + budget);
+      budget -= Math.max(1, to - from);
+      const error = this.pass(from, to);
+      if (error) return { sum: this.sum, count: 0, error };
+      this.j = to;
+      if (to === C) this.next();
+    }
+    return { sum: this.sum, count: 0 };
+  }
+
+  /** The sample's kind and its first pass. */
+  private start(): void {
+    const { classes: C, inner, alpha, alphaScale, labelSmoothing: smoothing } = this.plan;
+    const { labels, weights } = this.checked;
+    const sample = this.sample;
+    this.base = Math.floor(sample / inner) * C * inner + (sample % inner);
+    this.weight = weights ? weights[sample]! : 1;
+    this.loss = 0;
+    this.j = 0;
+    if (!labels) {
+      this.hard = false;
+      this.fromRow = true;
+      this.phase = TARGETS;
+      return;
+    }
+    const y = labels[sample]!;
+    if (y < 0) return this.fillRow(0); // ignored
+    this.y = y;
+    this.fromRow = false;
+    if (smoothing === 0) {
+      this.hard = true;
+      this.a = (alpha ? alpha[y]! : alphaScale) * this.weight;
+      if (this.a === 0) return this.fillRow(0);
+    } else {
+      // Label smoothing turns the hard label into the soft target (1 - s)*[j = y] + s/C (softPass).
+      this.hard = false;
+      if (this.weight === 0) return this.fillRow(0);
+    }
+    this.startMax();
+  }
+
+  /** Ends the current pass: the scalars it completes, and the next pass (or the next sample). */
+  private next(): void {
+    this.j = 0;
+    switch (this.phase) {
+      case TARGETS:
+        // A zero weight silences the sample, even a NaN in its logits.
+        if (this.weight === 0) return this.fillRow(0);
+        return this.startMax();
+      case MAX:
+        if (this.hasNaN) {
+          this.loss = NaN;
+          return this.fillRow(NaN);
+        }
+        this.rest = 0;
+        this.phase = REST;
+        return;
+      case REST:
+        this.log1pRest = Math.log1p(this.rest);
+        if (this.hard) return this.hardLabel();
+        this.total = 0;
+        this.dominant = -1;
+        this.dominantG = 0;
+        this.others = 0;
+        this.phase = SOFT;
+        return;
+      case SOFT:
+        if (this.plan.gradOut) this.phase = SOFT_GRAD;
+        else this.finish();
+        return;
+      default: // HARD_GRAD, SOFT_GRAD, FILL
+        this.finish();
+    }
+  }
+
+  private startMax(): void {
+    this.max = this.plan.logits[this.base]!;
+    this.argmax = 0;
+    this.hasNaN = false;
+    this.phase = MAX;
+  }
+
+  private fillRow(value: number): void {
+    this.fill = value;
+    if (this.plan.gradOut) this.phase = FILL;
+    else this.finish();
+  }
+
+  /** The hard-label loss and gradient scalars, from M and rest. */
+  private hardLabel(): void {
+    const { logits: z, inner: stride, gamma, gradOut } = this.plan;
+    const { a, y } = this;
+    const zy = z[this.base + y * stride]!;
+    const ey = y === this.argmax ? 1 : Math.exp(this.shifted(zy));
+    const logPy = this.shifted(zy) - this.log1pRest;
+    const py = this.p(ey);
+    const qy = this.q(y, ey);
+    const u = Math.pow(qy, gamma);
+    this.loss = a * u * (0 - logPy); // +0, not -0, when p_y = 1
+    if (!gradOut) return this.finish();
+    this.gradY = a * u * (gamma * timesUnlessZero(py, logPy) - qy);
+    this.other = a * u * (1 - gamma * timesUnlessZero(py, logPOverQ(logPy, qy)));
+    this.phase = HARD_GRAD;
+  }
+
+  /** The sample's loss into the block sum (and the 'none' losses); on to the next sample. */
+  private finish(): void {
+    this.sum += this.loss;
+    if (this.plan.lossOut) this.plan.lossOut[this.sample] = this.loss;
+    this.sample++;
+    this.phase = START;
+  }
+
+  /** z - M; a logit equal to the maximum (even an infinite one) is 0 away from it. */
+  private shifted(z: number): number {
+    return z === this.max ? 0 : z - this.max;
+  }
+  /** 1 - p_j without a difference with 1: rest / S for the maximum, else (1 + rest - e_j) / S. */
+  private q(j: number, e: number): number {
+    return j === this.argmax ? this.rest / (1 + this.rest) : (1 + (this.rest - e)) / (1 + this.rest);
+  }
+  private p(e: number): number {
+    return e / (1 + this.rest);
+  }
+
+  /** Classes [from, to) of the current pass; the error of a bad soft target. */
+  private pass(from: number, to: number): KernelInputError | undefined {
+    switch (this.phase) {
+      case TARGETS:
+        return this.targetsPass(from, to);
+      case MAX:
+        return this.maxPass(from, to);
+      case REST:
+        return this.restPass(from, to);
+      case SOFT:
+        return this.softPass(from, to);
+      case HARD_GRAD:
+        return this.hardGradPass(from, to);
+      case SOFT_GRAD:
+        return this.softGradPass(from, to);
+      case FILL:
+        return this.fillPass(from, to);
+    }
+  }
+
+  private targetsPass(from: number, to: number): KernelInputError | undefined {
+    const { targets, inner: stride } = this.plan;
+    const { base, row } = this;
+    for (let j = from; j < to; j++) {
+      const v = targets![base + j * stride]!;
+      if (!isValidTarget(v)) return { kind: 'target', index: base + j * stride, value: v };
+      row[j] = v;
+    }
+    return undefined;
+  }
+
+  private maxPass(from: number, to: number): undefined {
+    const { logits: z, inner: stride } = this.plan;
+    const base = this.base;
+    let { max, argmax, hasNaN } = this;
+    for (let j = from; j < to; j++) {
+      const v = z[base + j * stride]!;
+      if (Number.isNaN(v)) hasNaN = true;
+      if (v > max) {
+        max = v;
+        argmax = j;
+      }
+    }
+    this.max = max;
+    this.argmax = argmax;
+    this.hasNaN = hasNaN;
+    return undefined;
+  }
+
+  private restPass(from: number, to: number): undefined {
+    const { logits: z, inner: stride } = this.plan;
+    const { base, argmax } = this;
+    let rest = this.rest;
+    for (let j = from; j < to; j++) {
+      if (j !== argmax) rest += Math.exp(this.shifted(z[base + j * stride]!));
+    }
+    this.rest = rest;
+    return undefined;
+  }
+
+  private hardGradPass(from: number, to: number): undefined {
+    const { logits: z, inner: stride, gradOut: grad } = this.plan;
+    const { base, y, gradY, other, scale } = this;
+    for (let k = from; k < to; k++) {
+      const g = k === y ? gradY : other * this.p(Math.exp(this.shifted(z[base + k * stride]!)));
+      grad![base + k * stride] = scale * g;
+    }
+    return undefined;
+  }
+
+  private softGradPass(from: number, to: number): undefined {
+    const { logits: z, inner: stride, gradOut: grad } = this.plan;
+    const { base, scratch, dominant, others, total, scale } = this;
+    for (let k = from; k < to; k++) {
+      const g = scratch[k]!;
+      const e = Math.exp(this.shifted(z[base + k * stride]!));
+      const sumOthers = k === dominant ? others : total - g;
+      grad![base + k * stride] = scale * (g * this.q(k, e) - this.p(e) * sumOthers);
+    }
+    return undefined;
+  }
+
+  private fillPass(from: number, to: number): undefined {
+    const { inner: stride, gradOut: grad } = this.plan;
+    const { base, fill } = this;
+    for (let j = from; j < to; j++) grad![base + j * stride] = fill;
+    return undefined;
+  }
+
+  private softPass(from: number, to: number): undefined {
+    const { logits: z, classes: C, inner: stride, gradOut: grad, alpha, alphaScale, gamma } = this.plan;
+    const { labelSmoothing: smoothing } = this.plan;
+    const { base, weight, scratch, row, fromRow, y } = this;
+    let { loss, total, dominant, dominantG, others } = this;
+    for (let j = from; j < to; j++) {
+      const target = fromRow
+        ? row[j]! * (1 - smoothing) + smoothing / C
+        : (j === y ? 1 - smoothing : 0) + smoothing / C;
+      const w = target * (alpha ? alpha[j]! : alphaScale) * weight;
+      let g = 0;
+      if (w !== 0) {
+        const d = this.shifted(z[base + j * stride]!);
+        const e = Math.exp(d);
+        const p = this.p(e);
+        const logP = d - this.log1pRest;
+        const q = this.q(j, e);
+        const u = Math.pow(q, gamma);
+        loss -= w * u * logP;
+        g = w * u * (gamma * timesUnlessZero(p, logPOverQ(logP, q)) - 1);
+      }
+      if (!grad) continue;
+      scratch[j] = g;
+      total += g;
+      if (Math.abs(g) > Math.abs(dominantG) || dominant < 0) {
+        if (dominant >= 0) others += dominantG;
+        dominant = j;
+        dominantG = g;
+      } else {
+        others += g;
+      }
+    }
+    this.loss = loss;
+    this.total = total;
+    this.dominant = dominant;
+    this.dominantG = dominantG;
+    this.others = others;
+    return undefined;
+  }
 }
 
 function sigmoidWork(plan: SigmoidPlan): [Blocks, BlockFn] {
@@ -324,7 +454,11 @@ function sigmoidWork(plan: SigmoidPlan): [Blocks, BlockFn] {
 }
 
 /** The softmax blocks and their per-call state: checked labels and weights, gradient scratch, a row of targets. */
-function softmaxWork(plan: SoftmaxPlan): { blocks: Blocks; check: BlockFn; compute: (count: number) => BlockFn } {
+function softmaxWork(plan: SoftmaxPlan): {
+  blocks: Blocks;
+  check: BlockFn;
+  compute: (count: number) => SteppedBlockFn;
+} {
   const blocks = new Blocks(plan.outer * plan.inner, plan.classes);
   const checked = checkedArrays(plan);
   const scratch = new Float64Array(plan.gradOut ? plan.classes : 0);
@@ -334,7 +468,7 @@ function softmaxWork(plan: SoftmaxPlan): { blocks: Blocks; check: BlockFn; compu
     check: (begin, end) => checkBlock(plan, checked, begin, end),
     compute: (count) => {
       const scale = softmaxGradScale(plan, count);
-      return (begin, end) => softmaxBlock(plan, checked, scale, scratch, row, begin, end);
+      return (begin, end) => new SoftmaxBlock(plan, checked, scale, scratch, row, begin, end);
     },
   };
 }
@@ -352,7 +486,7 @@ export const jsKernels: Kernels = {
     const work = softmaxWork(plan);
     const checked = runBlocks(work.blocks, work.check);
     if (checked.error) return checked;
-    const result = runBlocks(work.blocks, work.compute(checked.count));
+    const result = runSteppedBlocks(work.blocks, work.compute(checked.count));
     return { ...result, count: checked.count };
   },
   async softmaxAsync(plan) {
@@ -360,7 +494,7 @@ export const jsKernels: Kernels = {
     const work = softmaxWork(plan);
     const checked = await runBlocksAsync(work.blocks, work.check);
     if (checked.error) return checked;
-    const result = await runBlocksAsync(work.blocks, work.compute(checked.count));
+    const result = await runSteppedBlocksAsync(work.blocks, work.compute(checked.count));
     return { ...result, count: checked.count };
   },
 };
