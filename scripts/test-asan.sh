@@ -74,7 +74,8 @@ SKIP_TESTS='stalling a timer|keeps a setInterval firing|no allocation for the cl
 TEST_FILTER="^(?!js: )(?!.*\\[js\\])(?!.*(${SKIP_TESTS}))"
 # The CI set: native paths through every binding entry point, every SIMD level, threads, async,
 # and the attacks on the binding (arrays that go away mid-call, SharedArrayBuffer inputs written
-# by a worker meanwhile), each in child processes that inherit the sanitizers.
+# by a worker meanwhile) and on the facade (returned arrays fed back into async calls), each in
+# child processes that inherit the sanitizers.
 CI_FILES=(
   test/validation.test.ts
   test/parity.test.ts
@@ -85,6 +86,7 @@ CI_FILES=(
   test/numerics-softmax.test.ts
   test/binding-lifetime.test.ts
   test/binding-shared.test.ts
+  test/boundary-ownership.test.ts
   test/sanitize/
 )
 
