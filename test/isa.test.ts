@@ -87,8 +87,10 @@ describe.skipIf(!x64 || !nativeBackend)('ISA separation (x86-64)', () => {
     expect(checkDisassembly(text('_ZN5focal6avx51213sigmoid_blockIddEEvv')).offenders).toHaveLength(0);
   });
 
-  it('the built addon has AVX code only in focal::avx2 and focal::avx512 (scripts/check-isa.mjs)', () => {
-    const run = spawnSync(process.execPath, ['scripts/check-isa.mjs'], { cwd: root, encoding: 'utf8' });
+  it('the built addon has AVX code only in focal::avx2 and focal::avx512 (scripts/check-isa.mjs)', async () => {
+    const { backend } = await import('../lib/index.js');
+    const addon = backend().path!; // the addon this process loaded (FOCAL_LOSS_NATIVE_PATH, build/ or prebuilds/)
+    const run = spawnSync(process.execPath, ['scripts/check-isa.mjs', addon], { cwd: root, encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
   });
