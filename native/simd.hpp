@@ -4,7 +4,16 @@
 // fast on new x86-64 machines and correct on old ones. No -march=native anywhere.
 #pragma once
 
+// Every standard header the per-ISA code (simd_isa.inc) uses, here so that each simd_<isa>.cpp has
+// them before its target pragma: a library template first declared under the pragma would be compiled
+// for that instruction set as a weak symbol, and the linker might keep that copy for every caller.
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
 
 #include "kernel_types.hpp"
 #include "sigmoid_focal.hpp"

@@ -1,11 +1,5 @@
 // The vectorized kernels compiled for AVX2 with FMA; chosen at run time.
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <type_traits>
-#include <vector>
-
-#include "simd.hpp"
+#include "simd.hpp"  // and the standard headers: before the target pragma (see simd_isa.inc)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #if defined(__clang__)
@@ -16,10 +10,8 @@
 #endif
 #define FOCAL_ISA avx2
 #define FOCAL_SIMD_LOOP(...) FOCAL_OMP_SIMD(__VA_ARGS__)
-#define FOCAL_VEC_FMA 1   // this target has FMA (GCC does not say so under the pragma)
-#include "fast_math.hpp"  // after the target pragma: compiled for this instruction set
-#include "vec_math.hpp"
-#include "simd_kernels.inc"
+#define FOCAL_VEC_FMA 1  // this target has FMA (GCC does not say so under the pragma)
+#include "simd_isa.inc"
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
