@@ -2,27 +2,23 @@
 
 export declare const ROOT: string;
 export declare const TARGET: string;
-export declare const CMAKE_SOURCES_VARIABLE: string;
+export declare const BUILD_JSON: string;
+export declare const SOURCES_VARIABLE: string;
+export declare const DEFINES_VARIABLE: string;
+export declare const BUILD_FILES: readonly string[];
 
-export interface SourceListDiff {
-  equal: boolean;
-  onlyInA: string[];
-  onlyInB: string[];
-  duplicates: string[];
-}
+/** The `variables` of native/build.json: each a string or a list of strings. */
+export type BuildVariables = Record<string, string | string[]>;
 
-export interface SourceCheck {
+export interface BuildCheck {
   ok: boolean;
-  gyp: string[];
-  cmake: string[];
+  sources: string[];
   onDisk: string[];
   problems: string[];
 }
 
 export declare function normalizeSource(path: string): string;
 export declare function parseGyp(text: string): unknown;
-export declare function gypSources(text: string): string[];
-export declare function cmakeSources(text: string): string[];
+export declare function parseBuildDescription(text: string): BuildVariables;
 export declare function nativeSourcesOnDisk(root?: string): string[];
-export declare function compareSourceLists(a: readonly string[], b: readonly string[]): SourceListDiff;
-export declare function checkSources(root?: string): SourceCheck;
+export declare function checkBuild(root?: string): BuildCheck;

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Checks that binding.gyp (node-gyp) and CMakeLists.txt (cmake-js) compile the same native sources,
-// and that every native/*.cpp on disk is built. Exits 1 with both lists printed when they differ.
+// Checks the build description: native/build.json holds the native sources, defines and compiler
+// flags once, as gyp variables that binding.gyp includes and CMakeLists.txt reads (the sanitizer
+// build of scripts/test-asan.sh is a CMake build). This script fails (exit 1, problems listed) when
+//   - a native/*.cpp on disk is not listed, a listed file is missing, or one is listed twice;
+//   - binding.gyp or CMakeLists.txt does not use every variable of build.json, or binding.gyp
+//     lists sources of its own;
+//   - a source, define or flag of build.json is written again in binding.gyp, CMakeLists.txt or
+//     scripts/test-asan.sh (a second copy would drift);
+//   - the NAPI_VERSION define is not the highest of package.json's "binary.napi_versions" (the
+//     Node-API headers cmake-js builds against).
 //
 //   node scripts/check-sources.mjs
 //
@@ -12,13 +20,15 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TARGET = 'focal_loss';
-export const CMAKE_SOURCES_VARIABLE = 'FOCAL_LOSS_SOURCES';
+export const BUILD_JSON = 'native/build.json';
+export const SOURCES_VARIABLE = 'focal_loss_sources';
+export const DEFINES_VARIABLE = 'focal_loss_defines';
+/** Files that must not repeat a value of build.json (sources: binding.gyp and CMakeLists.txt only). */
+export const BUILD_FILES = ['binding.gyp', 'CMakeLists.txt', 'scripts/test-asan.sh'];
 
-/** Normalises a source path to `native/x.cpp` form (forward slashes, no `./`, no CMake dir prefix). */
+/** Normalises a source path to `native/x.cpp` form (forward slashes, no `./`). */
 export function normalizeSource(p) {
-  return posix.normalize(
-    p.replace(/\\/g, '/').replace(/^\$\{(CMAKE_CURRENT_SOURCE_DIR|CMAKE_SOURCE_DIR|PROJECT_SOURCE_DIR)\}\//, ''),
-  );
+  return posix.normalize(p.replace(/\\/g, '/'));
 }
 
 /**
@@ -44,7 +54,7 @@ export function parseGyp(text) {
           value += text[i++];
         }
       }
-      if (i >= text.length) throw new SyntaxError('binding.gyp: unterminated string');
+      if (i >= text.length) throw new SyntaxError('gyp: unterminated string');
       i++;
       out += JSON.stringify(value);
     } else if (ch === ',' && /^(\s|#[^\n]*)*[\]}]/.test(text.slice(i + 1))) {
@@ -57,27 +67,32 @@ export function parseGyp(text) {
   return JSON.parse(out);
 }
 
-/** The `sources` of target `focal_loss` in binding.gyp (all entries, normalised). */
-export function gypSources(text) {
-  const gyp = parseGyp(text);
-  const target = (gyp.targets ?? []).find((t) => t.target_name === TARGET);
-  if (!target) throw new Error(`binding.gyp: no target named "${TARGET}"`);
-  if (!Array.isArray(target.sources)) throw new Error(`binding.gyp: target "${TARGET}" has no sources list`);
-  return target.sources.map(normalizeSource);
-}
-
-/** The entries of `set(FOCAL_LOSS_SOURCES ...)` in CMakeLists.txt (normalised). */
-export function cmakeSources(text) {
-  // Drop comments (`#` to end of line; none of our arguments contain `#`).
-  const code = text.replace(/#[^\n]*/g, '');
-  const re = new RegExp(String.raw`\bset\s*\(\s*${CMAKE_SOURCES_VARIABLE}\b([^)]*)\)`, 'i');
-  const match = code.match(re);
-  if (!match) throw new Error(`CMakeLists.txt: no set(${CMAKE_SOURCES_VARIABLE} ...)`);
-  return match[1]
-    .split(/\s+/)
-    .map((s) => s.replace(/^"(.*)"$/, '$1'))
-    .filter(Boolean)
-    .map(normalizeSource);
+/**
+ * The variables of build.json, checked for the shape both readers accept: an object
+ * `{ "variables": { name: string | string[] } }` and nothing else (gyp would merge any other key
+ * into binding.gyp; CMake reads only `variables`).
+ */
+export function parseBuildDescription(text) {
+  const json = JSON.parse(text);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new TypeError(`${BUILD_JSON}: expected an object`);
+  }
+  const keys = Object.keys(json);
+  if (keys.length !== 1 || keys[0] !== 'variables') {
+    throw new TypeError(`${BUILD_JSON}: expected exactly one key, "variables" (got ${JSON.stringify(keys)})`);
+  }
+  const variables = json.variables;
+  if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) {
+    throw new TypeError(`${BUILD_JSON}: "variables" must be an object`);
+  }
+  for (const [name, value] of Object.entries(variables)) {
+    const ok = typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+    if (!ok) throw new TypeError(`${BUILD_JSON}: variable "${name}" must be a string or a list of strings`);
+  }
+  if (!Array.isArray(variables[SOURCES_VARIABLE]) || variables[SOURCES_VARIABLE].length === 0) {
+    throw new TypeError(`${BUILD_JSON}: "${SOURCES_VARIABLE}" must be a non-empty list`);
+  }
+  return variables;
 }
 
 /** `native/*.cpp` files on disk (normalised, sorted). */
@@ -90,45 +105,115 @@ export function nativeSourcesOnDisk(root = ROOT) {
     .sort();
 }
 
-/** Compares two lists as sets: `{ equal, onlyInA, onlyInB }` (duplicates are reported too). */
-export function compareSourceLists(a, b) {
-  const setA = new Set(a);
-  const setB = new Set(b);
-  const onlyInA = [...setA].filter((s) => !setB.has(s)).sort();
-  const onlyInB = [...setB].filter((s) => !setA.has(s)).sort();
-  const duplicates = [...a.filter((s, i) => a.indexOf(s) !== i), ...b.filter((s, i) => b.indexOf(s) !== i)];
-  return {
-    equal: onlyInA.length === 0 && onlyInB.length === 0 && duplicates.length === 0,
-    onlyInA,
-    onlyInB,
-    duplicates: [...new Set(duplicates)].sort(),
-  };
+/** Entries listed more than once (sorted). */
+function duplicatesOf(list) {
+  return [...new Set(list.filter((s, i) => list.indexOf(s) !== i))].sort();
+}
+
+/** The text of a CMake or shell file without its `#` comments (a `#` in code only hides more text). */
+function withoutHashComments(text) {
+  return text.replace(/#[^\n]*/g, '');
+}
+
+/** Every string in a parsed gyp value, in order. */
+function gypStrings(value) {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(gypStrings);
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => [k, ...gypStrings(v)]);
+  return [];
 }
 
 /**
- * Runs every check. Returns `{ ok, gyp, cmake, onDisk, problems }`, where `problems` is a list of
+ * Whether `text` holds `needle` as a whole word, not as part of a longer name or flag. A source
+ * (its file name) may follow a directory; a define may follow `-D` and precede `=value`.
+ */
+function holdsWord(text, needle, kind) {
+  const escaped = needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const before = kind === 'source' ? '(^|[^\\w.-])' : kind === 'define' ? '(^|[^\\w./=-]|-D)' : '(^|[^\\w./=-])';
+  const after = kind === 'define' ? '($|[^\\w./-])' : '($|[^\\w./=-])';
+  return new RegExp(`${before}${escaped}${after}`).test(text);
+}
+
+/**
+ * Runs every check. Returns `{ ok, sources, onDisk, problems }`, where `problems` is a list of
  * human-readable messages (empty when everything is consistent).
  */
-export function checkSources(root = ROOT) {
-  const gyp = gypSources(readFileSync(join(root, 'binding.gyp'), 'utf8'));
-  const cmake = cmakeSources(readFileSync(join(root, 'CMakeLists.txt'), 'utf8'));
+export function checkBuild(root = ROOT) {
+  const read = (file) => readFileSync(join(root, file), 'utf8');
+  const variables = parseBuildDescription(read(BUILD_JSON));
+  const sources = variables[SOURCES_VARIABLE].map(normalizeSource);
   const onDisk = nativeSourcesOnDisk(root);
   const problems = [];
 
-  const diff = compareSourceLists(gyp, cmake);
-  if (diff.onlyInA.length) problems.push(`only in binding.gyp: ${diff.onlyInA.join(', ')}`);
-  if (diff.onlyInB.length) problems.push(`only in CMakeLists.txt: ${diff.onlyInB.join(', ')}`);
-  if (diff.duplicates.length) problems.push(`listed twice: ${diff.duplicates.join(', ')}`);
-
-  for (const file of new Set([...gyp, ...cmake])) {
-    if (!existsSync(join(root, file))) problems.push(`listed but missing on disk: ${file}`);
+  // The list against native/.
+  const twice = duplicatesOf(sources);
+  if (twice.length) problems.push(`listed twice in ${BUILD_JSON}: ${twice.join(', ')}`);
+  for (const file of sources) {
+    if (!existsSync(join(root, file))) problems.push(`listed in ${BUILD_JSON} but missing on disk: ${file}`);
   }
   for (const file of onDisk) {
-    const missing = [gyp.includes(file) ? null : 'binding.gyp', cmake.includes(file) ? null : 'CMakeLists.txt'];
-    const where = missing.filter(Boolean);
-    if (where.length) problems.push(`${file} is not listed in ${where.join(' and ')}`);
+    if (!sources.includes(file)) problems.push(`${file} is not listed in ${BUILD_JSON}`);
   }
-  return { ok: problems.length === 0, gyp, cmake, onDisk, problems };
+
+  // binding.gyp: includes build.json, its target's sources are the variable, every variable used.
+  const gyp = parseGyp(read('binding.gyp'));
+  if (!(gyp.includes ?? []).map(normalizeSource).includes(BUILD_JSON)) {
+    problems.push(`binding.gyp does not include ${BUILD_JSON}`);
+  }
+  const target = (gyp.targets ?? []).find((t) => t.target_name === TARGET);
+  if (!target) {
+    problems.push(`binding.gyp: no target named "${TARGET}"`);
+  } else if (JSON.stringify(target.sources) !== JSON.stringify([`<@(${SOURCES_VARIABLE})`])) {
+    problems.push(`binding.gyp: the sources of "${TARGET}" must be exactly ['<@(${SOURCES_VARIABLE})']`);
+  }
+  const gypText = gypStrings({ ...gyp, includes: undefined }).join('\n');
+  const cmakeText = withoutHashComments(read('CMakeLists.txt'));
+  for (const name of Object.keys(variables)) {
+    if (!gypText.includes(`<@(${name})`) && !gypText.includes(`<(${name})`)) {
+      problems.push(`binding.gyp does not use the variable ${name} of ${BUILD_JSON}`);
+    }
+    if (!new RegExp(String.raw`focal_loss_build_value\(\s*\w+\s+${name}\s*\)`).test(cmakeText)) {
+      problems.push(`CMakeLists.txt does not read the variable ${name} of ${BUILD_JSON}`);
+    }
+  }
+
+  // No second copy of a value: the sources in the two build files, the defines (by name) and
+  // flags in all three.
+  const texts = {
+    'binding.gyp': gypText,
+    'CMakeLists.txt': cmakeText,
+    'scripts/test-asan.sh': existsSync(join(root, 'scripts/test-asan.sh'))
+      ? withoutHashComments(read('scripts/test-asan.sh'))
+      : '',
+  };
+  for (const [name, value] of Object.entries(variables)) {
+    if (!Array.isArray(value)) continue;
+    for (const item of value) {
+      const isSource = name === SOURCES_VARIABLE;
+      const isDefine = name === DEFINES_VARIABLE;
+      const needle = isSource ? posix.basename(item) : isDefine ? item.split('=')[0] : item;
+      for (const file of BUILD_FILES) {
+        if (isSource && file === 'scripts/test-asan.sh') continue; // it injects bugs into job.cpp by name
+        if (holdsWord(texts[file], needle, isSource ? 'source' : isDefine ? 'define' : 'flag')) {
+          problems.push(`${file} writes ${needle} again (it is in ${name} of ${BUILD_JSON})`);
+        }
+      }
+    }
+  }
+
+  // NAPI_VERSION against package.json.
+  const napiDefine = (variables[DEFINES_VARIABLE] ?? []).find((d) => d.startsWith('NAPI_VERSION='));
+  const napiVersions = JSON.parse(read('package.json')).binary?.napi_versions;
+  if (!napiDefine) {
+    problems.push(`${BUILD_JSON}: no NAPI_VERSION=<n> in ${DEFINES_VARIABLE}`);
+  } else if (!Array.isArray(napiVersions) || Math.max(...napiVersions) !== Number(napiDefine.split('=')[1])) {
+    problems.push(
+      `${napiDefine} (${BUILD_JSON}) is not the highest of package.json "binary.napi_versions" ` +
+        `(${JSON.stringify(napiVersions)})`,
+    );
+  }
+
+  return { ok: problems.length === 0, sources, onDisk, problems };
 }
 
 function isMain() {
@@ -142,19 +227,21 @@ function isMain() {
 if (isMain()) {
   let result;
   try {
-    result = checkSources();
+    result = checkBuild();
   } catch (err) {
     console.error(`check-sources: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
   if (result.ok) {
-    console.log(`check-sources: binding.gyp and CMakeLists.txt agree (${result.gyp.join(', ')})`);
+    console.log(
+      `check-sources: ${BUILD_JSON} lists every native/*.cpp, and binding.gyp and CMakeLists.txt ` +
+        `read it without copies (${result.sources.join(', ')})`,
+    );
   } else {
-    console.error('check-sources: native source lists are inconsistent');
+    console.error('check-sources: the build description is inconsistent');
     for (const p of result.problems) console.error(`  - ${p}`);
-    console.error(`  binding.gyp     : ${result.gyp.join(' ') || '(none)'}`);
-    console.error(`  CMakeLists.txt  : ${result.cmake.join(' ') || '(none)'}`);
-    console.error(`  native/*.cpp    : ${result.onDisk.join(' ') || '(none)'}`);
+    console.error(`  ${BUILD_JSON}: ${result.sources.join(' ') || '(none)'}`);
+    console.error(`  native/*.cpp     : ${result.onDisk.join(' ') || '(none)'}`);
     process.exit(1);
   }
 }
