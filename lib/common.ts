@@ -316,10 +316,19 @@ export function readOutputs(
   return { gradient, lossOut, gradOut, loss, grad };
 }
 
+/**
+ * 'mean' of a total over `count` items: 0 when there are none (every sample ignored). The one
+ * definition in JS for the loss, its gradient's scale and the JS kernels' gradScaleByCount (the
+ * native kernels' is gradient_scale in native/softmax_focal.cpp).
+ */
+export function meanOf(total: number, count: number): number {
+  return count > 0 ? total / count : 0;
+}
+
 /** The factor applied to every gradient element: the derivative of the reduction. */
 export function gradientScale(plan: ReductionPlan, count: number): number {
   if (plan.normalizer !== null) return 1 / plan.normalizer;
-  if (plan.reduction === 'mean') return count > 0 ? 1 / count : 0;
+  if (plan.reduction === 'mean') return meanOf(1, count);
   return 1;
 }
 
@@ -329,7 +338,7 @@ export function finish(plan: ReductionPlan, outputs: Outputs, kernel: KernelResu
   if (plan.normalizer !== null) loss = kernel.sum / plan.normalizer;
   else if (plan.reduction === 'none') loss = outputs.loss!;
   else if (plan.reduction === 'sum') loss = kernel.sum;
-  else loss = kernel.count > 0 ? kernel.sum / kernel.count : 0;
+  else loss = meanOf(kernel.sum, kernel.count);
   const result: FocalLossResult = { loss, count: kernel.count };
   if (outputs.grad) result.grad = outputs.grad;
   return result;

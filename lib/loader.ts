@@ -36,7 +36,8 @@ export interface Addon {
   /** Memory the async exports accept (see native/addon.cpp). */
   allocate(byteLength: number): ArrayBuffer;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
-  memoryFloor(
+  /** The benchmark's memory floor (bench/backends/floor.mjs checks for it): not required here. */
+  memoryFloor?(
     logits: Float32Array,
     targets: Uint8Array | Int32Array | Float32Array,
     out: Float32Array,
@@ -285,7 +286,7 @@ function checkPe(file: BinaryFile): void {
 
 /** The module must be this package's addon, built from sources with the same plan layout. */
 export function checkAddon(addon: Partial<Addon>, path: string): Addon {
-  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'memoryFloor', 'info'] as const) {
+  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'info'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}(): rebuild it`);
   }
   const info = addon.info!();

@@ -1,19 +1,43 @@
-// Elementwise focal-loss mathematics in the stable forms of docs/NUMERICS.md.
+// Elementwise focal-loss mathematics in the stable forms of docs/NUMERICS.md: the one C++ definition
+// of each per-element (sigmoid) and per-sample (hard-label softmax) formula and of the input
+// predicates, used by the plain drivers (sigmoid_focal.cpp, softmax_focal.cpp) and by the vector
+// kernels of every instruction set (simd_kernels.inc), which call these pieces inside their loops.
 // Pure C++: no N-API here, so the math can be read and tested on its own.
 // Everything is computed in double, whatever the storage type: float32 inputs are widened, and the
 // result is rounded once when stored, which keeps float32 outputs within an ulp of the exact value.
 //
 // Internal linkage (the unnamed namespace): simd_kernels.inc includes this header after an
-// instruction-set target pragma (its rare careful path calls sigmoid_focal_from_logit); with the
+// instruction-set target pragma (its loops call the pieces below, its rare careful path calls
+// sigmoid_focal_from_logit); with the
 // usual inline linkage the linker could keep that AVX-512 copy for every caller (SIGILL on older
 // CPUs). Each translation unit gets its own copy instead.
 #pragma once
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace focal {
 namespace {
+
+// The validity of the inputs, for every kernel (plain, per instruction set; the JS twins are in
+// lib/js/math.ts). False for NaN. Written with & and | so that the vector loops that evaluate them
+// have no branches.
+inline bool target_is_valid(double t) {  // a soft target, or a float sigmoid target
+  return (t >= 0.0) & (t <= 1.0);
+}
+inline bool weight_is_valid(double w) {  // finite and >= 0
+  return (w >= 0.0) & (w <= std::numeric_limits<double>::max());
+}
+// A sigmoid target of element type L: an integer one is exactly 0 or 1, a float one in [0, 1].
+template <typename L>
+inline bool sigmoid_target_is_valid(L t) {
+  if constexpr (std::is_floating_point_v<L>) {
+    return target_is_valid(static_cast<double>(t));
+  } else {
+    return (t == 0) | (t == 1);
+  }
+}
 
 struct LossAndGrad {
   double loss;
@@ -105,17 +129,52 @@ inline LossAndGrad sigmoid_scaled_products(double m, double gamma, double a, dou
   return {focal_product(a_mg, ce, w), grad};
 }
 
+// The plain products of one sigmoid element: loss w*(a*m^gamma*ce) and gradient (w*g_s)*(a*m^gamma*B)
+// evaluated left to right from mg = m^gamma, and whether they may have lost digits to underflow
+// (care: the scaled products are needed instead). Shared by sigmoid_weighted and the vector kernels.
+struct PlainProducts {
+  double loss;
+  double grad;
+  bool care;
+};
+
+inline PlainProducts sigmoid_plain_products(double a, double mg, double ce, double B, double w, double grad_scale) {
+  const double P = a * mg;
+  const double L1 = P * ce;
+  const double G1 = P * B;
+  const double W = w * grad_scale;
+  return {w * L1, W * G1, sigmoid_product_needs_care(P, ce, L1, B, G1, w, W)};
+}
+
 // The weighted loss w*a*m^gamma*ce and gradient w*g_s*a*m^gamma*B of one sigmoid element, from its
 // m, ce and B (both input kinds end here): the plain products, or the scaled ones when a partial
 // product underflows while the result would not.
 inline LossAndGrad sigmoid_weighted(double m, double gamma, double a, double ce, double B, double w,
                                     double grad_scale) {
-  const double P = a * std::pow(m, gamma);
-  const double L1 = P * ce;
-  const double G1 = P * B;
-  const double W = w * grad_scale;
-  if (!sigmoid_product_needs_care(P, ce, L1, B, G1, w, W)) return {w * L1, W * G1};
+  const PlainProducts plain = sigmoid_plain_products(a, std::pow(m, gamma), ce, B, w, grad_scale);
+  if (!plain.care) return {plain.loss, plain.grad};
   return sigmoid_scaled_products(m, gamma, a, ce, B, w, grad_scale);
+}
+
+// ce and B of one sigmoid element from its logit x, p = sigmoid(x), q = sigmoid(-x), m = t*q + u*p
+// and log1p(e), e = exp(-|x|) (see sigmoid_focal_from_logit; shared with the vector kernels):
+//   ce = softplus(x) - t*x = u*x + log1p(e) for x >= 0, t*|x| + log1p(e) for x < 0; the factor that
+//        is zero is tested first so that an infinite |x| gives its limit, not 0 * inf.
+//   B  = u*p - t*q + gamma*(u - t)*(p*q/m)*ce, never p - t (at x = 50, t = 1 that is 0, not -e^-50);
+//        p*q/m is bounded (by p when t = 1, by q when t = 0) and its product with ce vanishes at the
+//        limits; m = 0 (the limits) gives 0 here and is the caller's to handle.
+struct CeAndB {
+  double ce;
+  double B;
+};
+
+inline CeAndB sigmoid_logit_ce_b(double x, double p, double q, double m, double log1p_e, double t, double u,
+                                 double gamma) {
+  const double linear = x >= 0.0 ? (u == 0.0 ? 0.0 : u * x) : (t == 0.0 ? 0.0 : -t * x);
+  const double ce = linear + log1p_e;
+  const double pq_over_m = m > 0.0 ? p * q / m : 0.0;
+  const double focus = (gamma == 0.0 || pq_over_m == 0.0) ? 0.0 : gamma * (u - t) * pq_over_m * ce;
+  return {ce, (u * p - t * q) + focus};
 }
 
 // Sigmoid focal loss of one element from its logit x, target t in [0, 1] and its complement u = 1 - t
@@ -136,17 +195,10 @@ inline LossAndGrad sigmoid_focal_from_logit(double x, double t, double u, double
   const double e = std::exp(-std::fabs(x));  // in (0, 1]; 0 only when |x| is huge
   const double p = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
   const double q = x >= 0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
-  // softplus(x) - t*x = u*x + log1p(e) for x >= 0, and t*|x| + log1p(e) for x < 0.
-  // The factor that is zero is tested first so that an infinite |x| gives its limit, not 0 * inf.
-  const double linear = x >= 0 ? (u == 0.0 ? 0.0 : u * x) : (t == 0.0 ? 0.0 : -t * x);
-  const double ce = linear + std::log1p(e);
   const double m = t * q + u * p;
   if (m == 0.0) return {0.0, 0.0};  // the limits: nothing to learn from this element
-  // p*q/m is bounded (by p when t = 1, by q when t = 0); the product with ce vanishes at the limits.
-  const double pq_over_m = p * q / m;
-  const double focus = (gamma == 0.0 || pq_over_m == 0.0) ? 0.0 : gamma * (u - t) * pq_over_m * ce;
-  const double B = (u * p - t * q) + focus;  // never p - t: at x = 50, t = 1 that is 0, not -e^-50
-  return sigmoid_weighted(m, gamma, a, ce, B, w, grad_scale);
+  const CeAndB cb = sigmoid_logit_ce_b(x, p, q, m, std::log1p(e), t, u, gamma);
+  return sigmoid_weighted(m, gamma, a, cb.ce, cb.B, w, grad_scale);
 }
 
 // Sigmoid focal loss of one element from a probability p (already clamped to [eps, 1 - eps]), with t,
@@ -174,6 +226,43 @@ inline double times_unless_zero(double p, double factor) {
 // log(p) / q, the ratio in the softmax gradient: -1 in the limit q -> 0 (p -> 1).
 inline double log_p_over_q(double log_p, double q) {
   return q > 0.0 ? log_p / q : -1.0;
+}
+
+// The hard-label softmax of one sample with label y (docs/NUMERICS.md, multi-class), in the pieces
+// every driver shares (the strided one of softmax_focal.cpp, the per-row and the tiled kernels of
+// simd_kernels.inc, which find the maximum and the exponentials each in its own way). With M the
+// maximum logit, e_j = exp(z_j - M) and rest = S - 1 = the sum of e_j over the classes but one at M:
+//   log p_y = (z_y - M) - log1p(rest)     (shifted_y = z_y - M, 0 at the maximum even when infinite)
+//   p_y = e_y / S,  q_y = 1 - p_y = rest / S for the class at M (y_top), (1 + (rest - e_y)) / S else
+struct HardLabelProbs {
+  double log_p_y;
+  double p_y;
+  double q_y;
+};
+
+inline HardLabelProbs hard_label_probs(double shifted_y, bool y_top, double e_y, double rest, double log1p_rest) {
+  const double S = 1.0 + rest;
+  return {shifted_y - log1p_rest, e_y / S, y_top ? rest / S : (1.0 + (rest - e_y)) / S};
+}
+
+// L = -a * u * log p_y with u = q_y^gamma and a = alpha_y * weight; +0, not -0, when p_y = 1.
+inline double hard_label_loss(double a, double u, double log_p_y) {
+  return a * u * (0.0 - log_p_y);
+}
+
+// The gradient of L as own = dL/dz_y and other = (dL/dz_k) / p_k for k != y, both times c / (a * u):
+//   dL/dz_y = a * u * (gamma * p_y * log p_y - q_y)
+//   dL/dz_k = a * u * (1 - gamma * p_y * log(p_y) / q_y) * p_k
+// c is a * u, or scale * a * u where the caller folds in the gradient scale first.
+struct HardLabelGrad {
+  double own;
+  double other;
+};
+
+inline HardLabelGrad hard_label_grad(double c, double gamma, const HardLabelProbs& pr) {
+  // p_y * log(p_y) / q_y -> -p_y as q_y -> 0; products with p_y = 0 are 0 even at -inf.
+  const double ratio = times_unless_zero(pr.p_y, log_p_over_q(pr.log_p_y, pr.q_y));
+  return {c * (gamma * times_unless_zero(pr.p_y, pr.log_p_y) - pr.q_y), c * (1.0 - gamma * ratio)};
 }
 
 }  // namespace

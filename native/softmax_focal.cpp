@@ -108,7 +108,7 @@ KernelResult check_labels_and_weights(const L* labels, const T* weights, int64_t
       result.report(InputError::kLabel, s, static_cast<double>(y));
       break;
     }
-    if (weights && !is_valid_weight(static_cast<double>(weights[s]))) {
+    if (weights && !weight_is_valid(static_cast<double>(weights[s]))) {
       result.report(InputError::kWeight, s, static_cast<double>(weights[s]));
       break;
     }
@@ -121,7 +121,7 @@ template <typename T>
 KernelResult check_weights(const T* weights, int64_t begin, int64_t end) {
   KernelResult result;
   for (int64_t s = begin; weights && s < end; ++s) {
-    if (!is_valid_weight(static_cast<double>(weights[s]))) {
+    if (!weight_is_valid(static_cast<double>(weights[s]))) {
       result.report(InputError::kWeight, s, static_cast<double>(weights[s]));
       break;
     }
@@ -140,11 +140,8 @@ double gradient_scale(const SoftmaxOptions& o, int64_t count) {
   return count > 0 ? o.grad_scale / static_cast<double>(count) : 0.0;
 }
 
-// One sample with hard label y and weight a = alpha[y] * w (docs/NUMERICS.md, multi-class):
-//   L = -a * q_y^gamma * log p_y
-//   dL/dz_y = a * u * (gamma * p_y * log p_y - q_y)               u = q_y^gamma
-//   dL/dz_k = a * u * (1 - gamma * p_y * log(p_y) / q_y) * p_k     k != y
-// Returns the loss; writes scale * gradient into grad (when not null).
+// One sample with hard label y and weight a = alpha[y] * w (hard_label_probs and the functions
+// after it in focal_math.hpp). Returns the loss; writes scale * gradient into grad (when not null).
 template <typename T>
 double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, double scale, T* grad) {
   if (a == 0.0) {
@@ -158,20 +155,16 @@ double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, d
   }
   const double z_y = row.at(y);
   const double e_y = y == s.argmax ? 1.0 : std::exp(s.shifted(z_y));
-  const double log_p_y = s.log_p(z_y);
-  const double p_y = s.p(e_y);
-  const double q_y = s.q(y, e_y);
-  const double u = std::pow(q_y, gamma);
+  const HardLabelProbs pr = hard_label_probs(s.shifted(z_y), y == s.argmax, e_y, s.rest, s.log1p_rest);
+  const double u = std::pow(pr.q_y, gamma);
   if (grad) {
-    const double ratio = times_unless_zero(p_y, log_p_over_q(log_p_y, q_y));  // p_y*log(p_y)/q_y
-    const double other = a * u * (1.0 - gamma * ratio);
+    const HardLabelGrad g = hard_label_grad(a * u, gamma, pr);
     for (int64_t k = 0; k < row.classes; ++k) {
-      const double g = k == y ? a * u * (gamma * times_unless_zero(p_y, log_p_y) - q_y)
-                              : other * s.p(std::exp(s.shifted(row.at(k))));
-      grad[k * row.stride] = static_cast<T>(scale * g);
+      const double g_k = k == y ? g.own : g.other * s.p(std::exp(s.shifted(row.at(k))));
+      grad[k * row.stride] = static_cast<T>(scale * g_k);
     }
   }
-  return a * u * (0.0 - log_p_y);  // +0, not -0, when p_y = 1
+  return hard_label_loss(a, u, pr.log_p_y);
 }
 
 // One sample with soft targets, w_j = t_j * alpha_j * weight (docs/NUMERICS.md, soft targets):
@@ -315,7 +308,7 @@ KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const
       double* const t = targets_for(C);
       read_once_strided(t, targets + base, C, shape.inner);
       for (int64_t j = 0; j < C; ++j) {
-        if (!is_valid_target(t[j])) part.report(InputError::kTarget, base + j * shape.inner, t[j]);
+        if (!target_is_valid(t[j])) part.report(InputError::kTarget, base + j * shape.inner, t[j]);
       }
       if (part.error != InputError::kNone) break;
       const Row<T> row{logits + base, shape.inner, C};

@@ -18,9 +18,7 @@
 #   sse2            no ISA flag (x86-64 baseline), -fopenmp-simd      loops must use 16-byte vectors
 #   avx512-pragma   ISA from `#pragma GCC target(...)` at the top of the TU, as the kernels do it,
 #                   with FOCAL_VEC_FMA=1 (GCC defines no __FMA__ under the pragma)
-#   avx2-pragma     likewise for AVX2+FMA, without FOCAL_VEC_FMA (the no-FMA fallback of pow)
-#   avx512-nocontract  avx512 with -ffp-contract=off (GCC's default for C++ is =fast, even with
-#                   -std=c++17: a*b + c is fused when the ISA has FMA)
+#   avx2-pragma     likewise for AVX2+FMA, without FOCAL_VEC_FMA (mul_add's FMA-free form)
 # Needs g++ (GCC 12 here) with libquadmath, and objdump.
 set -u
 
@@ -53,7 +51,6 @@ VARIANTS=(
   "sse2|-fopenmp-simd||16|--quick"
   "avx512-pragma|-fopenmp-simd -DVEC_TEST_PRAGMA=1|avx512f avx512dq avx512vl avx2 fma|64|--quick"
   "avx2-pragma|-fopenmp-simd -DVEC_TEST_PRAGMA=2|avx2 fma|32|--quick"
-  "avx512-nocontract|-fopenmp-simd -ffp-contract=off -DVEC_TEST_NO_CONTRACT $AVX512_FLAGS|avx512f avx512dq avx512vl avx2 fma|64|--quick"
 )
 
 CPU_FLAGS=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "

@@ -15,7 +15,9 @@ import {
   type Stepper,
 } from '../blocks.js';
 import type { KernelInputError, KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../kernels.js';
+import { meanOf } from '../common.js';
 import {
+  isValidSigmoidTarget,
   isValidTarget,
   isValidWeight,
   logPOverQ,
@@ -50,7 +52,7 @@ function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResu
   let sum = 0;
   for (let i = begin; i < end; i++) {
     const rawTarget = targets[i]!;
-    if (floatTargets ? !isValidTarget(rawTarget) : rawTarget !== 0 && rawTarget !== 1) {
+    if (!isValidSigmoidTarget(rawTarget, floatTargets)) {
       return { sum, count: i - begin, error: { kind: 'target', index: i, value: rawTarget } };
     }
     const w = weights ? weights[i]! : 1;
@@ -500,6 +502,5 @@ export const jsKernels: Kernels = {
 };
 
 function softmaxGradScale(plan: SoftmaxPlan, count: number): number {
-  if (!plan.gradScaleByCount) return plan.gradScale;
-  return count > 0 ? plan.gradScale / count : 0;
+  return plan.gradScaleByCount ? meanOf(plan.gradScale, count) : plan.gradScale;
 }

@@ -203,8 +203,14 @@ export function logPOverQ(logP: number, q: number): number {
   return q > 0 ? logP / q : -1;
 }
 
+/** The validity of the inputs (the C++ twins are in native/focal_math.hpp). False for NaN. */
 export function isValidTarget(t: number): boolean {
   return t >= 0 && t <= 1;
+}
+
+/** A sigmoid target: an integer one is exactly 0 or 1, a float one in [0, 1]. */
+export function isValidSigmoidTarget(t: number, floatTargets: boolean): boolean {
+  return floatTargets ? isValidTarget(t) : t === 0 || t === 1;
 }
 
 export function isValidWeight(w: number): boolean {

@@ -1,4 +1,5 @@
-// Accuracy, edge-case and vectorization test (and micro-benchmark) for native/vec_math.hpp.
+// Accuracy, edge-case and vectorization test (and micro-benchmark) for native/vec_math.hpp: log1p,
+// powi_small and small_int_power, the functions the kernels use.
 // Standalone, no N-API. Built and run by scripts/test-vec-math.sh, once per ISA:
 //
 //   g++ -O3 -std=c++17 -fno-math-errno -fno-trapping-math -fopenmp-simd [ISA flags]
@@ -52,29 +53,9 @@ using quad = __float128;
 // ---- The loops under test. scripts/test-vec-math.sh finds them by their "VEC-LOOP" comments and
 // ---- checks in GCC's -fopt-info-vec output that each was vectorized.
 
-NOINLINE void loop_exp(const double* __restrict x, double* __restrict y, size_t n) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) y[i] = v::exp(x[i]);  // VEC-LOOP exp
-}
-
-NOINLINE void loop_log(const double* __restrict x, double* __restrict y, size_t n) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) y[i] = v::log(x[i]);  // VEC-LOOP log
-}
-
 NOINLINE void loop_log1p(const double* __restrict x, double* __restrict y, size_t n) {
 #pragma omp simd
   for (size_t i = 0; i < n; ++i) y[i] = v::log1p(x[i]);  // VEC-LOOP log1p
-}
-
-NOINLINE void loop_pow(const double* __restrict m, const double* __restrict g, double* __restrict y, size_t n) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) y[i] = v::pow(m[i], g[i]);  // VEC-LOOP pow
-}
-
-NOINLINE void loop_pow_g(const double* __restrict m, double g, double* __restrict y, size_t n) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) y[i] = v::pow(m[i], g);  // VEC-LOOP pow_g
 }
 
 NOINLINE void loop_powi(const double* __restrict m, int k, double* __restrict y, size_t n) {
@@ -82,73 +63,20 @@ NOINLINE void loop_powi(const double* __restrict m, int k, double* __restrict y,
   for (size_t i = 0; i < n; ++i) y[i] = v::powi_small(m[i], k);  // VEC-LOOP powi_small
 }
 
-// Two instantiations (IntPower, RealPower): both must be vectorized.
-NOINLINE void loop_pow_gamma(const double* __restrict m, double g, double* __restrict y, size_t n) {
-  v::with_gamma_power(g, [&](auto power) {
-#pragma omp simd
-    for (size_t i = 0; i < n; ++i) y[i] = power(m[i]);  // VEC-LOOP pow_gamma x2
-  });
-}
-
-// The focal-loss use: ce tail log1p(exp(-|x|)).
-NOINLINE void loop_softplus_tail(const double* __restrict x, double* __restrict y, size_t n) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) y[i] = v::log1p(v::exp(-__builtin_fabs(x[i])));  // VEC-LOOP softplus_tail
-}
-
-// The same, strip-mined: blocks of 256 through two short loops (a buffer in L1). A long fused chain
-// of dependent operations limits how many iterations the CPU overlaps; see the benchmark.
-NOINLINE void loop_softplus_tail_blocked(const double* __restrict x, double* __restrict y, size_t n) {
-  alignas(64) double e[256];
-  for (size_t b = 0; b < n; b += 256) {
-    const size_t m = n - b < 256 ? n - b : 256;
-#pragma omp simd
-    for (size_t i = 0; i < m; ++i) e[i] = v::exp(-__builtin_fabs(x[b + i]));  // VEC-LOOP blocked_exp
-#pragma omp simd
-    for (size_t i = 0; i < m; ++i) y[b + i] = v::log1p(e[i]);  // VEC-LOOP blocked_log1p
-  }
-}
-
 // ---- Scalar calls (a loop around a non-inlined call cannot be vectorized).
-NOINLINE double one_exp(double x) {
-  return v::exp(x);
-}
-NOINLINE double one_log(double x) {
-  return v::log(x);
-}
 NOINLINE double one_log1p(double x) {
   return v::log1p(x);
-}
-NOINLINE double one_pow(double m, double g) {
-  return v::pow(m, g);
 }
 NOINLINE double one_powi(double m, int k) {
   return v::powi_small(m, k);
 }
-NOINLINE double one_softplus_tail(double x) {
-  return v::log1p(v::exp(-__builtin_fabs(x)));
-}
-NOINLINE double one_pow_gamma(double m, double g) {
-  return v::with_gamma_power(g, [&](auto power) { return power(m); });
-}
-
 // ---- glibc, for the benchmark (no -ffast-math, so these stay scalar calls).
-NOINLINE void std_exp(const double* x, double* y, size_t n) {
-  for (size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
-}
-NOINLINE void std_log(const double* x, double* y, size_t n) {
-  for (size_t i = 0; i < n; ++i) y[i] = std::log(x[i]);
-}
 NOINLINE void std_log1p(const double* x, double* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = std::log1p(x[i]);
 }
 NOINLINE void std_pow_g(const double* m, double g, double* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = std::pow(m[i], g);
 }
-NOINLINE void std_softplus_tail(const double* x, double* y, size_t n) {
-  for (size_t i = 0; i < n; ++i) y[i] = std::log1p(std::exp(-std::fabs(x[i])));
-}
-
 // ---- Error measurement.
 
 static double from_bits(uint64_t u) {
@@ -290,120 +218,6 @@ static size_t nrand(size_t n) {
   return std::max<size_t>(n / g_scale, 1000);
 }
 
-// ---- exp
-
-static void test_exp() {
-  // Edges first (checked by index after the vector loop).
-  struct Edge {
-    double x, want;
-    const char* name;
-  };
-  const double min_sub = std::numeric_limits<double>::denorm_min();
-  const Edge edges[] = {
-      {0.0, 1.0, "exp(0)"},         {-0.0, 1.0, "exp(-0)"},         {-kInf, 0.0, "exp(-inf)"},
-      {kInf, kInf, "exp(+inf)"},    {kNaN, kNaN, "exp(NaN)"},       {-745.2, 0.0, "exp(-745.2)"},
-      {-746.0, 0.0, "exp(-746)"},   {-1e300, 0.0, "exp(-1e300)"},   {709.79, kInf, "exp(709.79)"},
-      {710.0, kInf, "exp(710)"},    {1e300, kInf, "exp(1e300)"},    {-745.1, min_sub, "exp(-745.1)"},
-      {1e-300, 1.0, "exp(1e-300)"}, {-1e-300, 1.0, "exp(-1e-300)"},
-  };
-  const size_t n_edges = sizeof edges / sizeof edges[0];
-  Vec x;
-  for (const Edge& e : edges) x.push_back(e.x);
-  const size_t edge_end = x.size();
-
-  // Dense grid over the whole domain (every reduction interval hit many times).
-  const size_t grid = nrand(4000000);
-  for (size_t i = 0; i <= grid; ++i) x.push_back(-746.0 + 1456.0 * double(i) / double(grid));
-  for (size_t i = 0; i < nrand(1000000); ++i) x.push_back(uniform(-746.0, 710.0));
-  // Tiny and moderate magnitudes, both signs.
-  for (size_t i = 0; i < nrand(400000); ++i) {
-    const double a = random_bits_between(min_sub, 746.0);
-    x.push_back(i % 2 ? a : -a);
-  }
-  // The subnormal-result range and the thresholds.
-  for (size_t i = 0; i < nrand(400000); ++i) x.push_back(uniform(-745.2, -708.0));
-  push_neighbours(x, -745.13321910194110842, 2000);  // ln(2^-1075): result rounds to 0 / 2^-1074
-  push_neighbours(x, -708.39641853226410622, 2000);  // ln(DBL_MIN)
-  push_neighbours(x, 709.78271289338399678, 2000);   // ln(DBL_MAX)
-  // Where round(x / ln2) changes: x = (k + 1/2) ln2.
-  for (int k = -1076; k <= 1024; ++k) push_neighbours(x, (k + 0.5) * 0.69314718055994530942, 3);
-  for (int k = -1076; k <= 1024; ++k) push_neighbours(x, k * 0.69314718055994530942, 1);
-
-  Vec y(x.size());
-  loop_exp(x.data(), y.data(), x.size());
-  for (size_t i = 0; i < n_edges; ++i) expect(edges[i].name, y[i], edges[i].want);
-
-  Stat all{"exp", "all x", 2.0, "ulp"}, sub{"exp", "subnormal results", 2.0, "ulp"};
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double s = one_exp(x[i]);
-    if (!same_bits_or_both_nan(s, y[i])) {
-      if (!all.scalar_mismatch) all.mismatch_a = x[i];
-      ++all.scalar_mismatch;
-    }
-    if (i < edge_end && std::isnan(x[i])) continue;
-    const quad ref = expq(static_cast<quad>(x[i]));
-    const double err = ulp_error(y[i], ref);
-    all.add(err, x[i], 0, y[i], ref);
-    if (ref < ldexpq(quad(1), -1022) && ref > 0) sub.add(err, x[i], 0, y[i], ref);
-  }
-  all.report(false);
-  sub.report(false);
-}
-
-// ---- log
-
-static void test_log() {
-  struct Edge {
-    double x, want;
-    const char* name;
-  };
-  const Edge edges[] = {
-      {0.0, -kInf, "log(0)"},  {-0.0, -kInf, "log(-0)"},   {kInf, kInf, "log(+inf)"},       {kNaN, kNaN, "log(NaN)"},
-      {-1.0, kNaN, "log(-1)"}, {-kInf, kNaN, "log(-inf)"}, {-1e-310, kNaN, "log(-1e-310)"}, {1.0, 0.0, "log(1)"},
-  };
-  const size_t n_edges = sizeof edges / sizeof edges[0];
-  Vec x;
-  for (const Edge& e : edges) x.push_back(e.x);
-  const size_t edge_end = x.size();
-
-  const double min_sub = std::numeric_limits<double>::denorm_min();
-  const double dmax = std::numeric_limits<double>::max();
-  for (size_t i = 0; i < nrand(2000000); ++i) x.push_back(random_bits_between(min_sub, dmax));
-  for (size_t i = 0; i < nrand(500000); ++i) x.push_back(random_bits_between(min_sub, 0x1p-1022));
-  const size_t grid = nrand(2000000);
-  for (size_t i = 0; i <= grid; ++i) x.push_back(0.5 + 1.5 * double(i) / double(grid));
-  for (size_t i = 0; i < nrand(500000); ++i) x.push_back(1.0 + uniform(-0x1p-8, 0x1p-8));
-  push_neighbours(x, 1.0, 5000);
-  push_neighbours(x, dmax, 10);
-  push_neighbours(x, 0x1p-1022, 100);
-  push_neighbours(x, min_sub, 0);
-  for (int e = -1074; e <= 1023; ++e) {
-    push_neighbours(x, std::ldexp(1.0, e), 1);
-    if (e <= 1022) push_neighbours(x, std::ldexp(1.4142135623730951, e), 3);
-    if (e <= 1022) push_neighbours(x, std::ldexp(0.70710678118654757, e), 3);
-  }
-  x.erase(std::remove_if(x.begin() + long(edge_end), x.end(), [](double a) { return !(a > 0); }), x.end());
-
-  Vec y(x.size());
-  loop_log(x.data(), y.data(), x.size());
-  for (size_t i = 0; i < n_edges; ++i) expect(edges[i].name, y[i], edges[i].want);
-
-  Stat norm{"log", "normal x > 0", 2.0, "ulp"}, sub{"log", "subnormal x", 2.0, "ulp"};
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double s = one_log(x[i]);
-    if (!same_bits_or_both_nan(s, y[i])) {
-      if (!norm.scalar_mismatch) norm.mismatch_a = x[i];
-      ++norm.scalar_mismatch;
-    }
-    if (i < edge_end) continue;
-    const quad ref = logq(static_cast<quad>(x[i]));
-    const double err = ulp_error(y[i], ref);
-    (x[i] < 0x1p-1022 ? sub : norm).add(err, x[i], 0, y[i], ref);
-  }
-  norm.report(false);
-  sub.report(false);
-}
-
 // ---- log1p
 
 static void test_log1p() {
@@ -469,126 +283,6 @@ static void test_log1p() {
   other.report(false);
 }
 
-// ---- pow, with_gamma_power
-
-static void test_pow() {
-  struct Edge {
-    double m, g, want;
-    const char* name;
-  };
-  const double min_sub = std::numeric_limits<double>::denorm_min();
-  const Edge edges[] = {
-      {0.0, 0.0, 1.0, "pow(0, 0)"},
-      {min_sub, 0.0, 1.0, "pow(2^-1074, 0)"},
-      {0.5, 0.0, 1.0, "pow(0.5, 0)"},
-      {1.0, 0.0, 1.0, "pow(1, 0)"},
-      {kInf, 0.0, 1.0, "pow(inf, 0)"},
-      {kNaN, 0.0, 1.0, "pow(NaN, 0)"},
-      {0.0, 1e-300, 0.0, "pow(0, 1e-300)"},
-      {0.0, 0.5, 0.0, "pow(0, 0.5)"},
-      {0.0, 1.0, 0.0, "pow(0, 1)"},
-      {0.0, 2.5, 0.0, "pow(0, 2.5)"},
-      {0.0, 1e300, 0.0, "pow(0, 1e300)"},
-      {0.0, kInf, 0.0, "pow(0, inf)"},
-      {1.0, 0.5, 1.0, "pow(1, 0.5)"},
-      {1.0, 7.0, 1.0, "pow(1, 7)"},
-      {1.0, 1e300, 1.0, "pow(1, 1e300)"},
-      {1.0, kInf, 1.0, "pow(1, inf)"},
-      {1.0, kNaN, 1.0, "pow(1, NaN)"},
-      {0.5, kInf, 0.0, "pow(0.5, inf)"},
-      {0.5, 1e300, 0.0, "pow(0.5, 1e300)"},
-      {kNaN, 2.5, kNaN, "pow(NaN, 2.5)"},
-      {0.5, kNaN, kNaN, "pow(0.5, NaN)"},
-      {kInf, 2.5, kInf, "pow(inf, 2.5)"},
-      {1e-300, 1.0, 1e-300, "pow(1e-300, 1) (within 1e-13, see below)"},
-  };
-  const size_t n_edges = sizeof edges / sizeof edges[0];
-  Vec m, g;
-  for (const Edge& e : edges) m.push_back(e.m), g.push_back(e.g);
-  const size_t edge_end = m.size();
-
-  const double dmin = 0x1p-1022;
-  // m in every binade of (0, 1], g in [0, 20].
-  for (size_t i = 0; i < nrand(1000000); ++i)
-    m.push_back(random_bits_between(min_sub, 1.0)), g.push_back(uniform(0, 20));
-  // m in [0.5, 1] (the focal range of 1 - p_t) with the seed table's gammas and others.
-  const double gammas[] = {0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 16, 0.1, 1e-9};
-  for (size_t i = 0; i < nrand(1000000); ++i)
-    m.push_back(random_bits_between(min_sub, 1.0)), g.push_back(gammas[i % 15]);
-  // Large |g log m|: y = g log m uniform in [-750, 0], the worst case for the error amplification.
-  for (size_t i = 0; i < nrand(1000000); ++i) {
-    const double mm = random_bits_between(min_sub, 1.0);
-    const double y = uniform(-750.0, 0.0);
-    m.push_back(mm), g.push_back(mm == 1.0 ? 1.0 : y / std::log(mm));
-  }
-  // m close to 1 (log m tiny, so |y| large needs a huge g), where log is least accurate in relative terms.
-  for (size_t i = 0; i < nrand(500000); ++i) {
-    const double mm = random_bits_between(0.7, 1.0);
-    m.push_back(mm), g.push_back(std::fabs(uniform(-740.0, 0.0) / std::log(mm)));
-  }
-  for (double mm : {0.70710678118654757, 1.4142135623730951, 0.5, 0.99999999999999989})
-    for (int i = 0; i < 1000; ++i) m.push_back(mm), g.push_back(uniform(0, 700.0 / std::fabs(std::log(mm))));
-
-  Vec y(m.size());
-  loop_pow(m.data(), g.data(), y.data(), m.size());
-  for (size_t i = 0; i < n_edges; ++i)
-    if (i != n_edges - 1) expect(edges[i].name, y[i], edges[i].want);
-
-  Stat norm{"pow", "result >= DBL_MIN", 1e-13, "rel"}, small{"pow", "result >= DBL_MIN, |g log m| <= 1", 2.0, "ulp"},
-      subabs{"pow", "subnormal: excess over 1e-13 rel", 1.0, "excess"};
-  for (size_t i = 0; i < m.size(); ++i) {
-    const double s = one_pow(m[i], g[i]);
-    if (!same_bits_or_both_nan(s, y[i])) {
-      if (!norm.scalar_mismatch) norm.mismatch_a = m[i], norm.mismatch_b = g[i];
-      ++norm.scalar_mismatch;
-    }
-    if (i < edge_end - 1) continue;
-    const quad ref = powq(static_cast<quad>(m[i]), static_cast<quad>(g[i]));
-    if (ref >= dmin) {
-      norm.add(rel_error(y[i], ref), m[i], g[i], y[i], ref);
-      if (std::fabs(g[i] * std::log(m[i])) <= 1.0) small.add(ulp_error(y[i], ref), m[i], g[i], y[i], ref);
-    } else if (ref > ldexpq(quad(1), -1075)) {
-      // Subnormal result: the error allowed for a normal result (1e-13 relative) plus the rounding to
-      // a multiple of 2^-1074; report the excess over 1e-13 * ref in units of 2^-1074.
-      const quad abs_err = fabsq(static_cast<quad>(y[i]) - ref);
-      const double excess = static_cast<double>((abs_err - quad(1e-13) * ref) / ldexpq(quad(1), -1074));
-      subabs.add(std::max(excess, 0.0), m[i], g[i], y[i], ref);
-    }
-  }
-  norm.report(true);
-  small.report(true);
-  subabs.report(true);
-
-  // with_gamma_power: the kernels' entry point, powi_small or pow chosen outside the loop.
-  Stat pg{"with_gamma_power", "seed gammas, m in (0, 1]", 1e-13, "rel"};
-  const double pg_gammas[] = {0, 0.5, 1, 2, 2.5, 3, 4, 5, 6, 7, 8, 16, 31, 32, 1.0 / 3.0};
-  Vec mm;
-  for (size_t i = 0; i < nrand(100000); ++i) mm.push_back(random_bits_between(min_sub, 1.0));
-  for (size_t i = 0; i < 1000; ++i) mm.push_back(random_bits_between(0.999, 1.0));
-  mm.push_back(0.0);
-  mm.push_back(1.0);
-  Vec out(mm.size());
-  for (double gm : pg_gammas) {
-    const int k = v::small_int_power(gm);
-    if ((gm == std::floor(gm) && gm <= 31) != (k >= 0)) fail("small_int_power(" + std::to_string(gm) + ")");
-    loop_pow_gamma(mm.data(), gm, out.data(), mm.size());
-    for (size_t i = 0; i < mm.size(); ++i) {
-      const double s = one_pow_gamma(mm[i], gm);
-      if (!same_bits_or_both_nan(s, out[i])) {
-        if (!pg.scalar_mismatch) pg.mismatch_a = mm[i], pg.mismatch_b = gm;
-        ++pg.scalar_mismatch;
-      }
-      const quad ref = powq(static_cast<quad>(mm[i]), static_cast<quad>(gm));
-      if (gm == 0) expect("with_gamma_power: m^0 == 1", out[i], 1.0);
-      if (mm[i] == 0 && gm > 0) expect("with_gamma_power: 0^g == 0", out[i], 0.0);
-      if (ref >= dmin) pg.add(rel_error(out[i], ref), mm[i], gm, out[i], ref);
-    }
-  }
-  pg.report(true);
-  if (v::small_int_power(kNaN) != -1 || v::small_int_power(-1.0) != -1 || v::small_int_power(2.0) != 2)
-    fail("small_int_power");
-}
-
 // ---- powi_small
 
 static void test_powi() {
@@ -633,6 +327,14 @@ static void test_powi() {
     }
   }
   all.bound = 2.0 * (v::kMaxSmallPower - 1);
+  // small_int_power: the exponent powi_small takes for a gamma, -1 when gamma is not an integer in
+  // [0, kMaxSmallPower] (the kernels then use their general power).
+  for (double gm : {0.0, 0.5, 1.0, 2.0, 2.5, 3.0, 16.0, 31.0, 32.0, 1.0 / 3.0, 1e-9, -1.0, kNaN, kInf}) {
+    const int k = v::small_int_power(gm);
+    const bool small_integer = gm >= 0 && gm <= v::kMaxSmallPower && gm == std::floor(gm);
+    if (small_integer != (k >= 0) || (k >= 0 && k != static_cast<int>(gm)))
+      fail("small_int_power(" + std::to_string(gm) + ") = " + std::to_string(k));
+  }
   all.report(true);
   std::printf("INFO   powi_small: max relative error / ((n-1) 2^-53) = %.3f (bound 1)\n", worst_ratio);
 }
@@ -655,7 +357,7 @@ static void bench() {
   const size_t n = 10000000;
   Vec x(n), u(n), m(n), y(n);
   for (size_t i = 0; i < n; ++i) {
-    x[i] = uniform(-40.0, 0.0);            // exp(-|logit|)
+    x[i] = uniform(-40.0, 0.0);
     u[i] = std::exp(uniform(-40.0, 0.0));  // log1p(exp(-|logit|))
     m[i] = uniform(0x1p-30, 1.0);          // 1 - p_t
   }
@@ -665,24 +367,10 @@ static void bench() {
                 std_ns / vec_ns);
     sink = sink + y[n / 2];
   };
-  row("exp(x), x in [-40, 0]", time_ns_per_element([&] { loop_exp(x.data(), y.data(), n); }, n),
-      time_ns_per_element([&] { std_exp(x.data(), y.data(), n); }, n));
   row("log1p(u), u in (0, 1]", time_ns_per_element([&] { loop_log1p(u.data(), y.data(), n); }, n),
       time_ns_per_element([&] { std_log1p(u.data(), y.data(), n); }, n));
-  row("log(m), m in (0, 1]", time_ns_per_element([&] { loop_log(m.data(), y.data(), n); }, n),
-      time_ns_per_element([&] { std_log(m.data(), y.data(), n); }, n));
-  row("pow(m, 2.5)", time_ns_per_element([&] { loop_pow_g(m.data(), 2.5, y.data(), n); }, n),
-      time_ns_per_element([&] { std_pow_g(m.data(), 2.5, y.data(), n); }, n));
   row("powi_small(m, 2) vs pow(m,2)", time_ns_per_element([&] { loop_powi(m.data(), 2, y.data(), n); }, n),
       time_ns_per_element([&] { std_pow_g(m.data(), 2.0, y.data(), n); }, n));
-  row("with_gamma_power, gamma 2.5", time_ns_per_element([&] { loop_pow_gamma(m.data(), 2.5, y.data(), n); }, n),
-      time_ns_per_element([&] { std_pow_g(m.data(), 2.5, y.data(), n); }, n));
-  row("with_gamma_power, gamma 2", time_ns_per_element([&] { loop_pow_gamma(m.data(), 2.0, y.data(), n); }, n),
-      time_ns_per_element([&] { std_pow_g(m.data(), 2.0, y.data(), n); }, n));
-  row("log1p(exp(-|x|))", time_ns_per_element([&] { loop_softplus_tail(x.data(), y.data(), n); }, n),
-      time_ns_per_element([&] { std_softplus_tail(x.data(), y.data(), n); }, n));
-  row("same, blocks of 256", time_ns_per_element([&] { loop_softplus_tail_blocked(x.data(), y.data(), n); }, n),
-      time_ns_per_element([&] { std_softplus_tail(x.data(), y.data(), n); }, n));
   // Memory floor of these loops: read one array, write one.
   row("copy (memory floor)", time_ns_per_element([&] { std::memcpy(y.data(), x.data(), n * sizeof(double)); }, n),
       time_ns_per_element([&] { std::memcpy(y.data(), x.data(), n * sizeof(double)); }, n));
@@ -698,37 +386,8 @@ int main(int argc, char** argv) {
     bench();
     return 0;
   }
-  test_exp();
-  test_log();
   test_log1p();
-  test_pow();
   test_powi();
-  {
-    // The fused kernel-like loop: vector loop and scalar call agree bit for bit (position independence).
-    // Strip-mined, the same math may differ in the last bit when GCC contracts a*b + c across the
-    // function boundary (C++ defaults to -ffp-contract=fast); with -ffp-contract=off it must not.
-    Vec x(100003), a(x.size()), b(x.size());
-    for (double& xi : x) xi = uniform(-800.0, 800.0);
-    loop_softplus_tail(x.data(), a.data(), x.size());
-    loop_softplus_tail_blocked(x.data(), b.data(), x.size());
-    size_t scalar_diff = 0, blocked_diff = 0;
-    // Composition: exp's error (~1 ulp of u) passes to the result scaled by u/((1+u) log1p(u)) <= 1.
-    Stat st{"log1p(exp(-|x|))", "x in [-800, 800], fused loop", 2.5, "ulp"};
-    for (size_t i = 0; i < x.size(); ++i) {
-      if (!same_bits_or_both_nan(a[i], one_softplus_tail(x[i]))) ++scalar_diff;
-      if (!same_bits_or_both_nan(a[i], b[i])) ++blocked_diff;
-      const quad ref = log1pq(expq(-fabsq(static_cast<quad>(x[i]))));
-      st.add(ulp_error(a[i], ref), x[i], 0, a[i], ref);
-    }
-    st.report(false);
-    if (scalar_diff)
-      fail("log1p(exp(-|x|)): vector loop and scalar call differ in " + std::to_string(scalar_diff) + " elements");
-    std::printf("INFO   log1p(exp(-|x|)): fused vs strip-mined loops differ in %zu of %zu elements (last bit)\n",
-                blocked_diff, x.size());
-#if defined(VEC_TEST_NO_CONTRACT)
-    if (blocked_diff) fail("with -ffp-contract=off, fused and strip-mined loops must agree");
-#endif
-  }
   if (g_failures) {
     std::printf("vec_math_test: %d FAILURE(S)\n", g_failures);
     return 1;
