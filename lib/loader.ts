@@ -15,7 +15,7 @@ import { defaultSimd, type SimdLevels, type SimdName } from './simd.js';
  * Must match kPlanVersion in native/plan_reader.hpp: a stale build with another plan layout is refused.
  * 4: async plans take only arrays on buffers from allocate().
  */
-const PLAN_VERSION = 4;
+export const PLAN_VERSION = 4;
 
 export interface AddonInfo {
   planVersion: number;

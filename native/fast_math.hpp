@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FOCAL_FAST_INLINE static inline __attribute__((always_inline))
@@ -110,7 +111,7 @@ FOCAL_FAST_INLINE double log_unit(double m) {
   const double e = biased - 1023.0 + (high ? 1.0 : 0.0) - (subnormal ? 54.0 : 0.0);
   const double log_f = two_atanh<10>((f - 1.0) / (f + 1.0));
   const double result = e * 6.93147180369123816490e-01 + (log_f + e * 1.90821492927058770002e-10);
-  return m == 0.0 ? -__builtin_inf() : (m != m ? m : result);
+  return m == 0.0 ? -std::numeric_limits<double>::infinity() : (m != m ? m : result);
 }
 
 // m^g for m in [0, 1] and g > 0: exp(g * log m); relative error about |g log m| * 1e-16.

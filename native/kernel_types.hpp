@@ -65,12 +65,4 @@ inline void read_once_strided(T* to, const U* from, int64_t n, int64_t stride) {
   compiler_barrier();
 }
 
-// Targets and weights are validated as they are read, in the same pass as the loss.
-inline bool is_valid_target(double t) {
-  return t >= 0.0 && t <= 1.0;
-}  // false for NaN
-inline bool is_valid_weight(double w) {
-  return w >= 0.0 && w <= 1.7976931348623157e308;
-}
-
 }  // namespace focal
