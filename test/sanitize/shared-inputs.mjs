@@ -12,6 +12,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { softmaxPlan } from '../fixtures/plans.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -127,26 +128,13 @@ if (!isMainThread) {
     }
     if (addon) {
       // The binding itself (what a direct caller reaches): a bad element comes back as a report.
-      const plan = {
+      const plan = softmaxPlan(S, C, {
         logits: x40,
         labels: labels40,
-        targets: null,
         weights,
-        outer: S,
-        classes: C,
-        inner: 1,
-        gamma: 2,
         alpha: Float64Array.from(alpha40),
-        alphaScale: 1,
-        labelSmoothing: 0,
-        ignoreIndex: -100,
-        gradScale: 1,
-        gradScaleByCount: true,
-        lossOut: null,
-        gradOut: null,
         threads: 2,
-        simd: -1,
-      };
+      });
       const r = addon.softmax(plan);
       out.direct++;
       if (!r.error && !Number.isFinite(r.sum) && out.bad.length < 10) out.bad.push(`direct softmax: sum ${r.sum}`);
