@@ -2,22 +2,11 @@
 // the event loop keeps turning while a large call runs.
 import { describe, expect, it } from 'vitest';
 import { backends } from './backends.js';
-import { mulberry32 as rng } from './helpers.js';
+import { expectSame, mulberry32 as rng } from './helpers.js';
 import { tickWhile } from './timer.js';
-import type { FloatArray, FocalLossResult } from '../lib/types.js';
 import { poolFor } from '../lib/buffer-pool.js';
 import { jsKernels } from '../lib/js/kernels.js';
 import { loadNative } from '../lib/loader.js';
-
-/** Same loss, count and gradient, bit for bit (typed arrays compared as bytes: toEqual is slow on 1e5+). */
-function expectSame(a: FocalLossResult, b: FocalLossResult): void {
-  const bytes = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  expect(a.count).toBe(b.count);
-  if (typeof a.loss === 'number') expect(Object.is(a.loss, b.loss)).toBe(true);
-  else expect(bytes(a.loss).equals(bytes(b.loss as FloatArray))).toBe(true);
-  expect(a.grad === undefined).toBe(b.grad === undefined);
-  if (a.grad) expect(bytes(a.grad).equals(bytes(b.grad!))).toBe(true);
-}
 
 for (const { name, api } of backends) {
   // The pool this backend's async calls borrow from (one per allocator: lib/buffer-pool.ts).

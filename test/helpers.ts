@@ -1,5 +1,6 @@
 /** Shared helpers of the numeric suites: seeded RNG, dtypes, tolerance checks with readable failures. */
 import { expect } from 'vitest';
+import type { FloatArray, FocalLossResult } from '../lib/types.js';
 
 /** mulberry32: tiny seeded PRNG, uniform in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -134,3 +135,13 @@ export const INT_ARRAYS = {
 } as const;
 export type IntKind = keyof typeof INT_ARRAYS;
 export const INT_KINDS = Object.keys(INT_ARRAYS) as IntKind[];
+
+/** Same loss, count and gradient, bit for bit (typed arrays compared as bytes: toEqual is slow on 1e5+). */
+export function expectSame(a: FocalLossResult, b: FocalLossResult): void {
+  const bytes = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  expect(a.count).toBe(b.count);
+  if (typeof a.loss === 'number') expect(Object.is(a.loss, b.loss)).toBe(true);
+  else expect(bytes(a.loss).equals(bytes(b.loss as FloatArray))).toBe(true);
+  expect(a.grad === undefined).toBe(b.grad === undefined);
+  if (a.grad) expect(bytes(a.grad).equals(bytes(b.grad!))).toBe(true);
+}

@@ -3,20 +3,11 @@
 // as the sync call, which runs the same phases over all classes at once.
 import { describe, expect, it } from 'vitest';
 import { jsBackend } from './backends.js';
-import { mulberry32 as rng } from './helpers.js';
+import { expectSame, mulberry32 as rng } from './helpers.js';
 import { tickWhile } from './timer.js';
-import type { FloatArray, FocalLossResult, SoftmaxFocalLossOptions } from '../lib/types.js';
+import type { SoftmaxFocalLossOptions } from '../lib/types.js';
 
 const { api } = jsBackend;
-
-function expectSame(a: FocalLossResult, b: FocalLossResult): void {
-  const bytes = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  expect(a.count).toBe(b.count);
-  if (typeof a.loss === 'number') expect(Object.is(a.loss, b.loss)).toBe(true);
-  else expect(bytes(a.loss).equals(bytes(b.loss as FloatArray))).toBe(true);
-  expect(a.grad === undefined).toBe(b.grad === undefined);
-  if (a.grad) expect(bytes(a.grad).equals(bytes(b.grad!))).toBe(true);
-}
 
 describe('js: a softmax sample spans several slices', () => {
   it('soft targets, class-second layout: two samples of 2e6 classes keep a setInterval firing', async () => {

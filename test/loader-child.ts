@@ -3,11 +3,23 @@
  * FOCAL_LOSS_NATIVE_PATH only as the test gives them), computes one loss and reports backend().
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { addonCandidates } from '../lib/loader.js';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const entry = pathToFileURL(join(root, 'dist', 'index.js')).href;
+
+/** The first addon the loader would try that exists here (undefined without a build). */
+export const builtAddon = addonCandidates(undefined).find((path) => {
+  try {
+    readFileSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+});
 
 /** Imports `from` in a child process, computes one loss, prints backend() as JSON. */
 export function child(env: Record<string, string>, from = entry) {

@@ -18,20 +18,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { child, root } from './loader-child.js';
-import { addonCandidates, checkBinaryFile } from '../lib/loader.js';
+import { builtAddon, child, root } from './loader-child.js';
+import { checkBinaryFile } from '../lib/loader.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-truncated-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const builtAddon = addonCandidates(undefined).find((path) => {
-  try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-});
 const addonBytes = builtAddon ? readFileSync(builtAddon) : Buffer.alloc(0);
 const isElf = addonBytes.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 

@@ -7,19 +7,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { child, root } from './loader-child.js';
-import { PLAN_VERSION, addonCandidates, checkAddon } from '../lib/loader.js';
+import { builtAddon, child, root } from './loader-child.js';
+import { PLAN_VERSION, checkAddon } from '../lib/loader.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-loader-'));
-
-const builtAddon = addonCandidates(undefined).find((path) => {
-  try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-});
 
 describe('loader failures (child processes)', () => {
   it('a missing .node file: import works, the JS implementation computes, loadError says why', () => {
