@@ -9,13 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npyHeader } from './npy-writer.js';
 import { mulberry32 as rng } from './helpers.js';
+import { cliPath, expectOneLineError, root, runCli, type CliRun } from './cli-run.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const cliPath = join(root, 'dist', 'cli', 'main.js');
 const evalModule = pathToFileURL(join(root, 'dist', 'cli', 'eval.js')).href;
 const errorsModule = pathToFileURL(join(root, 'dist', 'cli', 'errors.js')).href;
 let dir = '';
@@ -42,26 +41,14 @@ function npy(name: string, descr: string, shape: string, data: number | Buffer =
   return path;
 }
 
-function cli(args: string[], heapMB = HEAP_MB) {
-  const started = performance.now();
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMB}`, cliPath, ...args], {
+function cli(args: string[], heapMB = HEAP_MB): CliRun {
+  // maxBuffer: the JSON report of MAX_CLASSES classes is ~50 MB.
+  return runCli(args, {
     cwd: dir,
-    encoding: 'utf8',
-    env: process.env,
+    nodeArgs: [`--max-old-space-size=${heapMB}`],
     timeout: 30_000,
-    maxBuffer: 256 << 20, // the JSON report of MAX_CLASSES classes is ~50 MB
+    maxBuffer: 256 << 20,
   });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started };
-}
-
-function expectOneLineError(r: ReturnType<typeof cli>, message: RegExp): void {
-  expect(r.signal, r.stderr).toBeNull();
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^focal-loss: /);
-  expect(lines[0]).toMatch(message);
 }
 
 describe('focal-loss eval: shapes beyond what the file holds', () => {

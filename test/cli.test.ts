@@ -12,9 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, sigmoidFocalLoss, softmaxFocalLoss } from '../lib/index.js';
 import { npyHeader, writeNpy, writeNpyRepeated } from './npy-writer.js';
 import { mulberry32 as rng } from './helpers.js';
+import { cliPath, expectOneLineError, root, runCli, type CliRun } from './cli-run.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const cliPath = join(root, 'dist', 'cli', 'main.js');
 let dir = '';
 
 /** Newest modification time of the TypeScript sources under lib/ (dist/ must be at least as new). */
@@ -44,19 +43,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], nodeArgs: string[] = []): Run {
-  const r = spawnSync(process.execPath, [...nodeArgs, cliPath, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: process.env,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(args: string[], nodeArgs: string[] = []): CliRun {
+  return runCli(args, { cwd: dir, nodeArgs });
 }
 
 function ok(args: string[]): string {
@@ -587,13 +575,7 @@ describe('focal-loss eval: bad files and bad usage are one line and exit code 2'
   };
 
   function expectFailure(args: string[], message: RegExp): void {
-    const r = cli(args);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stdout).toBe('');
-    const lines = r.stderr.trimEnd().split('\n');
-    expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/^focal-loss: /);
-    expect(lines[0]).toMatch(message);
+    expectOneLineError(cli(args), message);
   }
 
   const logitsCases: [string, () => void, RegExp][] = [
