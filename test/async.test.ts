@@ -167,7 +167,9 @@ for (const { name, api } of backends) {
       const want = api.softmaxFocalLoss(logits, labels, options);
       const { result, maxGap } = await tickWhile(10, () => api.softmaxFocalLossAsync(logits, labels, options));
       expectSame(result, want);
-      expect(maxGap, `longest gap between timer ticks: ${maxGap.toFixed(1)} ms`).toBeLessThan(100);
+      // As for the 5e7-element call above: a stalled loop shows one gap as long as the whole call
+      // (430 ms on the JS backend before the split); 100 ms failed in a full parallel run on 2 cores.
+      expect(maxGap, `longest gap between timer ticks: ${maxGap.toFixed(1)} ms`).toBeLessThan(250);
     });
   });
 }
