@@ -8,11 +8,11 @@
  *
  * @packageDocumentation
  */
-import { createFocalLoss } from './api.js';
-import { jsKernels } from './js/kernels.js';
-import { loadNative } from './loader.js';
-import { SIMD_NAMES } from './simd.js';
-import { defaultThreads } from './threads.js';
+import { createFocalLoss } from './facade/api.js';
+import { jsKernels } from './backends/js/kernels.js';
+import { loadNative } from './backends/native/loader.js';
+import { SIMD_NAMES } from './backends/simd.js';
+import { defaultThreads } from './facade/threads.js';
 import type {
   BackendInfo,
   DefaultOptions,

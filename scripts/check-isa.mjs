@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Proves from the built addon that code above baseline x86-64 (SSE2) lives only in the per-ISA
-// kernels, the functions in namespaces focal::avx2 and focal::avx512 (native/simd_avx2.cpp,
-// native/simd_avx512.cpp), which run only after the dispatch (native/simd_dispatch.cpp) has checked
+// kernels, the functions in namespaces focal::avx2 and focal::avx512 (native/simd/simd_avx2.cpp,
+// native/simd/simd_avx512.cpp), which run only after the dispatch (native/simd/simd_dispatch.cpp) has checked
 // the CPU. Everything else (binding, plan reader, jobs, scalar kernels, dispatch, and any inline
 // function or template the linker kept one copy of) must run on any x86-64 CPU: one AVX instruction
 // there is a SIGILL on an older machine, which a CI machine with AVX-512 never shows.

@@ -2,7 +2,7 @@
 // Checks the build description: native/build.json holds the native sources, defines and compiler
 // flags once, as gyp variables that binding.gyp includes and CMakeLists.txt reads (the sanitizer
 // build of scripts/test-asan.sh is a CMake build). This script fails (exit 1, problems listed) when
-//   - a native/*.cpp on disk is not listed, a listed file is missing, or one is listed twice;
+//   - a native/**/*.cpp on disk is not listed, a listed file is missing, or one is listed twice;
 //   - binding.gyp or CMakeLists.txt does not use every variable of build.json, or binding.gyp
 //     lists sources of its own;
 //   - a source, define or flag of build.json is written again in binding.gyp, CMakeLists.txt or
@@ -15,7 +15,7 @@
 // The functions are exported for test/build-sources.test.ts.
 
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
-import { dirname, join, posix, resolve } from 'node:path';
+import { dirname, join, posix, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,12 +95,13 @@ export function parseBuildDescription(text) {
   return variables;
 }
 
-/** `native/*.cpp` files on disk (normalised, sorted). */
+/** The addon's `.cpp` files on disk: native/ and its folders, except the unit tests in native/test/ (normalised, sorted). */
 export function nativeSourcesOnDisk(root = ROOT) {
   const dir = join(root, 'native');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.cpp'))
+  return readdirSync(dir, { recursive: true })
+    .map((f) => String(f).split(sep).join('/'))
+    .filter((f) => f.endsWith('.cpp') && !f.startsWith('test/'))
     .map((f) => `native/${f}`)
     .sort();
 }
@@ -234,14 +235,14 @@ if (isMain()) {
   }
   if (result.ok) {
     console.log(
-      `check-sources: ${BUILD_JSON} lists every native/*.cpp, and binding.gyp and CMakeLists.txt ` +
+      `check-sources: ${BUILD_JSON} lists every native/**/*.cpp, and binding.gyp and CMakeLists.txt ` +
         `read it without copies (${result.sources.join(', ')})`,
     );
   } else {
     console.error('check-sources: the build description is inconsistent');
     for (const p of result.problems) console.error(`  - ${p}`);
     console.error(`  ${BUILD_JSON}: ${result.sources.join(' ') || '(none)'}`);
-    console.error(`  native/*.cpp     : ${result.onDisk.join(' ') || '(none)'}`);
+    console.error(`  native/**/*.cpp     : ${result.onDisk.join(' ') || '(none)'}`);
     process.exit(1);
   }
 }

@@ -69,7 +69,7 @@ async function loadLibrary() {
   const dist = join(ROOT, 'dist', 'index.js');
   if (!existsSync(dist)) throw new Error('dist/ is missing: run `npm run build` first');
   const lib = await import(pathToFileURL(dist).href);
-  const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'loader.js')).href);
+  const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
   const native = loadNative('native');
   if (lib.backend().name !== 'native') throw new Error(`the native backend is not in use: ${lib.backend().loadError}`);
   return { lib, addon: native.addon, path: native.path };
@@ -123,7 +123,7 @@ function slice(pool, n, random) {
   return pool.subarray(start, start + n);
 }
 
-/** A plan the facade never builds: the binding itself throws (native/plan_reader.cpp). */
+/** A plan the facade never builds: the binding itself throws (native/binding/plan_reader.cpp). */
 function badPlan(i, n) {
   const sigmoid = sigmoidPlan(n);
   const softmax = softmaxPlan(n, 2, { alpha: new Float64Array([0.5, 0.5]) });

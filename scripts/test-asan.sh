@@ -190,8 +190,8 @@ inject() {
   rm -rf "$tree/native" "$dir"
   mkdir -p "$tree/native" "$dir"
   cp -rp native/. "$tree/native/"
-  INJECT=$code perl -0pi -e 's/(KernelResult run_typed\(const Job& job\) \{\n)/$1  $ENV{INJECT}  \/\/ INJECTED BUG\n/' "$tree/native/job.cpp"
-  grep -q 'INJECTED BUG' "$tree/native/job.cpp" || { echo "could not inject the bug into job.cpp" >&2; return 1; }
+  INJECT=$code perl -0pi -e 's/(KernelResult run_typed\(const Job& job\) \{\n)/$1  $ENV{INJECT}  \/\/ INJECTED BUG\n/' "$tree/native/kernels/job.cpp"
+  grep -q 'INJECTED BUG' "$tree/native/kernels/job.cpp" || { echo "could not inject the bug into job.cpp" >&2; return 1; }
   build "$tree/native" "$tree" >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
   cp "$tree/focal_loss.node" "$dir/focal_loss.node"
   echo "$dir/focal_loss.node"
@@ -206,7 +206,7 @@ if [[ $SELF_TEST == 1 ]]; then
   status=0
   for bug in heap-overflow signed-overflow; do
     echo
-    echo "=== self-test: $bug injected into a scratch copy of native/job.cpp"
+    echo "=== self-test: $bug injected into a scratch copy of native/kernels/job.cpp"
     addon=$(inject "$bug")
     rc=0
     run_vitest "$addon" "$OUT/inject-$bug/logs" test/parity.test.ts >"$OUT/inject-$bug/run.log" 2>&1 || rc=$?

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds native/test/vec_math_test.cpp once per ISA, checks that the loops over native/vec_math.hpp
+# Builds native/test/vec_math_test.cpp once per ISA, checks that the loops over native/simd/vec_math.hpp
 # were vectorized for that ISA, runs each build the CPU can run, and prints an accuracy summary.
 # Exit status 1 if any build fails, any loop is not vectorized as expected, or any accuracy or
 # edge-case check fails.
@@ -205,7 +205,7 @@ if [ $BENCH -eq 1 ]; then
   done
 fi
 
-# native/fast_math.hpp (the kernels' lean functions on their narrow domains), built as the AVX-512
+# native/simd/fast_math.hpp (the kernels' lean functions on their narrow domains), built as the AVX-512
 # kernels are (pragma + FOCAL_VEC_FMA) when the CPU has it, and as the scalar baseline.
 for variant in baseline avx512; do
   flags=""

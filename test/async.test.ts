@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { backends } from './backends.js';
 import { expectSame, mulberry32 as rng } from './helpers.js';
 import { tickWhile } from './timer.js';
-import { poolFor } from '../lib/buffer-pool.js';
-import { jsKernels } from '../lib/js/kernels.js';
-import { loadNative } from '../lib/loader.js';
+import { poolFor } from '../lib/async/buffer-pool.js';
+import { jsKernels } from '../lib/backends/js/kernels.js';
+import { loadNative } from '../lib/backends/native/loader.js';
 
 for (const { name, api } of backends) {
-  // The pool this backend's async calls borrow from (one per allocator: lib/buffer-pool.ts).
+  // The pool this backend's async calls borrow from (one per allocator: lib/async/buffer-pool.ts).
   const pool = poolFor(name === 'js' ? jsKernels.allocate : loadNative().kernels?.allocate);
   describe(`${name}: async`, () => {
     it('sigmoidFocalLossAsync returns what sigmoidFocalLoss returns', async () => {
@@ -70,7 +70,7 @@ for (const { name, api } of backends) {
     });
 
     it('reuses pooled memory holding old data without letting it into any result or out buffer', async () => {
-      // Async calls copy into buffers borrowed from a pool (lib/buffer-pool.ts). Fill the pool with
+      // Async calls copy into buffers borrowed from a pool (lib/async/buffer-pool.ts). Fill the pool with
       // NaN of exactly the sizes these calls borrow: every element the kernel does not write would
       // show up as NaN (silenced samples, ignored labels and weight 0 included).
       const random = rng(5);

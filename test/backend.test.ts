@@ -1,7 +1,7 @@
 // backend() and FOCAL_LOSS_BACKEND: which implementation runs, and why.
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { addonCandidates, backendChoice } from '../lib/loader.js';
+import { addonCandidates, backendChoice } from '../lib/backends/native/loader.js';
 
 async function freshIndex() {
   vi.resetModules();
@@ -55,7 +55,7 @@ describe('backend selection', () => {
 
 describe('environment variables', () => {
   it('FOCAL_LOSS_NUM_THREADS must be an integer in [1, 1024]; unset means the number of cores', async () => {
-    const { threadsFromEnvironment } = await import('../lib/threads.js');
+    const { threadsFromEnvironment } = await import('../lib/facade/threads.js');
     expect(threadsFromEnvironment('3')).toBe(3);
     expect(threadsFromEnvironment('')).toBeGreaterThanOrEqual(1);
     for (const bad of ['0', '-2', '1.5', 'two', '5000']) {
@@ -66,7 +66,7 @@ describe('environment variables', () => {
   });
 
   it('FOCAL_LOSS_SIMD caps the instruction set and rejects unknown names', async () => {
-    const { defaultSimd } = await import('../lib/simd.js');
+    const { defaultSimd } = await import('../lib/backends/simd.js');
     const levels = { scalar: 0, avx2: 2, avx512: 3 };
     expect(defaultSimd(levels, undefined)).toBe('avx512');
     expect(defaultSimd(levels, 'avx2')).toBe('avx2');

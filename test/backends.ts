@@ -3,9 +3,9 @@
  * always present; the native addon is present unless FOCAL_LOSS_BACKEND=js (and required when
  * FOCAL_LOSS_BACKEND=native, where a missing addon makes the loader throw).
  */
-import { createFocalLoss } from '../lib/api.js';
-import { jsKernels } from '../lib/js/kernels.js';
-import { loadNative } from '../lib/loader.js';
+import { createFocalLoss } from '../lib/facade/api.js';
+import { jsKernels } from '../lib/backends/js/kernels.js';
+import { loadNative } from '../lib/backends/native/loader.js';
 
 const native = loadNative();
 

@@ -23,9 +23,9 @@ export interface ChildRun {
 
 export function inChild(backend: 'js' | 'native', body: string, nodeArgs: string[] = [], timeout = 120_000): ChildRun {
   const code = `
-    const { createFocalLoss } = await import(${distUrl('api.js')});
-    const { jsKernels } = await import(${distUrl('js/kernels.js')});
-    const { loadNative } = await import(${distUrl('loader.js')});
+    const { createFocalLoss } = await import(${distUrl('facade/api.js')});
+    const { jsKernels } = await import(${distUrl('backends/js/kernels.js')});
+    const { loadNative } = await import(${distUrl('backends/native/loader.js')});
     const native = loadNative('auto');
     const api = createFocalLoss(${backend === 'js' ? 'jsKernels' : 'native.kernels'});
     const backendName = ${JSON.stringify(backend)};

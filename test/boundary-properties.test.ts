@@ -1,6 +1,6 @@
 // Caller-controlled properties cannot fool the checks: every caller property is read once, through
 // the built-in intrinsics where there are some, before the call is validated, and the call computes
-// on what was validated (lib/common.ts, lib/arrays.ts).
+// on what was validated (lib/facade/call.ts, lib/facade/arrays.ts).
 import { describe, expect, it } from 'vitest';
 import { backends } from './backends.js';
 

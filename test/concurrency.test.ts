@@ -1,6 +1,6 @@
 // Many async calls at once: all resolve to the right values, the event loop keeps turning, and
 // arrays the caller drops while a call runs cannot be freed under the kernel (async calls compute on
-// the facade's copies, lib/plan-arrays.ts).
+// the facade's copies, lib/async/snapshot.ts).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';

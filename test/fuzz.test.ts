@@ -28,10 +28,10 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/loader.js';
-import { runSync } from '../lib/common.js';
-import { prepareSigmoid } from '../lib/sigmoid.js';
-import { prepareSoftmax } from '../lib/softmax.js';
+import { loadNative } from '../lib/backends/native/loader.js';
+import { runSync } from '../lib/facade/call.js';
+import { prepareSigmoid } from '../lib/facade/sigmoid.js';
+import { prepareSoftmax } from '../lib/facade/softmax.js';
 import type { FocalLossResult } from '../lib/types.js';
 import { backends, jsBackend, nativeBackend, type TestBackend } from './backends.js';
 import { Tally, fcParams, runsFor, trace } from './fuzz-config.js';
@@ -1526,9 +1526,9 @@ const dist = (file: string) => JSON.stringify(pathToFileURL(join(root, 'dist', f
 /** Runs `body` (an ES module body with `api` bound to the backend's functions) in a fresh process. */
 function inChild(backend: 'js' | 'native', body: string, nodeArgs: string[] = []) {
   const code = `
-    const { createFocalLoss } = await import(${dist('api.js')});
-    const { jsKernels } = await import(${dist('js/kernels.js')});
-    const { loadNative } = await import(${dist('loader.js')});
+    const { createFocalLoss } = await import(${dist('facade/api.js')});
+    const { jsKernels } = await import(${dist('backends/js/kernels.js')});
+    const { loadNative } = await import(${dist('backends/native/loader.js')});
     const native = loadNative('auto');
     const api = createFocalLoss(${backend === 'js' ? 'jsKernels' : 'native.kernels'});
     const backendName = ${JSON.stringify(backend)};

@@ -1,4 +1,4 @@
-// The JS backend's async softmax splits a sample into class ranges (lib/js/kernels.ts): one wide
+// The JS backend's async softmax splits a sample into class ranges (lib/backends/js/kernels.ts): one wide
 // sample no longer holds the event loop for the whole call, and every split lands on the same bits
 // as the sync call, which runs the same phases over all classes at once.
 import { describe, expect, it } from 'vitest';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { addonCandidates } from '../lib/loader.js';
+import { addonCandidates } from '../lib/backends/native/loader.js';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const entry = pathToFileURL(join(root, 'dist', 'index.js')).href;

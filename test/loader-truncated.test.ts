@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtAddon, child, root } from './loader-child.js';
-import { checkBinaryFile } from '../lib/loader.js';
+import { checkBinaryFile } from '../lib/backends/native/binary-file.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-truncated-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -23,7 +23,7 @@ import type {
   SigmoidFocalLossOptions,
   SoftmaxFocalLossOptions,
 } from '../lib/types.js';
-import { loadNative } from '../lib/loader.js';
+import { loadNative } from '../lib/backends/native/loader.js';
 import { backends, jsBackend, nativeBackend, type TestBackend } from './backends.js';
 import { Tally, fcParams, runsFor, trace } from './fuzz-config.js';
 import { TOL, mulberry32, type DType, INT_ARRAYS, INT_KINDS, type IntKind } from './helpers.js';

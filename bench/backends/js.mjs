@@ -1,10 +1,10 @@
-// focal-loss's JS fallback (lib/js/kernels.ts), through the same facade as the native backend.
+// focal-loss's JS fallback (lib/backends/js/kernels.ts), through the same facade as the native backend.
 import { focalCall } from './focal-calls.mjs';
 
 export async function loadJs() {
   try {
-    const { createFocalLoss } = await import('../../dist/api.js');
-    const { jsKernels } = await import('../../dist/js/kernels.js');
+    const { createFocalLoss } = await import('../../dist/facade/api.js');
+    const { jsKernels } = await import('../../dist/backends/js/kernels.js');
     const api = createFocalLoss(jsKernels);
     return { available: true, call: (data, cell) => focalCall(api, data, cell) };
   } catch (error) {

@@ -5,7 +5,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { tf } from './core.js';
 import type { IntegerArray } from '../types.js';
-import { rangeError, typeError } from '../validate.js';
+import { rangeError, typeError } from '../facade/validate.js';
 
 const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 const sameShape = (a: readonly number[], b: readonly number[]): boolean =>

@@ -6,7 +6,7 @@
  */
 import { sigmoidFocalLoss, softmaxFocalLoss } from '../index.js';
 import type { SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from '../types.js';
-import { isFloatArray, rangeError, readOptions } from '../validate.js';
+import { isFloatArray, rangeError, readOptions } from '../facade/validate.js';
 
 /** A tfjs loss is one scalar: per-element losses cannot be returned through model.compile(). */
 /** The reductions a training loss can use: a scalar. */

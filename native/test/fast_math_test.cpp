@@ -1,10 +1,10 @@
-// Accuracy of native/fast_math.hpp against __float128 (libquadmath): max ulp error over random
+// Accuracy of native/simd/fast_math.hpp against __float128 (libquadmath): max ulp error over random
 // points of each function's domain, and the edge cases. Exit status 1 when a bound is exceeded.
 #include <cstdio>
 #include <cmath>
 #include <random>
 #include <quadmath.h>
-#include "../fast_math.hpp"
+#include "../simd/fast_math.hpp"
 double ulp_err(double got, __float128 ref) {
   if (ref == 0) return got == 0 ? 0 : 1e300;
   double r = (double)ref;

@@ -1,4 +1,4 @@
-// Accuracy, edge-case and vectorization test (and micro-benchmark) for native/vec_math.hpp: log1p,
+// Accuracy, edge-case and vectorization test (and micro-benchmark) for native/simd/vec_math.hpp: log1p,
 // powi_small and small_int_power, the functions the kernels use.
 // Standalone, no N-API. Built and run by scripts/test-vec-math.sh, once per ISA:
 //
@@ -26,7 +26,7 @@
 #pragma GCC target("avx2,fma")
 #endif
 
-#include "../vec_math.hpp"
+#include "../simd/vec_math.hpp"
 
 #include <quadmath.h>
 

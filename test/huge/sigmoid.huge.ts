@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Blocks, MAX_BLOCKS, runBlocks } from '../../lib/blocks.js';
+import { Blocks, MAX_BLOCKS, runBlocks } from '../../lib/backends/js/blocks.js';
 import { jsBackend, nativeBackend } from '../backends.js';
 import { Checker, TOL, gradArray, lossArray, lossNumber } from '../helpers.js';
 import { refSigmoid, refSigmoidDecimal } from '../reference.js';
@@ -102,7 +102,7 @@ describe.skipIf(!nativeBackend)('native, more than 2^31 elements', () => {
   });
 
   it("'mean' (async) is that sum over N", async (context) => {
-    // An async call computes on a copy of its inputs (lib/plan-arrays.ts): a second 10 GiB.
+    // An async call computes on a copy of its inputs (lib/async/snapshot.ts): a second 10 GiB.
     if (!memoryAllows(logits.byteLength + targets.byteLength, 'async (a copy of the inputs)')) {
       context.skip("not enough free memory for the async call's copy of the inputs");
       return;
@@ -180,7 +180,7 @@ describe('views that start past 2^31 (byteOffset > 2^33), both backends', () => 
 });
 
 describe('JS index arithmetic past 2^31', () => {
-  /** The C++ partition (native/parallel.hpp) in exact integers. */
+  /** The C++ partition (native/kernels/parallel.hpp) in exact integers. */
   function cppBegin(items: bigint, count: bigint, b: bigint): bigint {
     const size = items / count;
     const extra = items % count;

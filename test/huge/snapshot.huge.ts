@@ -1,13 +1,13 @@
 /**
- * The copies an async call makes (lib/plan-arrays.ts) past 2^31 elements. The async sigmoid test
+ * The copies an async call makes (lib/async/snapshot.ts) past 2^31 elements. The async sigmoid test
  * over 2^31+ elements needs a second 10 GiB for its copy and skips on a 24 GiB machine, so the
  * copying itself is checked here on its own, with 2^31 + 1001 one-byte elements in a view that starts
  * 2^30 + 3 bytes into its buffer (about 7 GiB in all): the slice loop's element indices and byte
  * offsets pass 2^31 (and the byte offsets 2^31 + 2^30) and must not wrap.
  */
 import { describe, expect, it } from 'vitest';
-import type { SigmoidPlan } from '../../lib/kernels.js';
-import { snapshot } from '../../lib/plan-arrays.js';
+import type { SigmoidPlan } from '../../lib/backends/contract.js';
+import { snapshot } from '../../lib/async/snapshot.js';
 import { sigmoidPlan } from '../fixtures/plans.mjs';
 import { TWO_31, fillPeriodic, log, memoryAllows } from './huge-helpers.js';
 

@@ -159,7 +159,7 @@ describe.skipIf(!nativeBackend)('native, more than 2^31 logits', () => {
   });
 
   it("[2^28 + 3, 8] 'mean' (async) divides by the samples not ignored", async (context) => {
-    // An async call computes on a copy of its inputs (lib/plan-arrays.ts).
+    // An async call computes on a copy of its inputs (lib/async/snapshot.ts).
     const inputBytes = logitsOf(CLASS_LAST_8).byteLength + labelsOf(CLASS_LAST_8).byteLength;
     if (!memoryAllows(inputBytes, 'async (a copy of the inputs)')) {
       context.skip("not enough free memory for the async call's copy of the inputs");

@@ -105,7 +105,7 @@ describe('npm pack', () => {
       'dist/tfjs.js',
       'dist/cli/main.js',
       'binding.gyp',
-      'native/addon.cpp',
+      'native/binding/addon.cpp',
       'scripts/install.mjs',
       'demo/run.mjs',
       'docs/CLI.md',

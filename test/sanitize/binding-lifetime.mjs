@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sigmoidPlan, softmaxPlan } from '../fixtures/plans.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'loader.js')).href);
+const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
 const { addon } = loadNative('native');
 
 // Memory the async exports accept: the addon's own blocks (an addon without allocate(), as before

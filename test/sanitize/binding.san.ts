@@ -7,9 +7,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { createFocalLoss } from '../../lib/api.js';
-import type { SigmoidPlan, SoftmaxPlan } from '../../lib/kernels.js';
-import { loadNative } from '../../lib/loader.js';
+import { createFocalLoss } from '../../lib/facade/api.js';
+import type { SigmoidPlan, SoftmaxPlan } from '../../lib/backends/contract.js';
+import { loadNative } from '../../lib/backends/native/loader.js';
 import { sigmoidPlan as makeSigmoidPlan, softmaxPlan as makeSoftmaxPlan } from '../fixtures/plans.mjs';
 import { mulberry32, relClose } from '../helpers.js';
 
@@ -40,7 +40,7 @@ function exact<C extends AnyCtor>(Ctor: C, n: number, fill: (i: number) => numbe
 }
 
 // Lengths around every vector width (2, 4, 8, 16 lanes), the 256-element inner buffers of the
-// sigmoid kernel, and the block / thread boundaries of native/parallel.hpp (2^15 elements per block).
+// sigmoid kernel, and the block / thread boundaries of native/kernels/parallel.hpp (2^15 elements per block).
 const SMALL = Array.from({ length: 41 }, (_, i) => i);
 const LARGE = [63, 64, 65, 255, 256, 257, 511, 513, 1023, 1025, 32767, 32768, 32769, 65535, 65537, 100_003];
 
@@ -210,7 +210,7 @@ describe('softmax: every class count, layout, label type and output buffer stays
 });
 
 // Direct calls to the binding with plans the facade would never build: every check of
-// native/plan_reader.cpp must throw (a C++ exception turned into a JS TypeError), never read.
+// native/binding/plan_reader.cpp must throw (a C++ exception turned into a JS TypeError), never read.
 describe('the binding rejects malformed plans (sync and async entry points)', () => {
   const n = 10;
   const sigmoidPlan = (): SigmoidPlan => makeSigmoidPlan(n);

@@ -62,10 +62,10 @@ const SCENARIOS = {
     return p;
   },
   // Sync, through the binding itself (not reachable through the public API, whose plans are plain
-  // objects): a getter on a plan property detaches the logits. native/plan_reader.cpp used to take
+  // objects): a getter on a plan property detaches the logits. native/binding/plan_reader.cpp used to take
   // the logits' pointer first and run the getter after it; the kernel then read the freed buffer.
   'plan-getter': async () => {
-    const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'loader.js')).href);
+    const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
     const { addon } = loadNative('native');
     const n = 1 << 20;
     const logits = new Float64Array(n).fill(0.5);

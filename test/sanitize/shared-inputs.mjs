@@ -38,7 +38,7 @@ if (!isMainThread) {
 } else {
   const seconds = Number(process.argv[2] ?? 3);
   const lib = await import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href);
-  const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'loader.js')).href);
+  const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
   const addon = lib.backend().name === 'native' ? loadNative('native').addon : null;
 
   const shared = (Ctor, n, fill) => {

@@ -1,0 +1,90 @@
+/**
+ * The JS twin of native/kernels/parallel.hpp: the work is cut into blocks by a rule that depends only on
+ * its size, each block is summed on its own, and the block sums are added in block order. The JS
+ * backend runs the async functions block by block in short time slices, giving the event loop a turn
+ * between slices, and sums the same way in the sync ones, so both return the same bits.
+ */
+import type { KernelResult } from '../contract.js';
+import { inSlice } from '../../async/slices.js';
+
+export const MAX_BLOCKS = 256;
+export const MIN_BLOCK_WORK = 1 << 15;
+
+export class Blocks {
+  readonly count: number;
+
+  /** `items` units of work (elements or samples), each touching `workPerItem` elements. */
+  constructor(
+    readonly items: number,
+    workPerItem: number,
+  ) {
+    const minItems = Math.max(1, Math.floor(MIN_BLOCK_WORK / Math.max(1, workPerItem)));
+    this.count = Math.min(Math.max(Math.floor(items / minItems), 1), MAX_BLOCKS);
+  }
+
+  begin(b: number): number {
+    const size = Math.floor(this.items / this.count);
+    return b * size + Math.min(b, this.items % this.count);
+  }
+
+  end(b: number): number {
+    return this.begin(b + 1);
+  }
+}
+
+/** Adds block results in block order; keeps the error of the lowest index. */
+export function mergeInto(total: KernelResult, part: KernelResult): KernelResult {
+  total.sum += part.sum;
+  total.count += part.count;
+  if (part.error && (!total.error || part.error.index < total.error.index)) total.error = part.error;
+  return total;
+}
+
+export type BlockFn = (begin: number, end: number) => KernelResult;
+
+/**
+ * A block that can stop part way (one softmax sample may hold millions of classes): step(budget)
+ * does about `budget` units of work, all of it for Infinity, and returns the block's result once
+ * the block is done, null before. It keeps its own state between steps, so where the steps end
+ * never changes what is summed in which order.
+ */
+export interface Stepper {
+  step(budget: number): KernelResult | null;
+}
+
+export type SteppedBlockFn = (begin: number, end: number) => Stepper;
+
+/** The work of one async step: 2^16 elements take about 1 ms at the slowest (a softmax gradient). */
+export const STEP_WORK = 1 << 16;
+
+export function runBlocks(blocks: Blocks, block: BlockFn): KernelResult {
+  const total: KernelResult = { sum: 0, count: 0 };
+  for (let b = 0; b < blocks.count; b++) {
+    const part = mergeInto(total, block(blocks.begin(b), blocks.end(b)));
+    if (part.error) break;
+  }
+  return total;
+}
+
+/** runBlocks for blocks that can stop part way: each one runs to its end in one step. */
+export function runSteppedBlocks(blocks: Blocks, block: SteppedBlockFn): KernelResult {
+  return runBlocks(blocks, (begin, end) => block(begin, end).step(Infinity)!);
+}
+
+/** runSteppedBlocks for the async functions: the same blocks and sums, in steps of STEP_WORK, in shared time slices. */
+export async function runSteppedBlocksAsync(blocks: Blocks, block: SteppedBlockFn): Promise<KernelResult> {
+  const total: KernelResult = { sum: 0, count: 0 };
+  for (let b = 0; b < blocks.count; b++) {
+    const stepper = block(blocks.begin(b), blocks.end(b));
+    let part: KernelResult | null;
+    do part = await inSlice(() => stepper.step(STEP_WORK));
+    while (part === null);
+    if (mergeInto(total, part).error) break;
+  }
+  return total;
+}
+
+/** runBlocks for the async functions: the same blocks and sums, a block per step. */
+export function runBlocksAsync(blocks: Blocks, block: BlockFn): Promise<KernelResult> {
+  return runSteppedBlocksAsync(blocks, (begin, end) => ({ step: () => block(begin, end) }));
+}

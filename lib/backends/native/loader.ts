@@ -1,0 +1,172 @@
+/**
+ * The only module that touches the compiled addon. It never throws on a missing or broken addon
+ * (the JS implementation takes over and the reason is kept in loadError), except when
+ * FOCAL_LOSS_BACKEND=native asks for the addon explicitly.
+ */
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
+import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../contract.js';
+import { packageRoot } from '../../package-root.js';
+import { checkBinaryFile } from './binary-file.js';
+import { defaultSimd, type SimdLevels, type SimdName } from '../simd.js';
+
+/**
+ * Must match kPlanVersion in native/binding/plan_reader.hpp: a stale build with another plan layout is refused.
+ * 4: async plans take only arrays on buffers from allocate().
+ */
+export const PLAN_VERSION = 4;
+
+export interface AddonInfo {
+  planVersion: number;
+  openmp: boolean;
+  /** Cores the OpenMP runtime sees (1 without OpenMP). */
+  maxThreads: number;
+  /** The instruction sets this CPU runs, with the addon's level numbers. */
+  simdLevels: SimdLevels;
+  /** The best of them. */
+  simd: SimdName;
+}
+
+/** What the compiled module exports (native/binding/addon.cpp). */
+export interface Addon {
+  sigmoid(plan: SigmoidPlan): KernelResult;
+  softmax(plan: SoftmaxPlan): KernelResult;
+  sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
+  /** Memory the async exports accept (see native/binding/addon.cpp). */
+  allocate(byteLength: number): ArrayBuffer;
+  softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  /** The benchmark's memory floor (bench/backends/floor.mjs checks for it): not required here. */
+  memoryFloor?(
+    logits: Float32Array,
+    targets: Uint8Array | Int32Array | Float32Array,
+    out: Float32Array,
+    threads: number,
+  ): void;
+  info(): AddonInfo;
+}
+
+export interface NativeLoad {
+  addon?: Addon;
+  kernels?: Kernels;
+  info?: AddonInfo;
+  path?: string;
+  loadError?: string;
+}
+
+export type BackendChoice = 'auto' | 'native' | 'js';
+
+/** FOCAL_LOSS_BACKEND: unset or 'auto' (native if it loads), 'native' (required) or 'js' (forced). */
+export function backendChoice(value = process.env.FOCAL_LOSS_BACKEND): BackendChoice {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'native' || value === 'js') return value;
+  throw new Error(`focal-loss: FOCAL_LOSS_BACKEND must be 'native', 'js' or 'auto', but is '${value}'`);
+}
+
+const requireAddon = createRequire(join(packageRoot, 'package.json'));
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The prebuilt binary for this platform, architecture and runtime in prebuilds/ (made by
+ * prebuildify), chosen with node-gyp-build's own matching rules; null when there is none.
+ */
+export function prebuildPath(root = packageRoot): string | null {
+  const dir = join(root, 'prebuilds');
+  const tuple = listDir(dir)
+    .map(nodeGypBuild.parseTuple)
+    .filter(nodeGypBuild.matchTuple(process.platform, process.arch))
+    .sort(nodeGypBuild.compareTuples)[0];
+  if (!tuple) return null;
+  const best = listDir(join(dir, tuple.name))
+    .map(nodeGypBuild.parseTags)
+    .filter(nodeGypBuild.matchTags('node', process.versions.modules))
+    .sort(nodeGypBuild.compareTags('node'))[0];
+  return best ? join(dir, tuple.name, best.file) : null;
+}
+
+/**
+ * Where to look, in order: FOCAL_LOSS_NATIVE_PATH alone when it is set (a build kept elsewhere, or
+ * a test pointing at a broken file); else a local build (node-gyp or cmake-js: build/Release, then
+ * build/Debug), then the prebuilt binary. Whatever fails to load is skipped with its reason kept.
+ */
+export function addonCandidates(override = process.env.FOCAL_LOSS_NATIVE_PATH): string[] {
+  if (override) return [resolve(override)];
+  const candidates = [
+    join(packageRoot, 'build', 'Release', 'focal_loss.node'),
+    join(packageRoot, 'build', 'Debug', 'focal_loss.node'),
+  ];
+  const prebuild = prebuildPath();
+  return prebuild ? [...candidates, prebuild] : candidates;
+}
+
+function tryLoad(path: string): Addon {
+  checkBinaryFile(path);
+  return checkAddon(requireAddon(path) as Partial<Addon>, path);
+}
+
+/** The module must be this package's addon, built from sources with the same plan layout. */
+export function checkAddon(addon: Partial<Addon>, path: string): Addon {
+  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'info'] as const) {
+    if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}(): rebuild it`);
+  }
+  const info = addon.info!();
+  if (info.planVersion !== PLAN_VERSION) {
+    throw new Error(
+      `${path} was built for plan version ${info.planVersion}, this package needs ${PLAN_VERSION}: rebuild it`,
+    );
+  }
+  return addon as Addon;
+}
+
+export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad {
+  if (choice === 'js') return { loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
+  const errors: string[] = [];
+  const candidates = addonCandidates();
+  for (const path of candidates) {
+    let addon: Addon;
+    try {
+      addon = tryLoad(path);
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      errors.push(e.code === 'MODULE_NOT_FOUND' ? `${path}: not found` : `${path}: ${e.message}`);
+      continue;
+    }
+    const info = addon.info();
+    const kernels: Kernels = {
+      simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels) },
+      sigmoid: addon.sigmoid,
+      softmax: addon.softmax,
+      sigmoidAsync: addon.sigmoidAsync,
+      softmaxAsync: addon.softmaxAsync,
+      allocate: addon.allocate,
+    };
+    return { addon, kernels, info, path };
+  }
+  const prebuilds = join(packageRoot, 'prebuilds');
+  if (!process.env.FOCAL_LOSS_NATIVE_PATH && !candidates.some((path) => path.startsWith(prebuilds))) {
+    errors.push(`no prebuilt binary for ${process.platform}-${process.arch} in ${prebuilds}`);
+  }
+  const loadError = `native addon not loaded (${errors.join('; ')})`;
+  if (choice === 'native') {
+    // Two audiences: a project that installed the package (its install script builds the addon; npm
+    // 11 runs it unless the project's allowScripts denies it or strict-allow-scripts is set), and a
+    // clone of this repository (where build:native exists).
+    throw new Error(
+      `focal-loss: FOCAL_LOSS_BACKEND=native but the ${loadError}. ` +
+        'To build it in a project that depends on focal-loss: `npm rebuild focal-loss` ' +
+        '(if npm skipped or refused its install script, allow it first: `npm install-scripts approve focal-loss`); ' +
+        'in a clone of the focal-loss repository: `npm run build:native`. ' +
+        'Building needs python3, make and a C++17 compiler. ' +
+        'Or unset FOCAL_LOSS_BACKEND to use the JS implementation.',
+    );
+  }
+  return { loadError };
+}

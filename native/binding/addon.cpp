@@ -1,0 +1,356 @@
+// The module: sync and async entry points, info() and the benchmark's memory floor. The plan is
+// read into a plain C++ Job on the main thread; the kernels never see a JavaScript value.
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "../kernels/job.hpp"
+#include "../kernels/memory_floor.hpp"
+#include "owned_memory.hpp"
+#include "plan_reader.hpp"
+#include "../simd/simd.hpp"
+
+namespace {
+
+using focal::Job;
+using focal::KernelResult;
+
+const char* error_kind(focal::InputError e) {
+  switch (e) {
+    case focal::InputError::kTarget:
+      return "target";
+    case focal::InputError::kWeight:
+      return "weight";
+    case focal::InputError::kLabel:
+      return "label";
+    case focal::InputError::kProbability:
+      return "probability";
+    default:
+      return "none";
+  }
+}
+
+Napi::Object to_js(Napi::Env env, const KernelResult& r) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("sum", Napi::Number::New(env, r.sum));
+  out.Set("count", Napi::Number::New(env, static_cast<double>(r.count)));
+  if (r.error != focal::InputError::kNone) {
+    Napi::Object error = Napi::Object::New(env);
+    error.Set("kind", Napi::String::New(env, error_kind(r.error)));
+    error.Set("index", Napi::Number::New(env, static_cast<double>(r.error_index)));
+    error.Set("value", Napi::Number::New(env, r.error_value));
+    out.Set("error", error);
+  }
+  return out;
+}
+
+Napi::Object plan_argument(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsObject()) {
+    focal::throw_type_error(
+        info.Env(), "expected one plan object, received " + std::to_string(info.Length()) + " argument(s)" +
+                        (info.Length() > 0 ? ", the first " + focal::describe(info.Env(), info[0]) : std::string()));
+  }
+  return info[0].As<Napi::Object>();
+}
+
+// Per environment (the main thread and each worker thread load the addon in an environment of
+// their own): can this runtime wrap addon-owned memory in an ArrayBuffer? Electron, for one,
+// refuses (napi_no_external_buffers_allowed).
+struct AddonState {
+  bool external_buffers = true;
+};
+
+AddonState& state(Napi::Env env) {
+  return *env.GetInstanceData<AddonState>();
+}
+
+// The JavaScript buffer over a block was collected (or its environment is shutting down): drop
+// its reference. A job that still uses the block keeps it alive.
+void finalize_block(napi_env, void*, void* hint) {
+  focal::release_block(static_cast<focal::MemoryBlock*>(hint));
+}
+
+[[noreturn]] void throw_range_error(Napi::Env env, const std::string& message) {
+  throw Napi::RangeError::New(env, "focal-loss (native): " + message);
+}
+
+// allocate(byteLength): an ArrayBuffer of byteLength bytes (contents unspecified) that the async
+// exports accept. Normally an external buffer over a 64-byte aligned block the addon owns and
+// counts references to (native/binding/owned_memory.hpp), so that detaching or dropping it while a job
+// uses it cannot free the job's memory. Where external buffers are not allowed, a plain
+// ArrayBuffer: the async exports then copy (see FocalWorker).
+Napi::Value Allocate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    focal::throw_type_error(env, "allocate(byteLength) takes one number, received " +
+                                     (info.Length() == 0 ? std::string("nothing") : focal::describe(env, info[0])));
+  }
+  const double requested = info[0].As<Napi::Number>().DoubleValue();
+  if (!(requested >= 0 && requested <= 9007199254740991.0) || std::floor(requested) != requested) {
+    throw_range_error(env, "allocate: byteLength must be an integer in [0, 9007199254740991], received " +
+                               focal::describe(env, info[0]));
+  }
+  if (requested > static_cast<double>(SIZE_MAX)) throw_range_error(env, "allocate: byteLength too large");
+  const auto bytes = static_cast<size_t>(requested);
+  if (!state(env).external_buffers) return Napi::ArrayBuffer::New(env, bytes);
+  focal::BlockHold block = focal::BlockHold::allocate(bytes);
+  if (!block) throw_range_error(env, "allocate: cannot allocate " + std::to_string(bytes) + " bytes");
+  napi_value result;
+  const napi_status status =
+      napi_create_external_arraybuffer(env, block.data(), bytes, finalize_block, block.block(), &result);
+  if (status == napi_no_external_buffers_allowed) {
+    state(env).external_buffers = false;
+    return Napi::ArrayBuffer::New(env, bytes);
+  }
+  if (status != napi_ok)
+    throw_range_error(env, "allocate: cannot create a buffer of " + std::to_string(bytes) + " bytes");
+  block.release_to_finalizer();  // the finalizer (its hint is the block) drops this reference
+  return Napi::Value(env, result);
+}
+
+// Runs a job on the libuv thread pool, holding every array it reads or writes until it settles:
+// a reference to each typed array and to its buffer (so that replacing the plan's arrays cannot
+// let the collector free them), and
+//   - with external buffers, a reference to the addon block each array lies in (arrays elsewhere
+//     are refused): detaching, transferring or dropping the buffer cannot free the block;
+//   - without them, private copies: every input is copied here, on the calling thread, and each
+//     output is written back when the job is done, only into an array that is still live with the
+//     same type and length (else the promise rejects with a TypeError naming it).
+class FocalWorker : public Napi::AsyncWorker {
+ public:
+  FocalWorker(Napi::Env env, Job job)
+      : Napi::AsyncWorker(env, "focal-loss"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  // Takes hold of one array of the plan (may throw: the worker is then deleted, never queued).
+  void Hold(const focal::PlanArray& a, bool external_buffers) {
+    Napi::Env env = Env();
+    references_.push_back(Napi::Persistent(a.array));
+    references_.push_back(Napi::Persistent(Napi::Value(env, a.view.buffer)));
+    const size_t bytes = a.view.byte_length();
+    if (bytes == 0) return;  // an empty array: the job is empty and reads nothing
+    if (external_buffers) {
+      focal::BlockHold block = focal::BlockHold::find(a.view.data, bytes);
+      if (!block) {
+        focal::throw_type_error(env, std::string("plan.") + a.field +
+                                         ": async plans take arrays on buffers from allocate(), received " +
+                                         focal::describe(env, a.array) + " on another buffer");
+      }
+      blocks_.push_back(std::move(block));
+      return;
+    }
+    focal::BlockHold copy = focal::BlockHold::allocate(bytes);
+    if (!copy) {
+      throw Napi::RangeError::New(env, std::string("focal-loss (native): cannot allocate ") + std::to_string(bytes) +
+                                           " bytes to copy plan." + a.field);
+    }
+    if (a.output) {
+      outputs_.push_back(Output{a.field, references_.size() - 2, a.view.type, a.view.length, copy.data(), bytes});
+    } else {
+      std::memcpy(copy.data(), a.view.data, bytes);
+    }
+    focal::set_job_array(job_, a.role, copy.data());
+    blocks_.push_back(std::move(copy));
+  }
+
+  // On a pool thread: no N-API calls here.
+  void Execute() override {
+    try {
+      result_ = focal::run_job(job_);
+    } catch (const std::bad_alloc&) {
+      out_of_memory_ = true;
+      SetError("out of memory");
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (result_.error == focal::InputError::kNone && !outputs_.empty()) {
+      // Every output is checked before any is written: all are delivered, or none.
+      for (const Output& o : outputs_) {
+        napi_value array = references_[o.reference].Value();
+        napi_typedarray_type type;
+        size_t length = 0;
+        void* data = nullptr;
+        if (napi_get_typedarray_info(env, array, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+            type != o.type || length != o.length || data == nullptr) {
+          deferred_.Reject(Napi::TypeError::New(env, std::string("focal-loss (native): plan.") + o.field +
+                                                         " was detached or resized while the async call ran: "
+                                                         "expected a " +
+                                                         focal::typed_array_name(o.type) + " of length " +
+                                                         std::to_string(o.length) + ", received " +
+                                                         focal::describe(env, array))
+                               .Value());
+          return;
+        }
+      }
+      for (const Output& o : outputs_) {
+        void* data = nullptr;
+        napi_get_typedarray_info(env, references_[o.reference].Value(), nullptr, nullptr, &data, nullptr, nullptr);
+        std::memcpy(data, o.copy, o.bytes);
+      }
+    }
+    deferred_.Resolve(to_js(env, result_));
+  }
+
+  void OnError(const Napi::Error& error) override {
+    if (out_of_memory_) {
+      deferred_.Reject(
+          Napi::RangeError::New(Env(), "focal-loss (native): out of memory for the copies of the labels and weights")
+              .Value());
+    } else {
+      deferred_.Reject(error.Value());
+    }
+  }
+
+ private:
+  struct Output {
+    const char* field;
+    size_t reference;  // index in references_ of the typed array
+    napi_typedarray_type type;
+    size_t length;
+    void* copy;
+    size_t bytes;
+  };
+
+  Napi::Promise::Deferred deferred_;
+  Job job_;
+  std::vector<Napi::Reference<Napi::Value>> references_;
+  std::vector<focal::BlockHold> blocks_;
+  std::vector<Output> outputs_;
+  KernelResult result_;
+  bool out_of_memory_ = false;
+};
+
+KernelResult run_on_this_thread(Napi::Env env, const Job& job) {
+  try {
+    return focal::run_job(job);
+  } catch (const std::bad_alloc&) {
+    throw_range_error(env, "out of memory for the copies of the labels and weights");
+  }
+}
+
+template <focal::ReadPlan (*Read)(const Napi::Object&)>
+Napi::Value RunSync(const Napi::CallbackInfo& info) {
+  // No JavaScript runs between reading the plan and the end of the kernel: the arrays stay as read.
+  return to_js(info.Env(), run_on_this_thread(info.Env(), Read(plan_argument(info)).job));
+}
+
+template <focal::ReadPlan (*Read)(const Napi::Object&)>
+Napi::Value RunAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  focal::ReadPlan plan = Read(plan_argument(info));
+  // Between Read and Queue no JavaScript runs, so the pointers just taken are still what they were.
+  auto worker = std::make_unique<FocalWorker>(env, std::move(plan.job));
+  const bool external_buffers = state(env).external_buffers;
+  for (const focal::PlanArray& a : plan.arrays) worker->Hold(a, external_buffers);
+  Napi::Promise promise = worker->Promise();
+  worker.release()->Queue();  // deletes itself when done
+  return promise;
+}
+
+// memoryFloor(logits: Float32Array, targets: Uint8Array | Int32Array | Float32Array, out: Float32Array, threads)
+Napi::Value MemoryFloor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[3].IsNumber())
+    focal::throw_type_error(env, "memoryFloor(logits, targets, out, threads)");
+  const focal::ArrayView x = focal::typed_array(env, info[0], "logits", false);
+  const focal::ArrayView t = focal::typed_array(env, info[1], "targets", false);
+  const focal::ArrayView out = focal::typed_array(env, info[2], "out", false);
+  if (x.type != napi_float32_array || out.type != napi_float32_array || t.length != x.length ||
+      out.length != x.length) {
+    focal::throw_type_error(env, "memoryFloor needs float32 logits and out, and targets of the same length");
+  }
+  const int threads = std::max(1, info[3].As<Napi::Number>().Int32Value());
+  const auto* xs = static_cast<const float*>(x.data);
+  auto* o = static_cast<float*>(out.data);
+  const auto n = static_cast<int64_t>(x.length);
+  switch (t.type) {
+    case napi_uint8_array:
+      focal::memory_floor(xs, static_cast<const uint8_t*>(t.data), o, n, threads);
+      break;
+    case napi_int32_array:
+      focal::memory_floor(xs, static_cast<const int32_t*>(t.data), o, n, threads);
+      break;
+    case napi_float32_array:
+      focal::memory_floor(xs, static_cast<const float*>(t.data), o, n, threads);
+      break;
+    default:
+      focal::throw_type_error(env, "memoryFloor targets must be Uint8Array, Int32Array or Float32Array");
+  }
+  return env.Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("planVersion", Napi::Number::New(env, focal::kPlanVersion));
+  // false: allocate() returns plain ArrayBuffers and the async exports copy their arrays.
+  out.Set("externalBuffers", Napi::Boolean::New(env, state(env).external_buffers));
+  // The instruction sets this CPU runs, by the numbers of focal::SimdLevel.
+  Napi::Object levels = Napi::Object::New(env);
+  for (auto level :
+       {focal::SimdLevel::kScalar, focal::SimdLevel::kNeon, focal::SimdLevel::kAvx2, focal::SimdLevel::kAvx512}) {
+    if (focal::simd_level_supported(level)) {
+      levels.Set(focal::simd_level_name(level), Napi::Number::New(env, static_cast<int>(level)));
+    }
+  }
+  out.Set("simdLevels", levels);
+  out.Set("simd", Napi::String::New(env, focal::simd_level_name(focal::best_simd_level())));
+#if defined(_OPENMP)
+  out.Set("openmp", Napi::Boolean::New(env, true));
+  out.Set("maxThreads", Napi::Number::New(env, omp_get_num_procs()));
+#else
+  out.Set("openmp", Napi::Boolean::New(env, false));
+  out.Set("maxThreads", Napi::Number::New(env, 1));
+#endif
+  return out;
+}
+
+// Whether this runtime allows external buffers, found by making one. FOCAL_LOSS_TEST_NO_EXTERNAL_BUFFERS=1
+// makes the addon behave as if it did not (for test/binding-lifetime.test.ts, which tests the
+// copying path on runtimes that have external buffers).
+bool external_buffers_allowed(Napi::Env env) {
+  const char* test_switch = std::getenv("FOCAL_LOSS_TEST_NO_EXTERNAL_BUFFERS");
+  if (test_switch && std::strcmp(test_switch, "1") == 0) return false;
+  focal::BlockHold block = focal::BlockHold::allocate(focal::kBlockAlignment);
+  if (!block) return true;  // no memory now; allocate() will find out
+  napi_value probe;
+  const napi_status status = napi_create_external_arraybuffer(env, block.data(), focal::kBlockAlignment, finalize_block,
+                                                              block.block(), &probe);
+  if (status == napi_ok) block.release_to_finalizer();
+  return status != napi_no_external_buffers_allowed;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* addon_state = new AddonState;
+  addon_state->external_buffers = external_buffers_allowed(env);
+  env.SetInstanceData(addon_state);  // deleted with the environment
+  exports.Set("allocate", Napi::Function::New(env, Allocate, "allocate"));
+  exports.Set("sigmoid", Napi::Function::New(env, RunSync<focal::read_sigmoid_plan>, "sigmoid"));
+  exports.Set("softmax", Napi::Function::New(env, RunSync<focal::read_softmax_plan>, "softmax"));
+  exports.Set("sigmoidAsync", Napi::Function::New(env, RunAsync<focal::read_sigmoid_plan>, "sigmoidAsync"));
+  exports.Set("softmaxAsync", Napi::Function::New(env, RunAsync<focal::read_softmax_plan>, "softmaxAsync"));
+  exports.Set("memoryFloor", Napi::Function::New(env, MemoryFloor, "memoryFloor"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(focal_loss, Init)

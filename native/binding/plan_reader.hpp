@@ -1,0 +1,56 @@
+// Reads the plan object built by the TypeScript facade (lib/backends/contract.ts) into a Job, checking again
+// every type and length that a kernel relies on, so that no call can make a kernel read or write
+// out of bounds, whatever the caller passed. Messages name the plan field and what was received
+// (the binding is reachable directly: its path is public).
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "../kernels/job.hpp"
+
+namespace focal {
+
+// Bumped whenever the plan layout or what the exports accept changes; the loader refuses an addon
+// with another value.
+constexpr int32_t kPlanVersion = 4;
+
+// A typed array's element type, length and data pointer (already offset by its byteOffset).
+struct ArrayView {
+  bool present;  // false when the value is null or undefined
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;  // its ArrayBuffer (or SharedArrayBuffer)
+  size_t byte_length() const;
+};
+
+// An array of the plan that the job reads or writes, as the reader found it.
+struct PlanArray {
+  const char* field;  // the plan property, for messages
+  JobArray role;      // which pointer of the Job it is
+  bool output;
+  Napi::Value array;  // the typed array
+  ArrayView view;
+};
+
+struct ReadPlan {
+  Job job;
+  std::vector<PlanArray> arrays;  // the present ones
+};
+
+ReadPlan read_sigmoid_plan(const Napi::Object& plan);
+ReadPlan read_softmax_plan(const Napi::Object& plan);
+
+ArrayView typed_array(Napi::Env env, Napi::Value value, const char* name, bool nullable);
+
+// "a Float32Array of length 3", "the number 1.5", "null"... (runs no JavaScript).
+std::string describe(Napi::Env env, napi_value value);
+const char* typed_array_name(napi_typedarray_type type);
+
+// A TypeError "focal-loss (native): <message>".
+[[noreturn]] void throw_type_error(Napi::Env env, const std::string& message);
+
+}  // namespace focal
