@@ -1,5 +1,5 @@
 /**
- * Memory for the copies that async calls make (plan-arrays.ts), kept for reuse while calls keep
+ * Memory for the copies that async calls make (snapshot.ts), kept for reuse while calls keep
  * coming. Fresh memory costs a page fault per 4 KiB on first touch; on some VMs that makes copying
  * into it 40 times slower than copying into memory already in use (measured here: 600 ms against
  * 14 ms for 200 MB), which made an async call ten times slower than the sync one. A server that

@@ -61,7 +61,7 @@ export interface FocalLossApi {
 const NOTHING: KernelResult = { sum: 0, count: 0 };
 
 /**
- * A synchronous call: read and validate (no caller code runs after that, see common.ts), check that
+ * A synchronous call: read and validate (no caller code runs after that, see call.ts), check that
  * no getter run while reading detached or shrank an array already seen, compute.
  */
 function computeSync<P extends SigmoidPlan | SoftmaxPlan>(call: Prepared<P>, kernel: (plan: P) => KernelResult) {
@@ -71,7 +71,7 @@ function computeSync<P extends SigmoidPlan | SoftmaxPlan>(call: Prepared<P>, ker
 }
 
 /**
- * An async call: the kernel works on a snapshot (see plan-arrays.ts). The caller must not modify,
+ * An async call: the kernel works on a snapshot (see lib/async/snapshot.ts). The caller must not modify,
  * transfer or resize the arrays until the promise settles (Node's rule for buffers handed to async
  * work); one who does gets unspecified numbers or a TypeError, never a crash, and a failed call
  * never writes the caller's `out` buffers.

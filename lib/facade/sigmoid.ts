@@ -46,7 +46,7 @@ function readAlpha(value: unknown): number | null {
 }
 
 /**
- * The steps of a sigmoidFocalLoss call (see common.ts for their order); the last one returns the
+ * The steps of a sigmoidFocalLoss call (see call.ts for their order); the last one returns the
  * validated call. Run with runSync or runSliced.
  */
 export function* prepareSigmoid(

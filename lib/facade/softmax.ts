@@ -173,7 +173,7 @@ function readAlpha(
   return { alpha, alphaScale: 1 };
 }
 
-/** The steps of a softmaxFocalLoss call (see common.ts for their order); the last one returns the validated call. */
+/** The steps of a softmaxFocalLoss call (see call.ts for their order); the last one returns the validated call. */
 export function* prepareSoftmax(
   logitsArg: unknown,
   labelsArg: unknown,
