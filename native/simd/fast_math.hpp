@@ -28,7 +28,9 @@
 // a*b + c in one rounding where the target has FMA, else two. The polynomials below are Horner
 // chains: FMA halves their cost and only improves their accuracy. GCC does not define __FMA__ under
 // `#pragma GCC target`, so the AVX2 and AVX-512 files define FOCAL_VEC_FMA before including this.
-#if defined(FOCAL_VEC_FMA) || defined(__FMA__) || defined(__aarch64__)
+// __builtin_fma is GCC's and Clang's only (MSVC has no __builtin_*): any other compiler gets the
+// plain expression, which is correct everywhere (only the rounding of the polynomials differs).
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(FOCAL_VEC_FMA) || defined(__FMA__) || defined(__aarch64__))
 #define FOCAL_MUL_ADD(a, b, c) __builtin_fma((a), (b), (c))
 #else
 #define FOCAL_MUL_ADD(a, b, c) ((a) * (b) + (c))
