@@ -2,17 +2,9 @@
 import { expect } from 'vitest';
 import type { FloatArray, FocalLossResult } from '../lib/types.js';
 
-/** mulberry32: tiny seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG of the tests is the demo's: the demo ships in the package and must not import
+// from test/, so the one definition lives there.
+export { mulberry32 } from '../demo/data.mjs';
 
 export const uniform = (rng: () => number, lo: number, hi: number): number => lo + (hi - lo) * rng();
 
