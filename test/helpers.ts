@@ -110,6 +110,32 @@ export function gradArray(grad: unknown): Float32Array | Float64Array {
   return grad;
 }
 
+/**
+ * The gradient of a float64 loss against central finite differences, step h = 1e-6 max(1, |x|):
+ * truncation error ~h^2 |L'''|, rounding ~eps |L| / h, so the tolerance is 1e-6 relative plus
+ * 1e-8 (1 + |L|). Returns the failing coordinates as readable strings (empty when all pass).
+ */
+export function gradcheck(f: (x: Float64Array) => { loss: unknown; grad?: unknown }, x0: Float64Array): string[] {
+  const base = f(x0);
+  const grad = gradArray(base.grad);
+  if (grad.length !== x0.length) return [`a gradient of length ${grad.length} for ${x0.length} logits`];
+  const L = Math.abs(lossNumber(base.loss));
+  const fails: string[] = [];
+  for (let i = 0; i < x0.length; i++) {
+    const h = 1e-6 * Math.max(1, Math.abs(x0[i]!));
+    const xp = Float64Array.from(x0);
+    const xm = Float64Array.from(x0);
+    xp[i] = x0[i]! + h;
+    xm[i] = x0[i]! - h;
+    const fd = (lossNumber(f(xp).loss) - lossNumber(f(xm).loss)) / (xp[i]! - xm[i]!);
+    const err = Math.abs(fd - grad[i]!);
+    if (!(err <= 1e-6 * Math.abs(grad[i]!) + 1e-8 * (1 + L))) {
+      fails.push(`i=${i} x=${x0[i]}: analytic ${grad[i]}, finite difference ${fd} (err ${err.toExponential(2)})`);
+    }
+  }
+  return fails;
+}
+
 /** Compact, exact printing of inputs in failure messages. */
 export const fmt = (x: number): string => (Object.is(x, -0) ? '-0' : String(x));
 
