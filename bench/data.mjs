@@ -3,6 +3,8 @@
 // One data set per size, generated once from a fixed seed, shared by all backends (tfjs and
 // PyTorch get copies in their own formats, made outside the timed region).
 
+import { mulberry32 } from '../demo/data.mjs';
+
 /** All sizes: `full` ones are the issue's; `quick` ones are timed by `--quick`. */
 export const SIZES = [
   { id: 'sigmoid-1e6', kind: 'sigmoid', n: 1e6, label: 'sigmoid, N = 1e6', full: true, quick: true },
@@ -43,17 +45,8 @@ export const LOGIT_STD = 3;
 /** Prefix used to warm up slow backends without paying for a full-size run: 1/16 of the data. */
 export const PREFIX_DIVISOR = 16;
 
-/** A small fast generator (mulberry32), so that every run sees the same data. */
-export function generator(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small fast seeded generator, so that every run sees the same data: the demo's (the package ships it). */
+export const generator = mulberry32;
 
 function normalLogits(length, random) {
   const logits = new Float32Array(length);

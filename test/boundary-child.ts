@@ -1,8 +1,9 @@
 /**
  * Runs a piece of a boundary test in a fresh Node process, so that a crash (SIGSEGV, an abort) is a
  * failed test, not a dead test runner. The body is an ES module body with `api` bound to one
- * backend's functions (from dist/, so `npm run build` first), `report(line)` writing one JSON line
- * and `outcome(f)` turning a call into { ok, ... } or the error's class, code, argument, index and message.
+ * backend's functions (from dist/, so `npm run build` first), `addon` the native binding (or null),
+ * `report(line)` writing one JSON line and `outcome(f)` turning a call into { ok, count, loss } or
+ * the error's class, code, argument, index and message, each with the call's time in `ms`.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -29,13 +30,15 @@ export function inChild(backend: 'js' | 'native', body: string, nodeArgs: string
     const native = loadNative('auto');
     const api = createFocalLoss(${backend === 'js' ? 'jsKernels' : 'native.kernels'});
     const backendName = ${JSON.stringify(backend)};
+    const addon = native.addon;
     const report = (line) => console.log(JSON.stringify(line));
     const outcome = async (f) => {
+      const t0 = performance.now();
       try {
         const r = await f();
-        return { ok: true, count: r?.count, loss: typeof r?.loss === 'number' ? r.loss : null };
+        return { ok: true, count: r?.count, loss: typeof r?.loss === 'number' ? r.loss : null, ms: performance.now() - t0 };
       } catch (e) {
-        return { ok: false, type: e?.constructor?.name, code: e?.code, argument: e?.argument, index: e?.index, message: String(e?.message) };
+        return { ok: false, type: e?.constructor?.name, code: e?.code, argument: e?.argument, index: e?.index, message: String(e?.message), ms: performance.now() - t0 };
       }
     };
     ${body}`;

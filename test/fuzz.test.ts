@@ -24,9 +24,6 @@
  * FOCAL_LOSS_FUZZ_TRACE=1 (every case goes to stderr before it runs) and take the last one.
  */
 import fc from 'fast-check';
-import { spawnSync } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/backends/native/loader.js';
 import { runSync } from '../lib/facade/call.js';
@@ -34,6 +31,7 @@ import { prepareSigmoid } from '../lib/facade/sigmoid.js';
 import { prepareSoftmax } from '../lib/facade/softmax.js';
 import type { FocalLossResult } from '../lib/types.js';
 import { backends, jsBackend, nativeBackend, type TestBackend } from './backends.js';
+import { inChild as inFreshProcess } from './boundary-child.js';
 import { Tally, fcParams, runsFor, trace } from './fuzz-config.js';
 import { onAllocated } from './fixtures/plans.mjs';
 import { mulberry32, type DType, INT_ARRAYS, INT_KINDS, type IntKind } from './helpers.js';
@@ -1520,44 +1518,13 @@ describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth
 // ---------------------------------------------------------------------------------------------
 // Known findings (issue 4): one test each, failing until fixed
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = (file: string) => JSON.stringify(pathToFileURL(join(root, 'dist', file)).href);
-
-/** Runs `body` (an ES module body with `api` bound to the backend's functions) in a fresh process. */
+/** inChild (boundary-child.ts) with a last line giving the child's peak RSS. */
 function inChild(backend: 'js' | 'native', body: string, nodeArgs: string[] = []) {
-  const code = `
-    const { createFocalLoss } = await import(${dist('facade/api.js')});
-    const { jsKernels } = await import(${dist('backends/js/kernels.js')});
-    const { loadNative } = await import(${dist('backends/native/loader.js')});
-    const native = loadNative('auto');
-    const api = createFocalLoss(${backend === 'js' ? 'jsKernels' : 'native.kernels'});
-    const backendName = ${JSON.stringify(backend)};
-    const addon = native.addon;
-    const report = (line) => console.log(JSON.stringify(line));
-    const outcome = async (f) => {
-      const t0 = performance.now();
-      try {
-        const r = await f();
-        return { ok: true, count: r?.count, ms: performance.now() - t0 };
-      } catch (e) {
-        return { ok: false, type: e?.constructor?.name, code: e?.code, message: String(e?.message), ms: performance.now() - t0 };
-      }
-    };
-    ${body}
-    report({ maxRssMiB: process.resourceUsage().maxRSS / 1024 });`;
-  // One thread per call and no spinning OpenMP workers: the other test files' timers share these cores.
-  const env = { ...process.env, FOCAL_LOSS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'passive' };
-  const result = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env,
-  });
-  const lines = result.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, Any>);
-  return { status: result.status, signal: result.signal, stderr: result.stderr.slice(0, 2000), lines };
+  return inFreshProcess(
+    backend,
+    `${body}\n    report({ maxRssMiB: process.resourceUsage().maxRSS / 1024 });`,
+    nodeArgs,
+  );
 }
 
 describe('findings of the fuzzing, fixed (issue 4)', () => {

@@ -9,35 +9,10 @@
 import { describe, expect, it } from 'vitest';
 import type { SigmoidFocalLossOptions, SoftmaxFocalLossOptions } from '../lib/types.js';
 import { backends } from './backends.js';
-import { gradArray, lossNumber, mulberry32, uniform } from './helpers.js';
+import { gradcheck, lossNumber, mulberry32, uniform } from './helpers.js';
 
 type Api = (typeof backends)[number]['api'];
 type LossFn = (x: Float64Array) => { loss: number; grad?: Float64Array };
-
-const REL = 1e-6;
-const ABS = 1e-8;
-
-/** Returns the failing coordinates as readable strings (empty when every coordinate passes). */
-function gradcheck(f: LossFn, x0: Float64Array): string[] {
-  const base = f(x0);
-  const grad = gradArray(base.grad);
-  expect(grad.length).toBe(x0.length);
-  const L = Math.abs(base.loss);
-  const fails: string[] = [];
-  for (let i = 0; i < x0.length; i++) {
-    const h = 1e-6 * Math.max(1, Math.abs(x0[i]!));
-    const xp = Float64Array.from(x0);
-    const xm = Float64Array.from(x0);
-    xp[i] = x0[i]! + h;
-    xm[i] = x0[i]! - h;
-    const fd = (f(xp).loss - f(xm).loss) / (xp[i]! - xm[i]!);
-    const err = Math.abs(fd - grad[i]!);
-    if (!(err <= REL * Math.abs(grad[i]!) + ABS * (1 + L))) {
-      fails.push(`i=${i} x=${x0[i]}: analytic ${grad[i]}, finite difference ${fd} (err ${err.toExponential(2)})`);
-    }
-  }
-  return fails;
-}
 
 function sigmoidFn(api: Api, targets: Float64Array | Uint8Array, opts: SigmoidFocalLossOptions): LossFn {
   return (x) => {

@@ -2,17 +2,9 @@
 import { expect } from 'vitest';
 import type { FloatArray, FocalLossResult } from '../lib/types.js';
 
-/** mulberry32: tiny seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG of the tests is the demo's: the demo ships in the package and must not import
+// from test/, so the one definition lives there.
+export { mulberry32 } from '../demo/data.mjs';
 
 export const uniform = (rng: () => number, lo: number, hi: number): number => lo + (hi - lo) * rng();
 
@@ -116,6 +108,32 @@ export function gradArray(grad: unknown): Float32Array | Float64Array {
     throw new Error(`expected a typed-array gradient, got ${Object.prototype.toString.call(grad)}`);
   }
   return grad;
+}
+
+/**
+ * The gradient of a float64 loss against central finite differences, step h = 1e-6 max(1, |x|):
+ * truncation error ~h^2 |L'''|, rounding ~eps |L| / h, so the tolerance is 1e-6 relative plus
+ * 1e-8 (1 + |L|). Returns the failing coordinates as readable strings (empty when all pass).
+ */
+export function gradcheck(f: (x: Float64Array) => { loss: unknown; grad?: unknown }, x0: Float64Array): string[] {
+  const base = f(x0);
+  const grad = gradArray(base.grad);
+  if (grad.length !== x0.length) return [`a gradient of length ${grad.length} for ${x0.length} logits`];
+  const L = Math.abs(lossNumber(base.loss));
+  const fails: string[] = [];
+  for (let i = 0; i < x0.length; i++) {
+    const h = 1e-6 * Math.max(1, Math.abs(x0[i]!));
+    const xp = Float64Array.from(x0);
+    const xm = Float64Array.from(x0);
+    xp[i] = x0[i]! + h;
+    xm[i] = x0[i]! - h;
+    const fd = (lossNumber(f(xp).loss) - lossNumber(f(xm).loss)) / (xp[i]! - xm[i]!);
+    const err = Math.abs(fd - grad[i]!);
+    if (!(err <= 1e-6 * Math.abs(grad[i]!) + 1e-8 * (1 + L))) {
+      fails.push(`i=${i} x=${x0[i]}: analytic ${grad[i]}, finite difference ${fd} (err ${err.toExponential(2)})`);
+    }
+  }
+  return fails;
 }
 
 /** Compact, exact printing of inputs in failure messages. */

@@ -26,7 +26,7 @@ import type {
 import { loadNative } from '../lib/backends/native/loader.js';
 import { backends, jsBackend, nativeBackend, type TestBackend } from './backends.js';
 import { Tally, fcParams, runsFor, trace } from './fuzz-config.js';
-import { TOL, mulberry32, type DType, INT_ARRAYS, INT_KINDS, type IntKind } from './helpers.js';
+import { TOL, gradcheck, mulberry32, type DType, INT_ARRAYS, INT_KINDS, type IntKind } from './helpers.js';
 
 const tally = new Tally();
 const started = performance.now();
@@ -599,29 +599,6 @@ describe.skipIf(!nativeBackend)('property: native and JS agree within the contra
 // ---------------------------------------------------------------------------------------------
 // Gradient against central finite differences (float64, smooth region)
 
-/**
- * Central differences of the reduced float64 loss, step h = 1e-6 max(1, |x|): truncation error
- * ~h^2 |L'''|, rounding ~eps |L| / h. Tolerance (as gradcheck.test.ts): 1e-6 relative plus 1e-8 (1 + |L|).
- */
-function gradcheck(f: (x: Float64Array) => FocalLossResult, x0: Float64Array): string | null {
-  const base = f(x0);
-  const grad = base.grad as Float64Array;
-  const L = Math.abs(base.loss as number);
-  for (let i = 0; i < x0.length; i++) {
-    const h = 1e-6 * Math.max(1, Math.abs(x0[i]!));
-    const xp = Float64Array.from(x0);
-    const xm = Float64Array.from(x0);
-    xp[i] = x0[i]! + h;
-    xm[i] = x0[i]! - h;
-    const fd = ((f(xp).loss as number) - (f(xm).loss as number)) / (xp[i]! - xm[i]!);
-    const err = Math.abs(fd - grad[i]!);
-    if (!(err <= 1e-6 * Math.abs(grad[i]!) + 1e-8 * (1 + L))) {
-      return `d/dx[${i}] at x = ${x0[i]}: analytic ${grad[i]}, finite difference ${fd} (error ${err.toExponential(2)})`;
-    }
-  }
-  return null;
-}
-
 const smoothReduction = fc.constantFrom<Record<string, unknown>>(
   { reduction: 'sum' },
   { reduction: 'mean' },
@@ -679,7 +656,7 @@ for (const { name, api } of backends) {
           if (c.labelSmoothing !== undefined) options.labelSmoothing = c.labelSmoothing;
           if (c.weights) options.weights = c.weights.slice(0, n);
           if (c.probabilities) options.input = 'probabilities';
-          const m = gradcheck((x) => api.sigmoidFocalLoss(x, t, options), x0);
+          const m = gradcheck((x) => api.sigmoidFocalLoss(x, t, options), x0)[0] ?? null;
           if (m) throw new Error(m);
           tally.add(name, 'gradcheck sigmoid');
         }),
@@ -719,7 +696,7 @@ for (const { name, api } of backends) {
           if (c.alpha === 'per-class') options.alpha = Array.from({ length: classes }, () => r());
           if (c.labelSmoothing !== undefined) options.labelSmoothing = c.labelSmoothing;
           if (c.weights) options.weights = Array.from({ length: samples }, () => 0.1 + 2 * r());
-          const m = gradcheck((x) => api.softmaxFocalLoss(x, labels, options), x0);
+          const m = gradcheck((x) => api.softmaxFocalLoss(x, labels, options), x0)[0] ?? null;
           if (m) throw new Error(m);
           tally.add(name, 'gradcheck softmax');
         }),

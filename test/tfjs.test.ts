@@ -451,6 +451,13 @@ describe('focal-loss/tfjs', () => {
       expect(call).toThrow(message);
       const code = Kind === TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE';
       expect(libraryError(call)).toHaveProperty('code', code);
+      // The library's fields, as its own errors carry them: the argument the message names.
+      if (typeof message === 'string') {
+        expect(libraryError(call)).toHaveProperty(
+          'argument',
+          /^Expected .* for (\S+) but received /.exec(message)?.[1],
+        );
+      }
     }
 
     it('tensors of the wrong shape or dtype are clear errors', () => {

@@ -48,7 +48,13 @@ export interface ArgumentError extends Error {
   index?: number;
 }
 
-function withFields<E extends Error>(error: E, code: ErrorCode, argument: string, index?: number): E & ArgumentError {
+/** Gives an error the package's fields (also for the tfjs adapter's errors about tensors). */
+export function withFields<E extends Error>(
+  error: E,
+  code: ErrorCode,
+  argument: string,
+  index?: number,
+): E & ArgumentError {
   const e = error as E & ArgumentError;
   e.code = code;
   e.argument = argument;

@@ -5,16 +5,11 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { tf } from './core.js';
 import type { IntegerArray } from '../types.js';
-import { rangeError, typeError } from '../facade/validate.js';
+import { rangeError, typeError, withFields } from '../facade/validate.js';
 
 const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
-
-function withCode<E extends Error>(error: E, code: string): E {
-  Object.defineProperty(error, 'code', { value: code, enumerable: true });
-  return error;
-}
 
 /** describe() in validate.ts does not know tensors: say their dtype and shape instead. */
 const received = (tensor: Tensor): string => `a ${tensor.dtype} tensor of shape ${shapeText(tensor.shape)}`;
@@ -23,11 +18,11 @@ const message = (expected: string, name: string, tensor: Tensor): string =>
   `Expected ${expected} for ${name} but received ${received(tensor)}`;
 
 function tensorTypeError(expected: string, name: string, tensor: Tensor): TypeError {
-  return withCode(new TypeError(message(expected, name, tensor)), 'ERR_INVALID_ARG_TYPE');
+  return withFields(new TypeError(message(expected, name, tensor)), 'ERR_INVALID_ARG_TYPE', name);
 }
 
 function tensorRangeError(expected: string, name: string, tensor: Tensor): RangeError {
-  return withCode(new RangeError(message(expected, name, tensor)), 'ERR_OUT_OF_RANGE');
+  return withFields(new RangeError(message(expected, name, tensor)), 'ERR_OUT_OF_RANGE', name);
 }
 
 /** Tensor's instanceof is structural in tfjs-core, so tensors of another copy of tfjs-core pass too. */

@@ -140,19 +140,32 @@ double gradient_scale(const SoftmaxOptions& o, int64_t count) {
   return count > 0 ? o.grad_scale / static_cast<double>(count) : 0.0;
 }
 
+// The first steps of every sample: a silenced one is 0 (even where its logits are NaN), and a NaN
+// logit makes the loss and the gradient NaN. Returns true with the statistics in `s` when the sample
+// is to be computed; otherwise writes its gradient (when not null), sets `loss` and returns false.
+template <typename T>
+bool start_sample(const Row<T>& row, bool silenced, T* grad, SoftmaxStats& s, double& loss) {
+  if (silenced) {
+    if (grad) fill_row(grad, row, 0.0);
+    loss = 0.0;
+    return false;
+  }
+  s = softmax_stats(row);
+  if (s.has_nan) {
+    if (grad) fill_row(grad, row, kNaN);
+    loss = kNaN;
+    return false;
+  }
+  return true;
+}
+
 // One sample with hard label y and weight a = alpha[y] * w (hard_label_probs and the functions
 // after it in focal_math.hpp). Returns the loss; writes scale * gradient into grad (when not null).
 template <typename T>
 double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, double scale, T* grad) {
-  if (a == 0.0) {
-    if (grad) fill_row(grad, row, 0.0);
-    return 0.0;
-  }
-  const SoftmaxStats s = softmax_stats(row);
-  if (s.has_nan) {
-    if (grad) fill_row(grad, row, kNaN);
-    return kNaN;
-  }
+  SoftmaxStats s;
+  double done = 0.0;
+  if (!start_sample(row, a == 0.0, grad, s, done)) return done;
   const double z_y = row.at(y);
   const double e_y = y == s.argmax ? 1.0 : std::exp(s.shifted(z_y));
   const HardLabelProbs pr = hard_label_probs(s.shifted(z_y), y == s.argmax, e_y, s.rest, s.log1p_rest);
@@ -178,15 +191,9 @@ double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, d
 template <typename T, typename Target>
 double soft_target_sample(const Row<T>& row, const Target& target, const double* alpha, double alpha_scale,
                           double weight, double gamma, double scale, T* grad) {
-  if (weight == 0.0) {  // a zero weight silences the sample, even a NaN in its logits
-    if (grad) fill_row(grad, row, 0.0);
-    return 0.0;
-  }
-  const SoftmaxStats s = softmax_stats(row);
-  if (s.has_nan) {
-    if (grad) fill_row(grad, row, kNaN);
-    return kNaN;
-  }
+  SoftmaxStats s;
+  double done = 0.0;
+  if (!start_sample(row, weight == 0.0, grad, s, done)) return done;  // a zero weight silences the sample
   double loss = 0.0;
   double total = 0.0;     // sum_j g_j
   int64_t dominant = -1;  // the class with the largest |g_j| so far...

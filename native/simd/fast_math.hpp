@@ -19,6 +19,8 @@
 #include <cstring>
 #include <limits>
 
+#include "vec_math.hpp"  // vec::detail::bits and from_bits, the bit casts of both headers
+
 #if defined(__GNUC__) || defined(__clang__)
 #define FOCAL_FAST_INLINE static inline __attribute__((always_inline))
 #else
@@ -28,7 +30,9 @@
 // a*b + c in one rounding where the target has FMA, else two. The polynomials below are Horner
 // chains: FMA halves their cost and only improves their accuracy. GCC does not define __FMA__ under
 // `#pragma GCC target`, so the AVX2 and AVX-512 files define FOCAL_VEC_FMA before including this.
-#if defined(FOCAL_VEC_FMA) || defined(__FMA__) || defined(__aarch64__)
+// __builtin_fma is GCC's and Clang's only (MSVC has no __builtin_*): any other compiler gets the
+// plain expression, which is correct everywhere (only the rounding of the polynomials differs).
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(FOCAL_VEC_FMA) || defined(__FMA__) || defined(__aarch64__))
 #define FOCAL_MUL_ADD(a, b, c) __builtin_fma((a), (b), (c))
 #else
 #define FOCAL_MUL_ADD(a, b, c) ((a) * (b) + (c))
@@ -36,18 +40,6 @@
 
 namespace focal {
 namespace fast {
-
-FOCAL_FAST_INLINE std::uint64_t bits_of(double x) {
-  std::uint64_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-}
-
-FOCAL_FAST_INLINE double double_of(std::uint64_t u) {
-  double x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
-}
 
 // e^x for x <= 0: x = k*ln2 + r with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its Taylor
 // polynomial to degree 12 (truncation < 2e-16), times 2^k built in the exponent bits. Results below
@@ -71,10 +63,10 @@ FOCAL_FAST_INLINE double exp_nonpositive(double x) {
   p = FOCAL_MUL_ADD(p, r, 1.0);
   p = FOCAL_MUL_ADD(p, r, 1.0);
   // k as an integer: the low bits of kd (two's complement), without an int<->double conversion.
-  const std::int64_t ki = static_cast<std::int64_t>(bits_of(kd) - bits_of(shift));
+  const std::int64_t ki = static_cast<std::int64_t>(vec::detail::bits(kd) - vec::detail::bits(shift));
   const bool tiny = ki < -1000;
   const std::int64_t scaled = tiny ? ki + 600 : ki;
-  const double two_k = double_of(static_cast<std::uint64_t>(scaled + 1023) << 52);
+  const double two_k = vec::detail::from_bits(static_cast<std::uint64_t>(scaled + 1023) << 52);
   const double result = p * two_k * (tiny ? 0x1p-600 : 1.0);
   // Below -745.2 the result is 0 (also for -inf); NaN stays NaN.
   return x < -745.2 ? 0.0 : (x != x ? x : result);
@@ -102,10 +94,10 @@ FOCAL_FAST_INLINE double log1p_unit(double u) {
 FOCAL_FAST_INLINE double log_unit(double m) {
   const bool subnormal = m < 0x1p-1022;
   const double x = subnormal ? m * 0x1p54 : m;
-  const std::uint64_t b = bits_of(x);
+  const std::uint64_t b = vec::detail::bits(x);
   // Exponent field as a double via the 2^52 trick (no int->double conversion instruction).
-  const double biased = double_of((b >> 52) | 0x4330000000000000ULL) - 0x1p52;
-  double f = double_of((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);  // in [1, 2)
+  const double biased = vec::detail::from_bits((b >> 52) | 0x4330000000000000ULL) - 0x1p52;
+  double f = vec::detail::from_bits((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL);  // in [1, 2)
   const bool high = f > 1.4142135623730951;
   f = high ? f * 0.5 : f;
   const double e = biased - 1023.0 + (high ? 1.0 : 0.0) - (subnormal ? 54.0 : 0.0);
