@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sigmoidPlan, softmaxPlan } from '../test/fixtures/plans.mjs';
+import { mulberry32 as rng } from '../demo/data.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -73,18 +74,6 @@ async function loadLibrary() {
   const native = loadNative('native');
   if (lib.backend().name !== 'native') throw new Error(`the native backend is not in use: ${lib.backend().loadError}`);
   return { lib, addon: native.addon, path: native.path };
-}
-
-/** mulberry32, as in test/helpers.ts. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Sizes: tiny, a vector remainder, one block, and above 2^15 elements (several blocks, OpenMP).
