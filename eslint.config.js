@@ -18,4 +18,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The library reads its environment in one module (lib/environment.ts): each variable documented
+    // once, read lazily, so that importing never throws because of it.
+    files: ['lib/**'],
+    ignores: ['lib/environment.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read environment variables in lib/environment.ts.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['process', 'node:process'].map((name) => ({
+            name,
+            importNames: ['env', 'default'],
+            message: 'Read environment variables in lib/environment.ts.',
+          })),
+        },
+      ],
+    },
+  },
 );

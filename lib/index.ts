@@ -8,11 +8,11 @@
  *
  * @packageDocumentation
  */
-import { createFocalLoss } from './facade/api.js';
+import { createFocalLoss, type FocalLossApi } from './facade/api.js';
 import { jsKernels } from './backends/js/kernels.js';
 import { loadNative } from './backends/native/loader.js';
 import { SIMD_NAMES } from './backends/simd.js';
-import { defaultThreads } from './facade/threads.js';
+import { numThreadsSetting, once } from './environment.js';
 import type {
   BackendInfo,
   DefaultOptions,
@@ -24,8 +24,27 @@ import type {
   SoftmaxFocalLossOptions,
 } from './types.js';
 
-const native = loadNative();
-const api = createFocalLoss(native.kernels ?? jsKernels);
+/**
+ * The backend, chosen and loaded on the first call of any function below rather than at import, so
+ * that importing never throws because of the environment (lib/environment.ts): a bad variable, or
+ * FOCAL_LOSS_BACKEND=native without a loadable addon, is an error of that first call, and of every
+ * later one (the same error: the choice is made once per process, as at import before).
+ */
+const use = once(() => {
+  const native = loadNative();
+  return { native, api: createFocalLoss(native.kernels ?? jsKernels) };
+});
+
+/** The async functions never throw synchronously: a failure to wire the backend rejects instead. */
+function useAsync<T>(call: (api: FocalLossApi) => Promise<T>): Promise<T> {
+  let api: FocalLossApi;
+  try {
+    api = use().api;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return call(api);
+}
 
 // The four functions below are declared here (not re-exported from `api`) so that the generated
 // reference documents them as functions, with their parameters; each only delegates.
@@ -65,7 +84,7 @@ export function sigmoidFocalLoss<
   L extends Logits,
   const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
 >(logits: L, targets: NumericInput, options?: O): ResultFor<L, O> {
-  return api.sigmoidFocalLoss(logits, targets, options);
+  return use().api.sigmoidFocalLoss(logits, targets, options);
 }
 
 /**
@@ -106,7 +125,7 @@ export function softmaxFocalLoss<
   L extends Logits,
   const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
 >(logits: L, labels: NumericInput, options: O): ResultFor<L, O> {
-  return api.softmaxFocalLoss(logits, labels, options);
+  return use().api.softmaxFocalLoss(logits, labels, options);
 }
 
 /**
@@ -136,7 +155,7 @@ export function sigmoidFocalLossAsync<
   L extends Logits,
   const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
 >(logits: L, targets: NumericInput, options?: O): Promise<ResultFor<L, O>> {
-  return api.sigmoidFocalLossAsync(logits, targets, options);
+  return useAsync((api) => api.sigmoidFocalLossAsync(logits, targets, options));
 }
 
 /**
@@ -163,7 +182,7 @@ export function softmaxFocalLossAsync<
   L extends Logits,
   const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
 >(logits: L, labels: NumericInput, options: O): Promise<ResultFor<L, O>> {
-  return api.softmaxFocalLossAsync(logits, labels, options);
+  return useAsync((api) => api.softmaxFocalLossAsync(logits, labels, options));
 }
 
 /**
@@ -180,12 +199,15 @@ export function softmaxFocalLossAsync<
  * ```
  */
 export function backend(): BackendInfo {
+  const { native } = use();
+  // Read on both backends (the JS one reports 1), so that backend() surfaces a bad value either way.
+  const threads = numThreadsSetting();
   if (native.info && native.kernels?.simd) {
     const { levels, default: simd } = native.kernels.simd;
     return {
       name: 'native',
       openmp: native.info.openmp,
-      threads: native.info.openmp ? defaultThreads : 1,
+      threads: native.info.openmp ? threads : 1,
       simd,
       simdLevels: SIMD_NAMES.filter((name) => levels[name] !== undefined),
       path: native.path!,

@@ -1,6 +1,7 @@
 // Loader failures, each in a child process: with the .node file missing, corrupt or built for
 // another machine, `import` still works, backend() says 'js' and why, and FOCAL_LOSS_BACKEND=native
-// turns the same failure into a clear error. The children import the compiled package (dist/),
+// turns the same failure into a clear error (of the first call: import never throws, see
+// test/environment.test.ts). The children import the compiled package (dist/),
 // which `npm test` builds first.
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,7 +49,7 @@ describe('loader failures (child processes)', () => {
     },
   );
 
-  it('FOCAL_LOSS_BACKEND=native turns a load failure into a clear error at import', () => {
+  it('FOCAL_LOSS_BACKEND=native turns a load failure into a clear error at the first call', () => {
     const path = join(scratch, 'missing.node');
     const { status, stderr } = child({ FOCAL_LOSS_NATIVE_PATH: path, FOCAL_LOSS_BACKEND: 'native' });
     expect(status).not.toBe(0);

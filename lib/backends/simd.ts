@@ -1,6 +1,6 @@
 /**
- * The instruction set of the native kernels: by default the best the CPU has; FOCAL_LOSS_SIMD caps
- * it for the process (FOCAL_LOSS_SIMD=scalar forces the portable path), and the `simd` option picks
+ * The instruction set of the native kernels: by default the best the CPU has; FOCAL_LOSS_SIMD
+ * (lib/environment.ts) caps it for the process (FOCAL_LOSS_SIMD=scalar forces the portable path), and the `simd` option picks
  * one level for a call (for tests and diagnosis). Results agree across levels within docs/NUMERICS.md's
  * contract; they are not bit-identical (sums are vectorized differently).
  */
@@ -12,12 +12,9 @@ export type SimdName = (typeof SIMD_NAMES)[number];
 /** What the addon reports: the levels this CPU runs, by name, with the addon's level numbers. */
 export type SimdLevels = Partial<Record<SimdName, number>>;
 
-/** The level to use when a call does not say: the best available one not above FOCAL_LOSS_SIMD. */
-export function defaultSimd(available: SimdLevels, cap = process.env.FOCAL_LOSS_SIMD): SimdName {
-  if (cap !== undefined && cap !== '' && !(SIMD_NAMES as readonly string[]).includes(cap)) {
-    throw new Error(`focal-loss: FOCAL_LOSS_SIMD must be one of ${SIMD_NAMES.join(', ')}, but is '${cap}'`);
-  }
-  const limit = cap ? SIMD_NAMES.indexOf(cap as SimdName) : SIMD_NAMES.length - 1;
+/** The level to use when a call does not say: the best available one not above `cap` (FOCAL_LOSS_SIMD). */
+export function defaultSimd(available: SimdLevels, cap: SimdName | undefined): SimdName {
+  const limit = cap ? SIMD_NAMES.indexOf(cap) : SIMD_NAMES.length - 1;
   let best: SimdName = 'scalar';
   for (const name of SIMD_NAMES) {
     if (available[name] !== undefined && SIMD_NAMES.indexOf(name) <= limit) best = name;

@@ -1,7 +1,8 @@
 /**
  * The only module that touches the compiled addon. It never throws on a missing or broken addon
  * (the JS implementation takes over and the reason is kept in loadError), except when
- * FOCAL_LOSS_BACKEND=native asks for the addon explicitly.
+ * FOCAL_LOSS_BACKEND=native asks for the addon explicitly. Nothing here runs at import: lib/index.ts
+ * calls loadNative() on first use.
  */
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +12,7 @@ import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../contrac
 import { packageRoot } from '../../package-root.js';
 import { checkBinaryFile } from './binary-file.js';
 import { defaultSimd, type SimdLevels, type SimdName } from '../simd.js';
+import { backendSetting, nativePathSetting, simdSetting, type BackendChoice } from '../../environment.js';
 
 /**
  * Must match kPlanVersion in native/binding/plan_reader.hpp: a stale build with another plan layout is refused.
@@ -55,15 +57,6 @@ export interface NativeLoad {
   loadError?: string;
 }
 
-export type BackendChoice = 'auto' | 'native' | 'js';
-
-/** FOCAL_LOSS_BACKEND: unset or 'auto' (native if it loads), 'native' (required) or 'js' (forced). */
-export function backendChoice(value = process.env.FOCAL_LOSS_BACKEND): BackendChoice {
-  if (value === undefined || value === '' || value === 'auto') return 'auto';
-  if (value === 'native' || value === 'js') return value;
-  throw new Error(`focal-loss: FOCAL_LOSS_BACKEND must be 'native', 'js' or 'auto', but is '${value}'`);
-}
-
 const requireAddon = createRequire(join(packageRoot, 'package.json'));
 
 function listDir(dir: string): string[] {
@@ -97,7 +90,7 @@ export function prebuildPath(root = packageRoot): string | null {
  * a test pointing at a broken file); else a local build (node-gyp or cmake-js: build/Release, then
  * build/Debug), then the prebuilt binary. Whatever fails to load is skipped with its reason kept.
  */
-export function addonCandidates(override = process.env.FOCAL_LOSS_NATIVE_PATH): string[] {
+export function addonCandidates(override = nativePathSetting()): string[] {
   if (override) return [resolve(override)];
   const candidates = [
     join(packageRoot, 'build', 'Release', 'focal_loss.node'),
@@ -126,10 +119,11 @@ export function checkAddon(addon: Partial<Addon>, path: string): Addon {
   return addon as Addon;
 }
 
-export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad {
+export function loadNative(choice: BackendChoice = backendSetting()): NativeLoad {
   if (choice === 'js') return { loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
   const errors: string[] = [];
-  const candidates = addonCandidates();
+  const override = nativePathSetting();
+  const candidates = addonCandidates(override);
   for (const path of candidates) {
     let addon: Addon;
     try {
@@ -141,7 +135,7 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
     }
     const info = addon.info();
     const kernels: Kernels = {
-      simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels) },
+      simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels, simdSetting()) },
       sigmoid: addon.sigmoid,
       softmax: addon.softmax,
       sigmoidAsync: addon.sigmoidAsync,
@@ -151,7 +145,7 @@ export function loadNative(choice: BackendChoice = backendChoice()): NativeLoad 
     return { addon, kernels, info, path };
   }
   const prebuilds = join(packageRoot, 'prebuilds');
-  if (!process.env.FOCAL_LOSS_NATIVE_PATH && !candidates.some((path) => path.startsWith(prebuilds))) {
+  if (!override && !candidates.some((path) => path.startsWith(prebuilds))) {
     errors.push(`no prebuilt binary for ${process.platform}-${process.arch} in ${prebuilds}`);
   }
   const loadError = `native addon not loaded (${errors.join('; ')})`;
