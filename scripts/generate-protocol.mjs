@@ -52,7 +52,9 @@ export function readProtocol(root = ROOT) {
       if (!(f.kind in TS_TYPES)) throw new Error(`${PROTOCOL_JSON}: ${kind}.${f.name} has an unknown kind ${f.kind}`);
       if (seen.has(f.name)) throw new Error(`${PROTOCOL_JSON}: ${kind}.${f.name} is listed twice`);
       if ((f.kind === 'integer') !== ('min' in f && 'max' in f)) {
-        throw new Error(`${PROTOCOL_JSON}: ${kind}.${f.name}: min and max belong to integer fields, and they need both`);
+        throw new Error(
+          `${PROTOCOL_JSON}: ${kind}.${f.name}: min and max belong to integer fields, and they need both`,
+        );
       }
       seen.add(f.name);
     }
@@ -178,7 +180,9 @@ function planHeader(p) {
     '',
     '// The typed arrays read as integer labels: X(napi_typedarray_type, its LabelType enumerator).',
     '#define FOCAL_LABEL_ARRAYS(X) \\',
-    ...labelArrayNames(p).map((a, i, all) => `  X(${napi.get(a)}, ${labelEnum.get(a)})${i < all.length - 1 ? ' \\' : ''}`),
+    ...labelArrayNames(p).map(
+      (a, i, all) => `  X(${napi.get(a)}, ${labelEnum.get(a)})${i < all.length - 1 ? ' \\' : ''}`,
+    ),
     '',
   ].join('\n');
 }
