@@ -23,10 +23,8 @@
  * pack and fuzz scripts' own variables by those scripts.
  */
 import { availableParallelism } from 'node:os';
+import { MAX_THREADS } from './backends/protocol.js';
 import { SIMD_NAMES, type SimdName } from './backends/simd.js';
-
-/** The most threads a call may use; FOCAL_LOSS_NUM_THREADS and the `threads` option share it. */
-export const MAX_THREADS = 1024;
 
 export type BackendChoice = 'auto' | 'native' | 'js';
 

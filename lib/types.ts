@@ -1,11 +1,9 @@
 /** Public types of focal-loss. The semantics of every option are in README.md. */
 
-/** Floating-point arrays accepted for logits, soft targets and weights. */
-export type FloatArray = Float32Array | Float64Array;
+import type { FloatArray, IntegerArray } from './backends/protocol.js';
 
-/** Integer arrays accepted for hard labels. */
-export type IntegerArray =
-  Uint8Array | Uint8ClampedArray | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+// The array types are the addon's too: listed once, in native/protocol.json.
+export type { FloatArray, IntegerArray };
 
 /** Any numeric input: typed arrays, or plain `number[]` (read as float64). */
 export type NumericInput = FloatArray | IntegerArray | readonly number[];

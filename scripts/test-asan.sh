@@ -163,12 +163,16 @@ run_vitest() {
 smoke() {
   local addon=$1
   env LD_PRELOAD="$LIBASAN $LIBUBSAN" ASAN_OPTIONS=detect_leaks=0 \
-    node --input-type=commonjs -e '
-      const m = require(process.argv[1]);
+    node --input-type=module -e '
+      import { createRequire } from "node:module";
+      import { pathToFileURL } from "node:url";
+      const [addon, plans] = process.argv.slice(1);
+      const { sigmoidPlan } = await import(pathToFileURL(plans).href);
+      const m = createRequire(import.meta.url)(addon);
       const i = m.info();
-      const r = m.sigmoid({ logits: new Float32Array(3), targets: new Uint8Array(3), weights: null, gamma: 2, alpha: 0.25,
-        labelSmoothing: 0, probabilities: false, probabilityEpsilon: 1e-7, gradScale: 1, lossOut: null, gradOut: null, threads: 1, simd: -1 });
-      console.log(`loaded ${process.argv[1]} under ASan: simd ${i.simd} (${Object.keys(i.simdLevels)}), openmp ${i.openmp}, sum ${r.sum}`);' "$addon"
+      const r = m.sigmoid(sigmoidPlan(3));
+      console.log(`loaded ${addon} under ASan: simd ${i.simd} (${Object.keys(i.simdLevels)}), openmp ${i.openmp}, sum ${r.sum}`);' \
+    "$addon" "$ROOT/test/fixtures/plans.mjs"
 }
 
 # inject <bug>: a scratch copy of native/ (in $OUT/inject/native, never in native/) with one bug

@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { builtAddon, child, root } from './loader-child.js';
-import { PLAN_VERSION, checkAddon } from '../lib/backends/native/loader.js';
+import { checkAddon } from '../lib/backends/native/loader.js';
+import { PLAN_VERSION } from '../lib/backends/protocol.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'focal-loss-loader-'));
 

@@ -4,61 +4,13 @@
  * implement exactly this interface, so validation and error messages are shared.
  */
 import type { SimdLevels, SimdName } from './simd.js';
-import type { FloatArray, IntegerArray } from '../types.js';
+import type { SigmoidPlan, SoftmaxPlan } from './protocol.js';
 
-export interface SigmoidPlan {
-  logits: FloatArray;
-  /** Hard 0/1 labels (integer array) or targets in [0, 1] of the logits' dtype. */
-  targets: FloatArray | IntegerArray;
-  /** Per-element weights of the logits' dtype, or null. */
-  weights: FloatArray | null;
-  gamma: number;
-  /** Weight of the positive class, or null for none. */
-  alpha: number | null;
-  labelSmoothing: number;
-  /** The inputs are probabilities, clamped to [probabilityEpsilon, 1 - probabilityEpsilon]. */
-  probabilities: boolean;
-  probabilityEpsilon: number;
-  /** Every gradient element is multiplied by this (1, 1/N or 1/normalizer). */
-  gradScale: number;
-  /** Per-element loss output (reduction 'none') or null. */
-  lossOut: FloatArray | null;
-  /** Gradient output or null. */
-  gradOut: FloatArray | null;
-  /** The most threads the native kernel may use; results do not depend on it. */
-  threads: number;
-  /** The native instruction set (its level number), or -1 for the JS backend. */
-  simd: number;
-}
-
-export interface SoftmaxPlan {
-  logits: FloatArray;
-  /** Integer class per sample (length outer * inner), or null when `targets` is given. */
-  labels: IntegerArray | null;
-  /** Soft targets shaped like the logits (logits' dtype), or null when `labels` is given. */
-  targets: FloatArray | null;
-  /** Per-sample weights (logits' dtype), or null. */
-  weights: FloatArray | null;
-  /** Logits are laid out [outer, classes, inner]; a sample is one (outer, inner) pair. */
-  outer: number;
-  classes: number;
-  inner: number;
-  gamma: number;
-  /** Per-class alpha of length `classes`, or null to use `alphaScale` for every class. */
-  alpha: Float64Array | null;
-  alphaScale: number;
-  labelSmoothing: number;
-  ignoreIndex: number;
-  /** Every gradient element is multiplied by this... */
-  gradScale: number;
-  /** ...and additionally divided by the number of counted samples ('mean'). */
-  gradScaleByCount: boolean;
-  /** Per-sample loss output (reduction 'none') or null. */
-  lossOut: FloatArray | null;
-  gradOut: FloatArray | null;
-  threads: number;
-  simd: number;
-}
+/**
+ * The plans: generated, with the keys the native reader reads, from native/protocol.json (the one
+ * description of the plan protocol both languages share).
+ */
+export type { SigmoidPlan, SoftmaxPlan } from './protocol.js';
 
 /** A bad element found while computing (reported, never thrown, by the kernels). */
 export interface KernelInputError {

@@ -6,6 +6,7 @@
  * of the same memory from one read of each intrinsic, and every later check and the kernel use it.
  */
 import type { BufferPool } from '../async/buffer-pool.js';
+import { FLOAT_ARRAYS, LABEL_ARRAYS } from '../backends/protocol.js';
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
@@ -20,28 +21,11 @@ const byteOffsetOf = intrinsic<(this: ArrayBufferView) => number>('byteOffset', 
 const keysOf = intrinsic<(this: ArrayBufferView) => unknown>('keys', 'value');
 const setInto = intrinsic<(this: ArrayBufferView, source: ArrayBufferView, offset?: number) => void>('set', 'value');
 
-const CONSTRUCTORS = {
-  Float32Array,
-  Float64Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int8Array,
-  Uint16Array,
-  Int16Array,
-  Uint32Array,
-  Int32Array,
-} as const;
-const BYTES: Record<string, number> = {
-  Float32Array: 4,
-  Float64Array: 8,
-  Uint8Array: 1,
-  Uint8ClampedArray: 1,
-  Int8Array: 1,
-  Uint16Array: 2,
-  Int16Array: 2,
-  Uint32Array: 4,
-  Int32Array: 4,
-};
+/** The typed arrays the package reads (native/protocol.json lists them), by built-in name. */
+const CONSTRUCTORS = { ...FLOAT_ARRAYS, ...LABEL_ARRAYS } as const;
+const BYTES: Record<string, number> = Object.fromEntries(
+  Object.entries(CONSTRUCTORS).map(([name, Ctor]) => [name, Ctor.BYTES_PER_ELEMENT]),
+);
 
 type ViewCtor<A> = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => A;
 

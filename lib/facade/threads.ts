@@ -1,5 +1,6 @@
 /** The per-call `threads` option: how many threads the native kernels may use. */
-import { MAX_THREADS, numThreadsSetting } from '../environment.js';
+import { MAX_THREADS } from '../backends/protocol.js';
+import { numThreadsSetting } from '../environment.js';
 import { rangeError, typeError } from './validate.js';
 
 /** The option; when absent, FOCAL_LOSS_NUM_THREADS or the number of cores (lib/environment.ts). */

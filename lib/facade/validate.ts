@@ -11,6 +11,7 @@
 import { types } from 'node:util';
 import { isLive, lengthOfView, typeName } from './arrays.js';
 import type { FloatArray, IntegerArray } from '../types.js';
+import { LABEL_ARRAYS } from '../backends/protocol.js';
 
 /** A short, safe description of any value, for error messages (it runs none of the caller's code). */
 export function describe(value: unknown): string {
@@ -100,16 +101,10 @@ export function isFloatArray(value: unknown): value is FloatArray {
   return types.isFloat32Array(value) || types.isFloat64Array(value);
 }
 
+/** One of the label arrays of native/protocol.json (by its built-in type: a subclass counts, a Proxy does not). */
 export function isIntegerArray(value: unknown): value is IntegerArray {
-  return (
-    types.isUint8Array(value) ||
-    types.isUint8ClampedArray(value) ||
-    types.isInt8Array(value) ||
-    types.isUint16Array(value) ||
-    types.isInt16Array(value) ||
-    types.isUint32Array(value) ||
-    types.isInt32Array(value)
-  );
+  const name = typeName(value);
+  return name !== undefined && Object.hasOwn(LABEL_ARRAYS, name);
 }
 
 export function readNumber(value: unknown, name: string, fallback: number): number {

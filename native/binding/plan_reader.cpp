@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,54 +15,26 @@ void throw_type_error(Napi::Env env, const std::string& message) {
 
 const char* typed_array_name(napi_typedarray_type type) {
   switch (type) {
-    case napi_int8_array:
-      return "Int8Array";
-    case napi_uint8_array:
-      return "Uint8Array";
-    case napi_uint8_clamped_array:
-      return "Uint8ClampedArray";
-    case napi_int16_array:
-      return "Int16Array";
-    case napi_uint16_array:
-      return "Uint16Array";
-    case napi_int32_array:
-      return "Int32Array";
-    case napi_uint32_array:
-      return "Uint32Array";
-    case napi_float32_array:
-      return "Float32Array";
-    case napi_float64_array:
-      return "Float64Array";
-    case napi_bigint64_array:
-      return "BigInt64Array";
-    case napi_biguint64_array:
-      return "BigUint64Array";
+#define FOCAL_TYPED_ARRAY_NAME(napi_type, name, bytes) \
+  case napi_type:                                      \
+    return name;
+    FOCAL_TYPED_ARRAYS(FOCAL_TYPED_ARRAY_NAME)
+#undef FOCAL_TYPED_ARRAY_NAME
     default:
       return "typed array";
   }
 }
 
 size_t ArrayView::byte_length() const {
-  size_t size = 1;
   switch (type) {
-    case napi_int16_array:
-    case napi_uint16_array:
-      size = 2;
-      break;
-    case napi_int32_array:
-    case napi_uint32_array:
-    case napi_float32_array:
-      size = 4;
-      break;
-    case napi_float64_array:
-    case napi_bigint64_array:
-    case napi_biguint64_array:
-      size = 8;
-      break;
+#define FOCAL_TYPED_ARRAY_BYTES(napi_type, name, bytes) \
+  case napi_type:                                       \
+    return length * bytes;
+    FOCAL_TYPED_ARRAYS(FOCAL_TYPED_ARRAY_BYTES)
+#undef FOCAL_TYPED_ARRAY_BYTES
     default:
-      break;
+      return length;
   }
-  return length * size;
 }
 
 std::string describe(Napi::Env env, napi_value value) {
@@ -131,7 +102,8 @@ namespace {
 // getter that ran later could detach or shrink a buffer whose pointer we already hold.
 class PlanValues {
  public:
-  PlanValues(const Napi::Object& plan, std::initializer_list<const char*> keys) : env_(plan.Env()) {
+  template <size_t N>
+  PlanValues(const Napi::Object& plan, const char* const (&keys)[N]) : env_(plan.Env()) {
     for (const char* key : keys) values_.emplace_back(key, plan.Get(key));
   }
 
@@ -157,14 +129,15 @@ std::string received(const PlanValues& plan, const char* name) {
   return ", received " + describe(plan.Env(), plan.Get(name));
 }
 
-// Reads an array property and, when present, notes it among the arrays the job uses.
 ArrayView array_property(const PlanValues& plan, const char* name, bool nullable) {
   return typed_array(plan.Env(), plan.Get(name), field(name).c_str(), nullable);
 }
 
-void note_array(ReadPlan& out, const PlanValues& plan, const char* name, JobArray role, bool output,
-                const ArrayView& view) {
-  if (view.present) out.arrays.push_back(PlanArray{name, role, output, plan.Get(name), view});
+// Points the job's `role` pointer at a checked array (null when absent) and, when present, notes
+// it among the arrays the job uses.
+void use_array(ReadPlan& out, const PlanValues& plan, const char* name, JobArray role, const ArrayView& view) {
+  set_job_array(out.job, role, view.data);
+  if (view.present) out.arrays.push_back(PlanArray{name, role, is_output(role), plan.Get(name), view});
 }
 
 double number_property(const PlanValues& plan, const char* name) {
@@ -185,12 +158,12 @@ std::string integer_text(double v) {
   return text;
 }
 
-// A whole number in [min, max] (threads, shape dimensions, ignore index).
-int64_t integer_property(const PlanValues& plan, const char* name, double min, double max) {
+// A whole number in its range (threads, shape dimensions, ignore index).
+int64_t integer_property(const PlanValues& plan, const char* name, IntegerRange range) {
   const double v = number_property(plan, name);
-  if (!(v >= min && v <= max) || std::floor(v) != v) {
-    throw_type_error(plan.Env(), field(name) + " must be an integer in [" + integer_text(min) + ", " +
-                                     integer_text(max) + "]" + received(plan, name));
+  if (!(v >= range.min && v <= range.max) || std::floor(v) != v) {
+    throw_type_error(plan.Env(), field(name) + " must be an integer in [" + integer_text(range.min) + ", " +
+                                     integer_text(range.max) + "]" + received(plan, name));
   }
   return static_cast<int64_t>(v);
 }
@@ -210,24 +183,22 @@ ArrayView optional_float_array(const PlanValues& plan, const char* name, DType d
   return view;
 }
 
+// The same, used by the job as `role`.
+void use_optional_float_array(ReadPlan& out, const PlanValues& plan, const char* name, JobArray role, size_t length,
+                              const char* what) {
+  use_array(out, plan, name, role, optional_float_array(plan, name, out.job.dtype, length, what));
+}
+
 LabelType label_type(const PlanValues& plan, const ArrayView& v, DType dtype, bool allow_float, const char* name) {
   switch (v.type) {
-    case napi_uint8_array:
-    case napi_uint8_clamped_array:
-      return LabelType::kUint8;
-    case napi_int8_array:
-      return LabelType::kInt8;
-    case napi_uint16_array:
-      return LabelType::kUint16;
-    case napi_int16_array:
-      return LabelType::kInt16;
-    case napi_uint32_array:
-      return LabelType::kUint32;
-    case napi_int32_array:
-      return LabelType::kInt32;
+#define FOCAL_LABEL_ARRAY_CASE(napi_type, label_type) \
+  case napi_type:                                     \
+    return LabelType::label_type;
+    FOCAL_LABEL_ARRAYS(FOCAL_LABEL_ARRAY_CASE)
+#undef FOCAL_LABEL_ARRAY_CASE
     default:
       if (allow_float && v.type == float_type(dtype)) return LabelType::kFloat;
-      throw_type_error(plan.Env(), field(name) + " must be an integer typed array (8, 16 or 32 bits)" +
+      throw_type_error(plan.Env(), field(name) + " must be " + kLabelArrayText +
                                        (allow_float ? std::string(" or a ") + typed_array_name(float_type(dtype)) +
                                                           " (the logits' type)"
                                                     : std::string()) +
@@ -245,18 +216,15 @@ ArrayView read_logits(const PlanValues& plan, ReadPlan& out) {
     job.dtype = DType::kFloat64;
   else
     throw_type_error(plan.Env(), "plan.logits must be a Float32Array or a Float64Array" + received(plan, "logits"));
-  job.logits = logits.data;
   job.n = static_cast<int64_t>(logits.length);
-  note_array(out, plan, "logits", JobArray::kLogits, false, logits);
+  use_array(out, plan, "logits", JobArray::kLogits, logits);
   return logits;
 }
 
 }  // namespace
 
 ReadPlan read_sigmoid_plan(const Napi::Object& plan_object) {
-  const PlanValues plan(plan_object,
-                        {"logits", "targets", "weights", "lossOut", "gradOut", "gamma", "alpha", "labelSmoothing",
-                         "probabilities", "probabilityEpsilon", "gradScale", "threads", "simd"});
+  const PlanValues plan(plan_object, sigmoid_plan::kKeys);
   Napi::Env env = plan.Env();
   ReadPlan out;
   Job& job = out.job;
@@ -268,17 +236,10 @@ ReadPlan read_sigmoid_plan(const Napi::Object& plan_object) {
     throw_type_error(env, "plan.targets must have the logits' length " + std::to_string(n) + received(plan, "targets"));
   }
   job.label_type = label_type(plan, targets, job.dtype, true, "targets");
-  job.targets = targets.data;
-  note_array(out, plan, "targets", JobArray::kTargets, false, targets);
-  const ArrayView weights = optional_float_array(plan, "weights", job.dtype, n, "one per element");
-  job.weights = weights.data;
-  note_array(out, plan, "weights", JobArray::kWeights, false, weights);
-  const ArrayView loss_out = optional_float_array(plan, "lossOut", job.dtype, n, "one per element");
-  job.loss_out = loss_out.data;
-  note_array(out, plan, "lossOut", JobArray::kLossOut, true, loss_out);
-  const ArrayView grad_out = optional_float_array(plan, "gradOut", job.dtype, n, "one per element");
-  job.grad_out = grad_out.data;
-  note_array(out, plan, "gradOut", JobArray::kGradOut, true, grad_out);
+  use_array(out, plan, "targets", JobArray::kTargets, targets);
+  use_optional_float_array(out, plan, "weights", JobArray::kWeights, n, "one per element");
+  use_optional_float_array(out, plan, "lossOut", JobArray::kLossOut, n, "one per element");
+  use_optional_float_array(out, plan, "gradOut", JobArray::kGradOut, n, "one per element");
 
   SigmoidOptions& o = job.sigmoid;
   o.gamma = number_property(plan, "gamma");
@@ -288,23 +249,21 @@ ReadPlan read_sigmoid_plan(const Napi::Object& plan_object) {
   o.from_probabilities = bool_property(plan, "probabilities");
   o.probability_epsilon = number_property(plan, "probabilityEpsilon");
   o.grad_scale = number_property(plan, "gradScale");
-  o.threads = static_cast<int>(integer_property(plan, "threads", 1, 1024));
-  o.simd = static_cast<int>(integer_property(plan, "simd", -1, 3));
+  o.threads = static_cast<int>(integer_property(plan, "threads", sigmoid_plan::kThreads));
+  o.simd = static_cast<int>(integer_property(plan, "simd", sigmoid_plan::kSimd));
   return out;
 }
 
 ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
-  const PlanValues plan(plan_object, {"logits", "labels", "targets", "weights", "outer", "classes", "inner", "gamma",
-                                      "alpha", "alphaScale", "labelSmoothing", "ignoreIndex", "gradScale",
-                                      "gradScaleByCount", "lossOut", "gradOut", "threads", "simd"});
+  const PlanValues plan(plan_object, softmax_plan::kKeys);
   Napi::Env env = plan.Env();
   ReadPlan out;
   Job& job = out.job;
   const ArrayView logits = read_logits(plan, out);
   SoftmaxShape& shape = job.shape;
-  shape.outer = integer_property(plan, "outer", 0, 9007199254740991.0);
-  shape.classes = integer_property(plan, "classes", 1, 9007199254740991.0);
-  shape.inner = integer_property(plan, "inner", 0, 9007199254740991.0);  // 0: an empty batch
+  shape.outer = integer_property(plan, "outer", softmax_plan::kOuter);
+  shape.classes = integer_property(plan, "classes", softmax_plan::kClasses);
+  shape.inner = integer_property(plan, "inner", softmax_plan::kInner);  // 0: an empty batch
   const double product =
       static_cast<double>(shape.outer) * static_cast<double>(shape.classes) * static_cast<double>(shape.inner);
   if (product != static_cast<double>(logits.length)) {
@@ -313,15 +272,9 @@ ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
                               ") must equal the length of plan.logits, " + std::to_string(logits.length));
   }
   const size_t samples = static_cast<size_t>(shape.samples());
-  const ArrayView weights = optional_float_array(plan, "weights", job.dtype, samples, "one per sample");
-  job.weights = weights.data;
-  note_array(out, plan, "weights", JobArray::kWeights, false, weights);
-  const ArrayView loss_out = optional_float_array(plan, "lossOut", job.dtype, samples, "one per sample");
-  job.loss_out = loss_out.data;
-  note_array(out, plan, "lossOut", JobArray::kLossOut, true, loss_out);
-  const ArrayView grad_out = optional_float_array(plan, "gradOut", job.dtype, logits.length, "like the logits");
-  job.grad_out = grad_out.data;
-  note_array(out, plan, "gradOut", JobArray::kGradOut, true, grad_out);
+  use_optional_float_array(out, plan, "weights", JobArray::kWeights, samples, "one per sample");
+  use_optional_float_array(out, plan, "lossOut", JobArray::kLossOut, samples, "one per sample");
+  use_optional_float_array(out, plan, "gradOut", JobArray::kGradOut, logits.length, "like the logits");
 
   SoftmaxOptions& o = job.softmax;
   o.gamma = number_property(plan, "gamma");
@@ -337,11 +290,11 @@ ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
   }
   o.alpha_scale = number_property(plan, "alphaScale");
   o.label_smoothing = number_property(plan, "labelSmoothing");
-  o.ignore_index = integer_property(plan, "ignoreIndex", -9007199254740991.0, 9007199254740991.0);
+  o.ignore_index = integer_property(plan, "ignoreIndex", softmax_plan::kIgnoreIndex);
   o.grad_scale = number_property(plan, "gradScale");
   o.grad_scale_by_count = bool_property(plan, "gradScaleByCount");
-  o.threads = static_cast<int>(integer_property(plan, "threads", 1, 1024));
-  o.simd = static_cast<int>(integer_property(plan, "simd", -1, 3));
+  o.threads = static_cast<int>(integer_property(plan, "threads", softmax_plan::kThreads));
+  o.simd = static_cast<int>(integer_property(plan, "simd", softmax_plan::kSimd));
 
   const ArrayView labels = array_property(plan, "labels", true);
   if (labels.present) {
@@ -351,17 +304,14 @@ ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
     }
     job.kind = JobKind::kSoftmaxLabels;
     job.label_type = label_type(plan, labels, job.dtype, false, "labels");
-    job.targets = labels.data;
-    note_array(out, plan, "labels", JobArray::kTargets, false, labels);
+    use_array(out, plan, "labels", JobArray::kTargets, labels);
     return out;
   }
   const ArrayView targets = array_property(plan, "targets", true);
   if (!targets.present) throw_type_error(env, "plan.labels or plan.targets is required: both are null or undefined");
   job.kind = JobKind::kSoftmaxTargets;
   job.label_type = LabelType::kFloat;
-  const ArrayView soft = optional_float_array(plan, "targets", job.dtype, logits.length, "like the logits");
-  job.targets = soft.data;
-  note_array(out, plan, "targets", JobArray::kTargets, false, soft);
+  use_optional_float_array(out, plan, "targets", JobArray::kTargets, logits.length, "like the logits");
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Reads the plan object built by the TypeScript facade (lib/backends/contract.ts) into a Job, checking again
+// Reads the plan object built by the TypeScript facade (lib/backends/protocol.ts) into a Job, checking again
 // every type and length that a kernel relies on, so that no call can make a kernel read or write
 // out of bounds, whatever the caller passed. Messages name the plan field and what was received
 // (the binding is reachable directly: its path is public).
@@ -10,12 +10,9 @@
 #include <vector>
 
 #include "../kernels/job.hpp"
+#include "plan_protocol.hpp"  // kPlanVersion and the keys each plan has (generated from native/protocol.json)
 
 namespace focal {
-
-// Bumped whenever the plan layout or what the exports accept changes; the loader refuses an addon
-// with another value.
-constexpr int32_t kPlanVersion = 4;
 
 // A typed array's element type, length and data pointer (already offset by its byteOffset).
 struct ArrayView {

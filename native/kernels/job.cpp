@@ -11,18 +11,11 @@ namespace {
 template <typename T, typename Fn>
 KernelResult with_labels(LabelType type, const void* p, const Fn& fn) {
   switch (type) {
-    case LabelType::kUint8:
-      return fn(static_cast<const uint8_t*>(p));
-    case LabelType::kInt8:
-      return fn(static_cast<const int8_t*>(p));
-    case LabelType::kUint16:
-      return fn(static_cast<const uint16_t*>(p));
-    case LabelType::kInt16:
-      return fn(static_cast<const int16_t*>(p));
-    case LabelType::kUint32:
-      return fn(static_cast<const uint32_t*>(p));
-    case LabelType::kInt32:
-      return fn(static_cast<const int32_t*>(p));
+#define FOCAL_LABEL_CASE(name, type) \
+  case LabelType::name:              \
+    return fn(static_cast<const type*>(p));
+    FOCAL_LABEL_TYPES(FOCAL_LABEL_CASE)
+#undef FOCAL_LABEL_CASE
     case LabelType::kFloat:
       return fn(static_cast<const T*>(p));
   }

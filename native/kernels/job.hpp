@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernel_types.hpp"
+#include "protocol.hpp"  // FOCAL_LABEL_TYPES (generated from native/protocol.json)
 #include "sigmoid_focal.hpp"
 #include "softmax_focal.hpp"
 
@@ -13,8 +14,14 @@ namespace focal {
 
 enum class JobKind { kSigmoid, kSoftmaxLabels, kSoftmaxTargets };
 enum class DType { kFloat32, kFloat64 };
-// The element type of targets or labels; kFloat means "the logits' float type".
-enum class LabelType { kUint8, kInt8, kUint16, kInt16, kUint32, kInt32, kFloat };
+// The element type of targets or labels: one of the integer label types, or kFloat, "the logits'
+// float type".
+enum class LabelType {
+#define FOCAL_LABEL_ENUMERATOR(name, type) name,
+  FOCAL_LABEL_TYPES(FOCAL_LABEL_ENUMERATOR)
+#undef FOCAL_LABEL_ENUMERATOR
+      kFloat
+};
 
 struct Job {
   JobKind kind = JobKind::kSigmoid;
@@ -34,6 +41,10 @@ struct Job {
 
 // The arrays of a job, by the part they play (the binding holds each for as long as the job runs).
 enum class JobArray { kLogits, kTargets, kWeights, kLossOut, kGradOut };
+
+inline bool is_output(JobArray which) {
+  return which == JobArray::kLossOut || which == JobArray::kGradOut;
+}
 
 inline void set_job_array(Job& job, JobArray which, void* data) {
   switch (which) {

@@ -8,14 +8,9 @@
 #include <cstdint>
 
 #include "kernel_types.hpp"
+#include "protocol.hpp"  // kMaxBlocks, kMinBlockWork: shared with lib/backends/js/blocks.ts (native/protocol.json)
 
 namespace focal {
-
-// More blocks than any machine has cores, few enough that their partial results live on the stack.
-constexpr int64_t kMaxBlocks = 256;
-
-// Below this much work (elements touched) per block, a thread costs more than it saves.
-constexpr int64_t kMinBlockWork = 1 << 15;
 
 class Blocks {
  public:

@@ -82,16 +82,12 @@ KernelResult sigmoid_focal_loss(const T* logits, const L* targets, const T* weig
 
 #define FOCAL_INSTANTIATE_SIGMOID(T, L) \
   template KernelResult sigmoid_focal_loss<T, L>(const T*, const L*, const T*, int64_t, const SigmoidOptions&, T*, T*);
-#define FOCAL_INSTANTIATE_SIGMOID_FOR(T) \
-  FOCAL_INSTANTIATE_SIGMOID(T, T)        \
-  FOCAL_INSTANTIATE_SIGMOID(T, uint8_t)  \
-  FOCAL_INSTANTIATE_SIGMOID(T, int8_t)   \
-  FOCAL_INSTANTIATE_SIGMOID(T, uint16_t) \
-  FOCAL_INSTANTIATE_SIGMOID(T, int16_t)  \
-  FOCAL_INSTANTIATE_SIGMOID(T, uint32_t) \
-  FOCAL_INSTANTIATE_SIGMOID(T, int32_t)
-
-FOCAL_INSTANTIATE_SIGMOID_FOR(float)
-FOCAL_INSTANTIATE_SIGMOID_FOR(double)
+#define FOCAL_INSTANTIATE_SIGMOID_LABEL(name, L) \
+  FOCAL_INSTANTIATE_SIGMOID(float, L) FOCAL_INSTANTIATE_SIGMOID(double, L)
+FOCAL_INSTANTIATE_SIGMOID(float, float)
+FOCAL_INSTANTIATE_SIGMOID(double, double)
+FOCAL_LABEL_TYPES(FOCAL_INSTANTIATE_SIGMOID_LABEL)
+#undef FOCAL_INSTANTIATE_SIGMOID_LABEL
+#undef FOCAL_INSTANTIATE_SIGMOID
 
 }  // namespace focal

@@ -335,17 +335,15 @@ KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const
 #define FOCAL_INSTANTIATE_LABELS(T, L)                                                                     \
   template KernelResult softmax_focal_loss_labels<T, L>(const T*, const L*, const T*, const SoftmaxShape&, \
                                                         const SoftmaxOptions&, T*, T*);
-#define FOCAL_INSTANTIATE_SOFTMAX_FOR(T)                                                                 \
-  FOCAL_INSTANTIATE_LABELS(T, uint8_t)                                                                   \
-  FOCAL_INSTANTIATE_LABELS(T, int8_t)                                                                    \
-  FOCAL_INSTANTIATE_LABELS(T, uint16_t)                                                                  \
-  FOCAL_INSTANTIATE_LABELS(T, int16_t)                                                                   \
-  FOCAL_INSTANTIATE_LABELS(T, uint32_t)                                                                  \
-  FOCAL_INSTANTIATE_LABELS(T, int32_t)                                                                   \
+#define FOCAL_INSTANTIATE_LABELS_FOR(name, L) FOCAL_INSTANTIATE_LABELS(float, L) FOCAL_INSTANTIATE_LABELS(double, L)
+#define FOCAL_INSTANTIATE_TARGETS(T)                                                                     \
   template KernelResult softmax_focal_loss_targets<T>(const T*, const T*, const T*, const SoftmaxShape&, \
                                                       const SoftmaxOptions&, T*, T*);
-
-FOCAL_INSTANTIATE_SOFTMAX_FOR(float)
-FOCAL_INSTANTIATE_SOFTMAX_FOR(double)
+FOCAL_LABEL_TYPES(FOCAL_INSTANTIATE_LABELS_FOR)
+FOCAL_INSTANTIATE_TARGETS(float)
+FOCAL_INSTANTIATE_TARGETS(double)
+#undef FOCAL_INSTANTIATE_TARGETS
+#undef FOCAL_INSTANTIATE_LABELS_FOR
+#undef FOCAL_INSTANTIATE_LABELS
 
 }  // namespace focal

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../kernels/kernel_types.hpp"
+#include "../kernels/protocol.hpp"  // FOCAL_LABEL_TYPES, for the explicit instantiations
 #include "../kernels/sigmoid_focal.hpp"
 #include "../kernels/softmax_focal.hpp"
 

@@ -110,21 +110,16 @@ SoftmaxLabelsBlockFn<T, L> softmax_labels_block_for(SimdLevel level) {
 
 #define FOCAL_INSTANTIATE(T, L) template SigmoidBlockFn<T, L> sigmoid_block_for<T, L>(SimdLevel);
 #define FOCAL_INSTANTIATE_SOFTMAX(T, L) template SoftmaxLabelsBlockFn<T, L> softmax_labels_block_for<T, L>(SimdLevel);
-#define FOCAL_INSTANTIATE_FOR(T)         \
-  FOCAL_INSTANTIATE(T, T)                \
-  FOCAL_INSTANTIATE(T, uint8_t)          \
-  FOCAL_INSTANTIATE(T, int8_t)           \
-  FOCAL_INSTANTIATE(T, uint16_t)         \
-  FOCAL_INSTANTIATE(T, int16_t)          \
-  FOCAL_INSTANTIATE(T, uint32_t)         \
-  FOCAL_INSTANTIATE(T, int32_t)          \
-  FOCAL_INSTANTIATE_SOFTMAX(T, uint8_t)  \
-  FOCAL_INSTANTIATE_SOFTMAX(T, int8_t)   \
-  FOCAL_INSTANTIATE_SOFTMAX(T, uint16_t) \
-  FOCAL_INSTANTIATE_SOFTMAX(T, int16_t)  \
-  FOCAL_INSTANTIATE_SOFTMAX(T, uint32_t) \
-  FOCAL_INSTANTIATE_SOFTMAX(T, int32_t)
-FOCAL_INSTANTIATE_FOR(float)
-FOCAL_INSTANTIATE_FOR(double)
+#define FOCAL_INSTANTIATE_LABEL(name, L) FOCAL_INSTANTIATE(float, L) FOCAL_INSTANTIATE(double, L)
+#define FOCAL_INSTANTIATE_SOFTMAX_LABEL(name, L) \
+  FOCAL_INSTANTIATE_SOFTMAX(float, L) FOCAL_INSTANTIATE_SOFTMAX(double, L)
+FOCAL_INSTANTIATE(float, float)
+FOCAL_INSTANTIATE(double, double)
+FOCAL_LABEL_TYPES(FOCAL_INSTANTIATE_LABEL)
+FOCAL_LABEL_TYPES(FOCAL_INSTANTIATE_SOFTMAX_LABEL)
+#undef FOCAL_INSTANTIATE_SOFTMAX_LABEL
+#undef FOCAL_INSTANTIATE_LABEL
+#undef FOCAL_INSTANTIATE_SOFTMAX
+#undef FOCAL_INSTANTIATE
 
 }  // namespace focal

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createFocalLoss } from '../../lib/facade/api.js';
 import type { SigmoidPlan, SoftmaxPlan } from '../../lib/backends/contract.js';
 import { loadNative } from '../../lib/backends/native/loader.js';
+import { PLAN_VERSION } from '../../lib/backends/protocol.js';
 import { sigmoidPlan as makeSigmoidPlan, softmaxPlan as makeSoftmaxPlan } from '../fixtures/plans.mjs';
 import { mulberry32, relClose } from '../helpers.js';
 
@@ -323,7 +324,7 @@ describe('the binding rejects malformed plans (sync and async entry points)', ()
         expect(out.every((x) => x === 2)).toBe(true);
       }
     }
-    expect(addon.info().planVersion).toBe(4);
+    expect(addon.info().planVersion).toBe(PLAN_VERSION);
   });
 });
 

@@ -6,9 +6,10 @@
  */
 import type { KernelResult } from '../contract.js';
 import { inSlice } from '../../async/slices.js';
+import { MAX_BLOCKS, MIN_BLOCK_WORK } from '../protocol.js';
 
-export const MAX_BLOCKS = 256;
-export const MIN_BLOCK_WORK = 1 << 15;
+/** The same numbers as the addon's (both come from native/protocol.json). */
+export { MAX_BLOCKS, MIN_BLOCK_WORK };
 
 export class Blocks {
   readonly count: number;

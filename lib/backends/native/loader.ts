@@ -13,12 +13,7 @@ import { packageRoot } from '../../package-root.js';
 import { checkBinaryFile } from './binary-file.js';
 import { defaultSimd, type SimdLevels, type SimdName } from '../simd.js';
 import { backendSetting, nativePathSetting, simdSetting, type BackendChoice } from '../../environment.js';
-
-/**
- * Must match kPlanVersion in native/binding/plan_reader.hpp: a stale build with another plan layout is refused.
- * 4: async plans take only arrays on buffers from allocate().
- */
-export const PLAN_VERSION = 4;
+import { PLAN_VERSION } from '../protocol.js';
 
 export interface AddonInfo {
   planVersion: number;

@@ -1,0 +1,180 @@
+// The plan protocol is written once (native/protocol.json) and generated into the TypeScript
+// (lib/backends/protocol.ts) and the C++ (native/binding/plan_protocol.hpp, native/kernels/protocol.hpp).
+// These tests tie the generated files to the JSON, and the compiled addon to the generated files:
+// the reader reads exactly the listed keys, in the listed order; a missing key is an error naming
+// it; an extra key is never read; the label arrays accepted are exactly the listed ones.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  KERNELS_HPP_OUT,
+  PLAN_HPP_OUT,
+  PROTOCOL_JSON,
+  ROOT,
+  TS_OUT,
+  readProtocol,
+  staleFiles,
+} from '../scripts/generate-protocol.mjs';
+import { loadNative } from '../lib/backends/native/loader.js';
+import {
+  LABEL_ARRAYS,
+  MAX_BLOCKS,
+  MIN_BLOCK_WORK,
+  PLAN_VERSION,
+  SIGMOID_PLAN_KEYS,
+  SOFTMAX_PLAN_KEYS,
+} from '../lib/backends/protocol.js';
+import { isIntegerArray } from '../lib/facade/validate.js';
+import { sigmoidPlan, softmaxPlan } from './fixtures/plans.mjs';
+
+const protocol = readProtocol();
+const native = loadNative();
+const addon = native.addon;
+
+describe('the generated files', () => {
+  it('match native/protocol.json (`node scripts/generate-protocol.mjs --check` exits 0)', () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'scripts', 'generate-protocol.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('are found stale when the JSON changes (a copy of the inputs in a scratch folder)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'focal-protocol-'));
+    try {
+      for (const file of [PROTOCOL_JSON, TS_OUT, PLAN_HPP_OUT, KERNELS_HPP_OUT, '.prettierrc.json', '.clang-format']) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
+        copyFileSync(join(ROOT, file), join(dir, file));
+      }
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      expect(await staleFiles(dir)).toEqual([]);
+      const json = JSON.parse(readFileSync(join(dir, PROTOCOL_JSON), 'utf8'));
+      json.blocks.minBlockWork.value *= 2;
+      writeFileSync(join(dir, PROTOCOL_JSON), JSON.stringify(json));
+      // The block constants live in the TS module and the kernels' header, not the binding's.
+      expect(await staleFiles(dir)).toEqual([TS_OUT, KERNELS_HPP_OUT]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('give the TypeScript the JSON values', () => {
+    expect(PLAN_VERSION).toBe(protocol.planVersion);
+    expect(MAX_BLOCKS).toBe(protocol.blocks.maxBlocks.value);
+    expect(MIN_BLOCK_WORK).toBe(protocol.blocks.minBlockWork.value);
+    expect(SIGMOID_PLAN_KEYS).toEqual(protocol.plans.sigmoid.map((f) => f.name));
+    expect(SOFTMAX_PLAN_KEYS).toEqual(protocol.plans.softmax.map((f) => f.name));
+    expect(Object.keys(LABEL_ARRAYS)).toEqual(protocol.labelTypes.flatMap((t) => t.arrays));
+  });
+
+  it('the fixture plans have exactly the protocol keys', () => {
+    expect(Object.keys(sigmoidPlan(1)).sort()).toEqual([...SIGMOID_PLAN_KEYS].sort());
+    expect(Object.keys(softmaxPlan(1, 2)).sort()).toEqual([...SOFTMAX_PLAN_KEYS].sort());
+  });
+});
+
+/** Every typed array constructor of the language, by name. */
+const ALL_TYPED_ARRAYS = protocol.typedArrays.map(
+  (a) => [a.name, (globalThis as unknown as Record<string, new (n: number) => ArrayBufferView>)[a.name]!] as const,
+);
+
+describe('the label arrays', () => {
+  it('the facade takes exactly the listed ones as integer labels', () => {
+    for (const [name, Ctor] of ALL_TYPED_ARRAYS) {
+      expect(isIntegerArray(new Ctor(2)), name).toBe(name in LABEL_ARRAYS);
+    }
+  });
+});
+
+type Call = (plan: object) => { sum: number; count: number };
+
+/** The result or the error message of a call. */
+function outcome(call: Call, plan: object): unknown {
+  try {
+    return call(plan);
+  } catch (error) {
+    return error instanceof TypeError ? `TypeError: ${error.message}` : error;
+  }
+}
+
+describe.skipIf(!addon)('native: the plan reader reads the generated keys', () => {
+  const kinds = [
+    {
+      kind: 'sigmoid',
+      keys: SIGMOID_PLAN_KEYS,
+      plan: () => sigmoidPlan(3),
+      call: (p: object) => addon!.sigmoid(p as never),
+    },
+    {
+      kind: 'softmax',
+      keys: SOFTMAX_PLAN_KEYS,
+      plan: () => softmaxPlan(3, 2),
+      call: (p: object) => addon!.softmax(p as never),
+    },
+  ] as const;
+
+  it("the addon's planVersion is the generated one", () => {
+    expect(addon!.info().planVersion).toBe(PLAN_VERSION);
+  });
+
+  for (const { kind, keys, plan, call } of kinds) {
+    it(`${kind}: every key once, in the listed order, and nothing else`, () => {
+      const read: PropertyKey[] = [];
+      const proxy = new Proxy(
+        { ...plan(), extra: 1 },
+        {
+          get(target, key, receiver) {
+            read.push(key);
+            return Reflect.get(target, key, receiver) as unknown;
+          },
+        },
+      );
+      expect(call(proxy).count).toBeGreaterThan(0);
+      expect(read).toEqual([...keys]);
+    });
+
+    it(`${kind}: a missing key is a TypeError naming it (or, for a nullable one, the same as null)`, () => {
+      for (const field of protocol.plans[kind]) {
+        const missing = { ...plan() } as Record<string, unknown>;
+        delete missing[field.name];
+        const got = outcome(call, missing);
+        const named = typeof got === 'string' && got.includes(`plan.${field.name}`);
+        if (field.nullable) {
+          if (!named) expect(got, field.name).toEqual(outcome(call, { ...plan(), [field.name]: null }));
+        } else {
+          expect(got, field.name).toMatch(new RegExp(`^TypeError: .*plan\\.${field.name}\\b.*received undefined`));
+        }
+      }
+    });
+
+    it(`${kind}: an extra key is ignored (its getter never runs)`, () => {
+      const extra = Object.defineProperty(plan(), 'clip', {
+        get() {
+          throw new Error('read');
+        },
+        enumerable: true,
+      });
+      expect(call(extra)).toEqual(call(plan()));
+    });
+  }
+
+  it('labels: exactly the listed arrays, and the message gives their widths', () => {
+    const want = addon!.softmax(softmaxPlan(3, 2));
+    for (const [name, Ctor] of ALL_TYPED_ARRAYS) {
+      const p = softmaxPlan(3, 2, { labels: new Ctor(3) as never });
+      if (name in LABEL_ARRAYS) {
+        expect(addon!.softmax(p), name).toEqual(want);
+        expect(addon!.sigmoid(sigmoidPlan(3, { targets: new Ctor(3) as never })), name).toEqual(
+          addon!.sigmoid(sigmoidPlan(3)),
+        );
+      } else {
+        expect(() => addon!.softmax(p), name).toThrow(
+          /^focal-loss \(native\): plan\.labels must be an integer typed array \(8, 16 or 32 bits\)/,
+        );
+      }
+    }
+  });
+});
