@@ -130,7 +130,8 @@ function tsModule(p) {
 /** The upper end of the plans' `threads` range (one value: every plan kind must agree). */
 function maxThreads(p) {
   const maxima = new Set(Object.values(p.plans).map((fields) => fields.find((f) => f.name === 'threads')?.max));
-  if (maxima.size !== 1 || maxima.has(undefined)) throw new Error(`${PROTOCOL_JSON}: every plan needs one threads range`);
+  if (maxima.size !== 1 || maxima.has(undefined))
+    throw new Error(`${PROTOCOL_JSON}: every plan needs one threads range`);
   return [...maxima][0];
 }
 
