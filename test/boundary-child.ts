@@ -2,6 +2,7 @@
  * Runs a piece of a boundary test in a fresh Node process, so that a crash (SIGSEGV, an abort) is a
  * failed test, not a dead test runner. The body is an ES module body with `api` bound to one
  * backend's functions (from dist/, so `npm run build` first), `addon` the native binding (or null),
+ * `sigmoidPlan`/`softmaxPlan` the fixture plans (test/fixtures/plans.mjs) for calling it directly,
  * `report(line)` writing one JSON line and `outcome(f)` turning a call into { ok, count, loss } or
  * the error's class, code, argument, index and message, each with the call's time in `ms`.
  */
@@ -11,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const distUrl = (file: string): string => JSON.stringify(pathToFileURL(join(root, 'dist', file)).href);
+const plansUrl = JSON.stringify(pathToFileURL(join(root, 'test', 'fixtures', 'plans.mjs')).href);
 
 export interface ChildRun {
   status: number | null;
@@ -27,6 +29,7 @@ export function inChild(backend: 'js' | 'native', body: string, nodeArgs: string
     const { createFocalLoss } = await import(${distUrl('facade/api.js')});
     const { jsKernels } = await import(${distUrl('backends/js/kernels.js')});
     const { loadNative } = await import(${distUrl('backends/native/loader.js')});
+    const { sigmoidPlan, softmaxPlan } = await import(${plansUrl});
     const native = loadNative('auto');
     const api = createFocalLoss(${backend === 'js' ? 'jsKernels' : 'native.kernels'});
     const backendName = ${JSON.stringify(backend)};

@@ -1700,9 +1700,7 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
       report({ label: 'facade', ...(await outcome(() => api.sigmoidFocalLoss(x, new Uint8Array(x.length), detachLogits(x)))) });
       if (addon) {
         x = new Float64Array(1 << 16).fill(0.5);
-        const plan = { logits: x, targets: new Uint8Array(x.length), weights: null, gamma: 2, alpha: 0.25,
-          labelSmoothing: 0, probabilities: false, probabilityEpsilon: 1e-15, gradScale: 1, lossOut: null, gradOut: null,
-          threads: 1, simd: -1 };
+        const plan = sigmoidPlan(x.length, { logits: x, probabilityEpsilon: 1e-15 });
         Object.defineProperty(plan, 'gamma', Object.getOwnPropertyDescriptor(detachLogits(x), 'gamma'));
         report({ label: 'addon', ...(await outcome(() => addon.sigmoid(plan))) });
       }`;
@@ -1789,9 +1787,7 @@ describe('findings of the fuzzing, fixed (issue 4)', () => {
     'the addon, given no samples and a huge class count directly, does not crash (child process)',
     () => {
       const body = `
-      const plan = { logits: new Float64Array(0), labels: new Int32Array(0), targets: null, weights: null, outer: 0, classes: 2 ** 40, inner: 1,
-        gamma: 2, alpha: null, alphaScale: 1, labelSmoothing: 0, ignoreIndex: -100, gradScale: 1, gradScaleByCount: true,
-        lossOut: null, gradOut: null, threads: 1, simd: -1 };
+      const plan = softmaxPlan(0, 2 ** 40);
       report({ label: 'addon.softmax', ...(await outcome(() => addon.softmax(plan))) });`;
       const { status, signal, stderr } = inChild('native', body);
       expect(`${signal ?? status} ${stderr.trim().split('\n').slice(-2).join(' / ')}`).toMatch(/^0 /);
