@@ -6,8 +6,9 @@
 //   - linux-arm64 (glibc), cross-compiled, when this is linux-x64 and the aarch64 cross compiler is
 //     installed (Debian/Ubuntu: `apt-get install g++-aarch64-linux-gnu`);
 //   - then this machine's own (linux-x64 on the development and CI machines).
-// The cross build goes first because node-gyp builds into build/: the last build is the one left in
-// build/Release, and that must be this machine's (the loader tries build/Release first).
+// Both build in build/ (prebuildify moves each .node out of build/Release into prebuilds/). The cross
+// build goes first, so that build/ is left configured and compiled for this machine: a later
+// `node-gyp build` (or `npm run build:native`) then makes a binary this machine can load.
 //
 // OpenMP: scripts/detect-openmp.mjs probes $CXX_target / $CXX, so in the cross build it probes the
 // cross compiler (and its libgomp). Each target's answer is printed.
