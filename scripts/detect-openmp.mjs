@@ -8,8 +8,10 @@
 // Overrides:
 //   FOCAL_LOSS_OPENMP=0|false|off  never use OpenMP (no probe)
 //   FOCAL_LOSS_OPENMP=1|true|on    always use OpenMP (no probe; the build fails if the compiler lacks it)
-//   CXX                            compiler to probe (default, like the Makefile node-gyp generates:
-//                                  `g++`, then `c++`, then `clang++`)
+//   CXX_target, CXX                compiler to probe, in gyp's order (default, like the Makefile
+//                                  node-gyp generates: `g++`, then `c++`, then `clang++`); a cross
+//                                  build sets them to the cross compiler (scripts/prebuild.mjs), so
+//                                  the probe links against the target's libgomp, not the host's
 //
 // OpenMP is never required: the kernels compile and run serially without it.
 

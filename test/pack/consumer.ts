@@ -130,3 +130,31 @@ export const TSCONFIG = JSON.stringify(
   null,
   2,
 );
+
+/**
+ * The same computations on two machines, compared by pack.pack.ts: losses and gradients of both
+ * functions, float32 and float64, hard and soft targets, the tiled (C = 10) and generic (C = 40)
+ * softmax, as plain numbers (JSON keeps a double's value exactly).
+ */
+export const ACROSS_MACHINES = `
+import { sigmoidFocalLoss, softmaxFocalLoss, backend } from 'focal-loss';
+let seed = 12345;
+const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const out = {};
+for (const F of [Float32Array, Float64Array]) {
+  const x = F.from({ length: 203 }, () => (random() - 0.5) * 40);
+  const t = Uint8Array.from(x, () => (random() < 0.3 ? 1 : 0));
+  const soft = F.from(x, () => random());
+  for (const [name, targets] of [['hard', t], ['soft', soft]]) {
+    const r = sigmoidFocalLoss(x, targets, { gamma: 2, reduction: 'none', gradient: true });
+    out['sigmoid ' + F.name + ' ' + name] = [...r.loss, ...r.grad];
+  }
+  for (const C of [10, 40]) {
+    const z = F.from({ length: 37 * C }, () => (random() - 0.5) * 20);
+    const y = Int32Array.from({ length: 37 }, () => Math.floor(random() * C));
+    const r = softmaxFocalLoss(z, y, { numClasses: C, gamma: 1.5, reduction: 'none', gradient: true });
+    out['softmax ' + F.name + ' C=' + C] = [...r.loss, ...r.grad];
+  }
+}
+console.log(JSON.stringify({ arch: process.arch, backend: backend(), out }));
+`;

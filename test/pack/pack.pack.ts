@@ -4,7 +4,11 @@
  * an install:
  *   1. a prebuilt binary for this machine in the tarball: no compiling, the prebuild is loaded;
  *   2. no prebuild but a compiler: the install script compiles the addon;
- *   3. neither: the install prints one clear line, and the JS implementation is used.
+ *   3. neither: the install prints one clear line, and the JS implementation is used;
+ *   4. the same tarball, installed for and run by the arm64 Node under qemu-aarch64: the
+ *      linux-arm64 prebuild is loaded (native, NEON), and its results equal the x86-64 prebuild's
+ *      within docs/NUMERICS.md's tolerances (needs the emulator: scripts/arm64-node.mjs; skipped
+ *      without it, but never in CI, which installs it).
  * The install script is denied in case 1 (`allowScripts` in the project's package.json: npm 11.19
  * runs unapproved scripts with a warning, a future npm will not run them), so it shows that the
  * prebuild needs no script; it is approved in the other cases.
@@ -18,7 +22,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CJS, CTS, MJS, TS, TSCONFIG, packageJson } from './consumer.js';
+import { ACROSS_MACHINES, CJS, CTS, MJS, TS, TSCONFIG, packageJson } from './consumer.js';
+import { arm64Node, missing } from '../../scripts/arm64-node.mjs';
+import { TOL, mismatch } from '../helpers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'focal-loss-pack-'));
@@ -115,9 +121,13 @@ describe('npm pack', () => {
     ]) {
       expect(files, f).toContain(`package/${f}`);
     }
-    expect(files.some((f) => /^package\/prebuilds\/linux-x64\/.*\.node$/.test(f))).toBe(
-      process.platform === 'linux' && process.arch === 'x64',
-    );
+    // Both made on linux-x64 (linux-arm64 with the cross compiler), and prepack refuses without them.
+    for (const target of ['linux-x64', 'linux-arm64']) {
+      expect(
+        files.some((f) => new RegExp(`^package/prebuilds/${target}/focal-loss\\.glibc\\.node$`).test(f)),
+        target,
+      ).toBe(process.platform === 'linux' && process.arch === 'x64');
+    }
     expect(files.filter((f) => /^package\/(test|bench|build|lib|docs\/api)\//.test(f) || f.endsWith('.map'))).toEqual(
       [],
     );
@@ -168,4 +178,52 @@ describe('installed from the tarball', () => {
       expect(String(line.backend.loadError)).toMatch(/no prebuilt binary/);
     }
   });
+});
+
+const noEmulator = missing();
+describe('installed from the tarball, run on arm64 (qemu-aarch64)', () => {
+  const onX64 = process.platform === 'linux' && process.arch === 'x64';
+  // In CI a missing emulator is a failure (.ci/run installs it): a skip there would hide a broken prebuild.
+  it.runIf(onX64 && (!noEmulator || !!process.env.CI))(
+    '4. the linux-arm64 prebuild is loaded (native, neon) and agrees with the x86-64 one within the contract',
+    () => {
+      expect(noEmulator, 'the arm64 emulator').toBeNull();
+      // npm on this machine installs the files (nothing of them is per-machine but prebuilds/); the
+      // install script is denied, as on an arm64 server where the prebuild needs none.
+      const { dir } = install('arm64', withPrebuild, false);
+      expect(existsSync(join(dir, 'node_modules', 'focal-loss', 'build'))).toBe(false);
+      writeFileSync(join(dir, 'across.mjs'), ACROSS_MACHINES);
+      const clean = { FOCAL_LOSS_BACKEND: undefined, FOCAL_LOSS_NATIVE_PATH: undefined, FOCAL_LOSS_SIMD: undefined };
+      const [qemu, ...args] = arm64Node('across.mjs');
+      const runs = [run(qemu!, args, dir, clean), run(process.execPath, ['across.mjs'], dir, clean)].map((r) => {
+        expect(r.status, r.out).toBe(0);
+        return JSON.parse(r.out.trim().split('\n').pop()!) as {
+          arch: string;
+          backend: { name: string; simd: string; path: string };
+          out: Record<string, number[]>;
+        };
+      });
+      const [arm, x64] = runs as [(typeof runs)[number], (typeof runs)[number]];
+      expect(arm.arch).toBe('arm64');
+      expect(arm.backend).toMatchObject({ name: 'native', simd: 'neon' });
+      expect(arm.backend.path).toMatch(/node_modules\/focal-loss\/prebuilds\/linux-arm64\/focal-loss\.glibc\.node$/);
+      expect(x64.backend).toMatchObject({ name: 'native' });
+      expect(x64.backend.path).toMatch(/prebuilds\/linux-x64\//);
+      const failures: string[] = [];
+      let compared = 0;
+      for (const [key, values] of Object.entries(x64.out)) {
+        const tol = key.includes('Float32Array') ? TOL.float32 : TOL.float64;
+        const other = arm.out[key]!;
+        expect(other.length, key).toBe(values.length);
+        values.forEach((v, i) => {
+          compared++;
+          // Each machine is within the tolerance of the exact value, so the two are within twice it.
+          const m = mismatch(other[i]!, v, tol, 0, 2 * tol.rel);
+          if (m) failures.push(`${key}[${i}]: arm64 ${m}`);
+        });
+      }
+      console.log(`arm64 vs x86-64 prebuild: ${compared} values compared, ${failures.length} outside the contract`);
+      expect(failures.slice(0, 20)).toEqual([]);
+    },
+  );
 });

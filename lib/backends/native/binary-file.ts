@@ -55,11 +55,15 @@ function fields(view: DataView, little: boolean) {
  * - Mach-O (macOS): the load commands and every segment's file range (fileoff + filesize), in a thin
  *   file or in each slice of a universal one, and each slice's range.
  * - PE (Windows): the PE header, the section table and every section's raw data.
- * Not checked: what lies inside those ranges (the loader refuses a wrong machine or a bad symbol
- * with its own message), other formats (left to the loader), and a file changed after this check.
+ * - ELF: the machine (e_machine) against `arch` (process.arch): a file built for another
+ *   architecture (an x86-64 local build copied to an arm64 machine, say) is refused by name, where
+ *   the dynamic loader would say only "wrong ELF class" or "cannot open shared object file".
+ *   Machines missing from ELF_MACHINES, and architectures none of them is, are left to the loader.
+ * Not checked: what lies inside those ranges (the loader refuses a bad symbol with its own
+ * message), other formats (left to the loader), and a file changed after this check.
  * A missing or unreadable file is left to require(), whose error says so.
  */
-export function checkBinaryFile(path: string): void {
+export function checkBinaryFile(path: string, arch: string = process.arch): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -69,7 +73,7 @@ export function checkBinaryFile(path: string): void {
   try {
     const file = new BinaryFile(fd, fstatSync(fd).size);
     const magic = file.size >= 4 ? file.read(0n, 4, 'the magic number').getUint32(0, false) : 0;
-    if (magic === 0x7f454c46) checkElf(file);
+    if (magic === 0x7f454c46) checkElf(file, arch);
     else if (magic === 0xcafebabe || magic === 0xcafebabf) checkUniversal(file, magic === 0xcafebabf);
     else if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe].includes(magic)) checkMachO(file, 0n);
     else if (magic >>> 16 === 0x4d5a) checkPe(file); // 'MZ'
@@ -78,7 +82,24 @@ export function checkBinaryFile(path: string): void {
   }
 }
 
-function checkElf(file: BinaryFile): void {
+/**
+ * ELF e_machine values (the System V ABI's EM_* numbers) of the architectures Node runs on, by
+ * process.arch name. mips and mipsel share EM_MIPS (the byte order tells them apart, and the dynamic
+ * loader checks that), so EM_MIPS is absent here.
+ */
+const ELF_MACHINES: Readonly<Record<number, string>> = {
+  3: 'ia32', // EM_386
+  20: 'ppc', // EM_PPC
+  21: 'ppc64', // EM_PPC64
+  22: 's390x', // EM_S390
+  40: 'arm', // EM_ARM
+  62: 'x64', // EM_X86_64
+  183: 'arm64', // EM_AARCH64
+  243: 'riscv64', // EM_RISCV
+  258: 'loong64', // EM_LOONGARCH
+};
+
+function checkElf(file: BinaryFile, arch: string): void {
   const ident = file.read(0n, 16, 'the ELF identification');
   const elfClass = ident.getUint8(4);
   const data = ident.getUint8(5);
@@ -87,6 +108,14 @@ function checkElf(file: BinaryFile): void {
   }
   const wide = elfClass === 2;
   const header = fields(file.read(0n, wide ? 64 : 52, 'the ELF header'), data === 1);
+  const machine = header.u16(18);
+  const builtFor = ELF_MACHINES[machine];
+  if (builtFor !== undefined && builtFor !== arch && Object.values(ELF_MACHINES).includes(arch)) {
+    throw new Error(
+      `wrong machine: built for ${builtFor} (ELF e_machine ${machine}), this process is ${arch}; ` +
+        `rebuild it here, or install the package on a ${arch} machine`,
+    );
+  }
   const phoff = header.word(wide ? 32 : 28, wide);
   const shoff = header.word(wide ? 40 : 32, wide);
   const [phentsize, phnumField, shentsize, shnumField] = (wide ? [54, 56, 58, 60] : [42, 44, 46, 48]).map(header.u16);
