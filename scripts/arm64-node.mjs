@@ -12,9 +12,10 @@
 // saying what to install, when the emulator or the runtime is missing.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMain } from './is-main.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The Node version the arm64 tests run on: the oldest major of `engines`, as the x86-64 CI runs. */
@@ -53,15 +54,7 @@ export function fetchNode() {
   return nodePath;
 }
 
-const isMain = () => {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-};
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   fetchNode();
   const why = missing();
   if (why) {

@@ -14,9 +14,10 @@
 //
 // The functions are exported for test/build-sources.test.ts.
 
-import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMain } from './is-main.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TARGET = 'focal_loss';
@@ -217,15 +218,7 @@ export function checkBuild(root = ROOT) {
   return { ok: problems.length === 0, sources, onDisk, problems };
 }
 
-function isMain() {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   let result;
   try {
     result = checkBuild();

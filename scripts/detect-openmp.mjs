@@ -16,10 +16,10 @@
 // OpenMP is never required: the kernels compile and run serially without it.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isMain } from './is-main.mjs';
 
 const PROBE_SOURCE = `#include <omp.h>
 int main() {
@@ -86,15 +86,7 @@ export function detectOpenMP(env = process.env) {
   }
 }
 
-const isMain = () => {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-};
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   let result = false;
   try {
     result = detectOpenMP();
