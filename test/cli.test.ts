@@ -13,6 +13,7 @@ import { backend, sigmoidFocalLoss, softmaxFocalLoss } from '../lib/index.js';
 import { npyHeader, writeNpy, writeNpyRepeated } from './npy-writer.js';
 import { mulberry32 as rng } from './helpers.js';
 import { cliPath, expectOneLineError, root, runCli, type CliRun } from './cli-run.js';
+import type { EvalReport } from '../cli/eval.js';
 
 let dir = '';
 
@@ -207,30 +208,8 @@ type TypedArray =
   | Uint32Array
   | BigInt64Array;
 
-interface ClassJson {
-  class: number;
-  count: number;
-  elements: number;
-  meanLoss: number | null;
-  meanCrossEntropy: number | null;
-  share: number | null;
-}
-
-interface EvalJson {
-  mode: string;
-  labelKind: string;
-  gamma: number;
-  alpha: number | number[] | null;
-  ignoreIndex: number | null;
-  backend: string;
-  count: number;
-  ignored: number;
-  focalLoss: number;
-  crossEntropy: number;
-  classes: ClassJson[];
-  chunks: number;
-  chunkRows: number;
-}
+/** What `eval --json` prints: the CLI's own report type. */
+type EvalJson = EvalReport;
 
 function evalJson(args: string[]): EvalJson {
   return JSON.parse(ok(['eval', ...args, '--json']));

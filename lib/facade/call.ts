@@ -12,8 +12,10 @@
  *    is built. No caller code runs in this step, nor between it and a synchronous kernel.
  */
 import { baseConstructor, CallArrays, lengthOfView, overlaps, viewOf } from './arrays.js';
-import type { KernelResult } from '../backends/contract.js';
+import type { KernelResult, SimdSupport } from '../backends/contract.js';
+import { readSimd } from '../backends/simd.js';
 import { inSlice } from '../async/slices.js';
+import { readThreads } from './threads.js';
 import type { FloatArray, FocalLossResult, IntegerArray, Reduction } from '../types.js';
 import {
   conflictError,
@@ -271,6 +273,23 @@ function readOutputArray(
   const view = viewFor(value, name, arrays);
   if (lengthOfView(view) !== length) throw rangeError(`a ${type} of length ${length}`, name, view);
   return view;
+}
+
+/**
+ * The fields every plan ends with: where the results go, and how the call may run (the `threads`
+ * and `simd` options, checked last, after everything the result depends on).
+ */
+export function planRunFields(
+  options: Record<string, unknown>,
+  outputs: Outputs,
+  simd: SimdSupport | null,
+): { lossOut: FloatArray | null; gradOut: FloatArray | null; threads: number; simd: number } {
+  return {
+    lossOut: outputs.lossOut,
+    gradOut: outputs.gradOut,
+    threads: readThreads(options.threads),
+    simd: readSimd(options.simd, simd?.levels ?? null, simd?.default ?? 'scalar'),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   finish,
   gradientScale,
   inDtypeOf,
+  planRunFields,
   numericSteps,
   readAllOptions,
   readOutputs,
@@ -16,8 +17,6 @@ import {
   type Prepared,
 } from './call.js';
 import type { SigmoidPlan, SimdSupport } from '../backends/contract.js';
-import { readSimd } from '../backends/simd.js';
-import { readThreads } from './threads.js';
 import { kernelInputError } from './kernel-errors.js';
 import type { FloatArray, IntegerArray } from '../types.js';
 import { isIntegerArray, rangeError, readChoice, readNumberInRange } from './validate.js';
@@ -87,10 +86,7 @@ export function* prepareSigmoid(
     probabilities: input === 'probabilities',
     probabilityEpsilon: float32 ? PROBABILITY_EPSILON.float32 : PROBABILITY_EPSILON.float64,
     gradScale: gradientScale(reduction, n),
-    lossOut: outputs.lossOut,
-    gradOut: outputs.gradOut,
-    threads: readThreads(options.threads),
-    simd: readSimd(options.simd, simd?.levels ?? null, simd?.default ?? 'scalar'),
+    ...planRunFields(options, outputs, simd),
   };
   return {
     plan,

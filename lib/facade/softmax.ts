@@ -7,6 +7,7 @@ import {
   finish,
   gradientScale,
   inDtypeOf,
+  planRunFields,
   numericSteps,
   readAllOptions,
   readOutputs,
@@ -19,8 +20,6 @@ import {
 } from './call.js';
 import { kernelInputError } from './kernel-errors.js';
 import type { SimdSupport, SoftmaxPlan } from '../backends/contract.js';
-import { readSimd } from '../backends/simd.js';
-import { readThreads } from './threads.js';
 import type { FloatArray, IntegerArray } from '../types.js';
 import {
   conflictError,
@@ -233,10 +232,7 @@ export function* prepareSoftmax(
     // 'mean' divides by the samples that are not ignored, which the kernel counts.
     gradScale: byCount ? 1 : gradientScale(reduction, samples),
     gradScaleByCount: byCount,
-    lossOut: outputs.lossOut,
-    gradOut: outputs.gradOut,
-    threads: readThreads(options.threads),
-    simd: readSimd(options.simd, simd?.levels ?? null, simd?.default ?? 'scalar'),
+    ...planRunFields(options, outputs, simd),
   };
   return {
     plan,
