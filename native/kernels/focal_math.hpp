@@ -1,12 +1,12 @@
 // Elementwise focal-loss mathematics in the stable forms of docs/NUMERICS.md: the one C++ definition
 // of each per-element (sigmoid) and per-sample (hard-label softmax) formula and of the input
 // predicates, used by the plain drivers (sigmoid_focal.cpp, softmax_focal.cpp) and by the vector
-// kernels of every instruction set (simd_kernels.inc), which call these pieces inside their loops.
+// kernels of every instruction set (simd_sigmoid.inc, simd_softmax.inc), which call these pieces inside their loops.
 // Pure C++: no N-API here, so the math can be read and tested on its own.
 // Everything is computed in double, whatever the storage type: float32 inputs are widened, and the
 // result is rounded once when stored, which keeps float32 outputs within an ulp of the exact value.
 //
-// Internal linkage (the unnamed namespace): simd_kernels.inc includes this header after an
+// Internal linkage (the unnamed namespace): the simd_*.inc kernels include this header after an
 // instruction-set target pragma (its loops call the pieces below, its rare careful path calls
 // sigmoid_focal_from_logit); with the
 // usual inline linkage the linker could keep that AVX-512 copy for every caller (SIGILL on older
@@ -230,7 +230,7 @@ inline double log_p_over_q(double log_p, double q) {
 
 // The hard-label softmax of one sample with label y (docs/NUMERICS.md, multi-class), in the pieces
 // every driver shares (the strided one of softmax_focal.cpp, the per-row and the tiled kernels of
-// simd_kernels.inc, which find the maximum and the exponentials each in its own way). With M the
+// simd_softmax.inc, which find the maximum and the exponentials each in its own way). With M the
 // maximum logit, e_j = exp(z_j - M) and rest = S - 1 = the sum of e_j over the classes but one at M:
 //   log p_y = (z_y - M) - log1p(rest)     (shifted_y = z_y - M, 0 at the maximum even when infinite)
 //   p_y = e_y / S,  q_y = 1 - p_y = rest / S for the class at M (y_top), (1 + (rest - e_y)) / S else

@@ -1,4 +1,4 @@
-// SIMD levels and run-time dispatch. The vectorized kernels (native/simd/simd_kernels.inc) are compiled
+// SIMD levels and run-time dispatch. The vectorized kernels (native/simd/simd_sigmoid.inc, simd_softmax.inc) are compiled
 // once per instruction set, each copy in a namespace of its own (focal::avx512, focal::avx2,
 // focal::neon, focal::scalar), and the level is chosen at run time from the CPU, so one binary is
 // fast on new x86-64 machines and correct on old ones. No -march=native anywhere.
@@ -20,7 +20,7 @@
 #include "../kernels/sigmoid_focal.hpp"
 #include "../kernels/softmax_focal.hpp"
 
-// `#pragma omp simd <clauses>` for the vectorized builds of simd_kernels.inc (needs -fopenmp-simd
+// `#pragma omp simd <clauses>` for the vectorized builds of the simd_*.inc kernels (needs -fopenmp-simd
 // or -fopenmp; without either the compiler ignores it and may still vectorize on its own).
 #define FOCAL_PRAGMA(x) _Pragma(#x)
 #define FOCAL_OMP_SIMD(...) FOCAL_PRAGMA(omp simd __VA_ARGS__)

@@ -5,7 +5,7 @@
 
 namespace focal {
 
-// The per-instruction-set copies of the kernels (defined in simd_kernels.inc).
+// The per-instruction-set copies of the kernels (defined in simd_sigmoid.inc and simd_softmax.inc).
 #define FOCAL_DECLARE_ISA(isa)                                                                                        \
   namespace isa {                                                                                                     \
   template <typename T, typename L>                                                                                   \
