@@ -1,7 +1,7 @@
-// SIMD levels and run-time dispatch. The vectorized kernels (native/simd/simd_sigmoid.inc, simd_softmax.inc) are compiled
-// once per instruction set, each copy in a namespace of its own (focal::avx512, focal::avx2,
-// focal::neon, focal::scalar), and the level is chosen at run time from the CPU, so one binary is
-// fast on new x86-64 machines and correct on old ones. No -march=native anywhere.
+// SIMD levels and run-time dispatch. The vectorized kernels (native/simd/simd_sigmoid.inc, simd_softmax.inc) are
+// compiled once per instruction set, each copy in a namespace of its own (focal::avx512, focal::avx2, focal::neon,
+// focal::scalar), and the level is chosen at run time from the CPU, so one binary is fast on new x86-64 machines and
+// correct on old ones. No -march=native anywhere.
 #pragma once
 
 // Every standard header the per-ISA code (simd_isa.inc) uses, here so that each simd_<isa>.cpp has
