@@ -20,8 +20,8 @@ export const BASELINE_F64 = {
   commit: '53fd847',
   cpu: 'Intel(R) Xeon(R) Processor (family 6, model 167)',
   threads: 2,
-  ns: 5.0,
-  runs: 5,
+  ns: 7.2,
+  runs: 120,
 };
 
 const GRAD = 'g2-grad';
