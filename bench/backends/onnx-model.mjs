@@ -15,7 +15,6 @@ message AttributeProto {
   string name = 1;
   float f = 2;
   int64 i = 3;
-  repeated int64 ints = 8;
   int32 type = 20;
 }
 message TensorProto {
@@ -84,7 +83,7 @@ const FLOAT = 1;
 const INT32 = 6;
 const INT64 = 7;
 /** AttributeProto.AttributeType */
-const ATTRIBUTE = { int: 2, ints: 7 };
+const ATTRIBUTE_INT = 2;
 
 /** A graph under construction: every op has one output, named after its position. */
 class Graph {
@@ -103,11 +102,9 @@ class Graph {
     return name;
   }
 
-  /** Appends `opType(inputs)` with integer attributes `{ name: number | number[] }`; returns its output's name. */
+  /** Appends `opType(inputs)` with integer attributes `{ name: value }`; returns its output's name. */
   op(opType, inputs, attributes = {}, output = `v${this.nodes.length}`) {
-    const attribute = Object.entries(attributes).map(([name, value]) =>
-      Array.isArray(value) ? { name, type: ATTRIBUTE.ints, ints: value } : { name, type: ATTRIBUTE.int, i: value },
-    );
+    const attribute = Object.entries(attributes).map(([name, i]) => ({ name, type: ATTRIBUTE_INT, i }));
     this.nodes.push({ op_type: opType, name: output, input: inputs, output: [output], attribute });
     return output;
   }
