@@ -20,7 +20,7 @@ import { staleness } from './freshness.mjs';
 import { commitOf, cpuSnapshot, machineInfo, otherWork } from './machine.mjs';
 import { markdownReport, textReport } from './report.mjs';
 import { evaluateTargets } from './targets.mjs';
-import { measure, PER_CALL, perCall, TIMING } from './timing.mjs';
+import { measure, measureAlternating, PER_CALL, perCall, TIMING } from './timing.mjs';
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`.padStart(5);
@@ -153,6 +153,23 @@ async function timeRow(sizeLabel, data, row, call, applies = () => true) {
   return row;
 }
 
+/** Rows whose cells are timed in turns, column by column (old against new: the --baseline row). */
+async function timeRowsAlternating(sizeLabel, data, rows, calls, applies) {
+  const prefix = prefixOf(data);
+  for (const column of columns) {
+    if (!applies(column)) continue;
+    const cells = calls.map((call) => ({ run: call(data, column), runPrefix: call(prefix, column) }));
+    const results = await measureAlternating(cells, timing);
+    results.forEach(({ value, ...result }, i) => {
+      rows[i].cells[column.id] = { ...result, ns: (result.ms * 1e6) / data.elements, loss: value };
+      progress(
+        `${sizeLabel} | ${rows[i].label} | ${column.label}: ${rows[i].cells[column.id].ns.toFixed(2)} ns/el [${result.runs}]`,
+      );
+    });
+  }
+  return rows;
+}
+
 /** Rows in the report's order: by backend, then variant, then thread count. */
 const ROW_ORDER = [
   'native',
@@ -179,22 +196,25 @@ async function timeSize(size) {
     const label = native.threadsOption ? `native, ${threadsLabel(t)}` : `native, default ${threadsLabel(t)}`;
     rows.push(await timeRow(size.label, data, { id: `native@${t}`, label, cells: {} }, (d, c) => native.call(d, c, t)));
   }
-  // The variants the targets compare with the main call, at the largest thread count only.
+  // The variants the targets compare with the main call, at the largest thread count only; the
+  // float64 one in turns with the --baseline checkout's float64 call when there is one.
+  const t = nativeThreads.at(-1);
   for (const [variant, { suffix, label }] of Object.entries(VARIANTS)) {
-    const t = nativeThreads.at(-1);
-    if (variant === 'out' || t === undefined || !columns.some((c) => variantApplies(variant, data, c))) continue;
+    const applies = (c) => variantApplies(variant, data, c);
+    if (variant === 'out' || t === undefined || !columns.some(applies)) continue;
     const row = { id: `native${suffix}@${t}`, label: `native, ${threadsLabel(t)}${label}`, cells: {} };
     const call = (d, c) => native.call(d, c, t, variant);
-    rows.push(await timeRow(size.label, data, row, call, (c) => variantApplies(variant, data, c)));
-  }
-  const t = nativeThreads.at(-1);
-  if (baseline.available && t !== undefined && size.kind === 'sigmoid') {
-    const row = {
-      id: `baseline-f64@${t}`,
-      label: `baseline ${baseline.commit}, ${threadsLabel(t)}, float64 logits`,
-      cells: {},
-    };
-    rows.push(await timeRow(size.label, data, row, (d, c) => baseline.call(d, c, t, 'f64')));
+    if (variant === 'f64' && baseline.available) {
+      const old = {
+        id: `baseline-f64@${t}`,
+        label: `baseline ${baseline.commit}, ${threadsLabel(t)}${label}`,
+        cells: {},
+      };
+      const oldCall = (d, c) => baseline.call(d, c, t, variant);
+      rows.push(...(await timeRowsAlternating(size.label, data, [row, old], [call, oldCall], applies)));
+    } else {
+      rows.push(await timeRow(size.label, data, row, call, applies));
+    }
   }
   if (floor.available) {
     for (const t of args.threads) {

@@ -9,7 +9,7 @@
 /**
  * "float64 sigmoid >= 1.5x faster than today's" compares with the kernels before issue 12. Side by
  * side when the bench is given `--baseline DIR` (a built checkout of that commit: row
- * baseline-f64@T, same data, same run); otherwise with this recorded figure of that commit's
+ * baseline-f64@T, same data, timed in turns with native-f64@T); otherwise with this recorded figure of that commit's
  * float64 sigmoid forward + gradient (N = 1e7, gamma 2, Uint8 targets, into `out`, 2 threads), which
  * holds only on the CPU it was recorded on (the target is n/a elsewhere). It was recorded while
  * the machine was shared with other busy processes (load average about 6 on 2 cores): the fastest

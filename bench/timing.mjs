@@ -74,6 +74,36 @@ export async function measure(run, runPrefix, options) {
   return { ms: median(times), runs: times.length, warmup: 'full', value: last };
 }
 
+/**
+ * Two or more calls timed in turns (A, B, A, B, ...) under measure's rules, so that a change in the
+ * machine's load hits them alike: for old-against-new comparisons. `cells`: [{ run, runPrefix }].
+ * Returns one { ms, runs, warmup, value } per cell.
+ */
+export async function measureAlternating(cells, options) {
+  const { minRuns, maxRuns, budgetMs, slowMs } = options;
+  let prefixOnly = false;
+  for (const { runPrefix } of cells) {
+    await timeOnce(runPrefix);
+    if ((await timeOnce(runPrefix)) * PREFIX_DIVISOR > slowMs) prefixOnly = true;
+  }
+  if (!prefixOnly) for (const { run } of cells) await warmUp(run);
+  const times = cells.map(() => []);
+  const values = [];
+  let spent = 0;
+  let slow = prefixOnly;
+  do {
+    for (const [i, { run }] of cells.entries()) {
+      const t = await timeOnce(run);
+      times[i].push(t);
+      values[i] = last;
+      spent += t;
+      if (t > slowMs) slow = true;
+    }
+  } while (!slow && (times[0].length < minRuns || (spent < cells.length * budgetMs && times[0].length < maxRuns)));
+  const warmup = prefixOnly ? 'prefix' : 'full';
+  return times.map((ts, i) => ({ ms: median(ts), runs: ts.length, warmup, value: values[i] }));
+}
+
 /** Small-batch timing: a batch lasts at least `batchMs`; `batches` of them at least, more while `budgetMs` lasts. */
 export const PER_CALL = {
   full: { batchMs: 5, batches: 7, maxBatches: 25, budgetMs: 300 },
