@@ -1,9 +1,9 @@
 // Command-line options of `npm run bench` (node's util.parseArgs).
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { SIZES } from './data.mjs';
+import { SIZES, SMALL_BATCH } from './data.mjs';
 
-export const BACKENDS = ['native', 'js', 'tfjs', 'torch', 'floor'];
+export const BACKENDS = ['native', 'js', 'tfjs', 'torch', 'torch-default-malloc', 'onnxruntime', 'floor'];
 export const MODES = ['fwd', 'grad'];
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -14,10 +14,13 @@ export const USAGE = `Usage: npm run bench -- [options]
                        (default: the full set, or the quick set with --quick)
   --gammas LIST        default 2,0.5
   --modes LIST         fwd (forward only), grad (forward + gradient); default fwd,grad
-  --threads LIST       thread counts for native, floor and PyTorch (default 1,${availableParallelism()})
+                       (torch: glibc malloc tuned to keep freed memory, see bench/backends/torch.mjs;
+                       torch-default-malloc: glibc's defaults, PyTorch as it comes)
+  --threads LIST       thread counts for native, floor, onnxruntime and PyTorch (default 1,${availableParallelism()})
   --python PATH        Python with torch (default: $FOCAL_BENCH_PYTHON, /usr/bin/python3, python3)
-  --torch-default-malloc  run PyTorch with glibc's default malloc (by default it runs with
-                       MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ raised: see bench/backends/torch.mjs)
+  --baseline DIR       a built checkout of the commit before issue 12 (npm ci there): its float64
+                       sigmoid is timed side by side for the float64 target (else a recorded figure)
+  --no-small-batch     skip the small-batch table (time per call at N = ${SMALL_BATCH.elements.join(', ')})
   --markdown           write the report to --out (the default for a full run with default options)
   --no-markdown        never write it
   --out FILE           default BENCHMARKS.md
@@ -55,7 +58,8 @@ export function readArgs(argv = process.argv.slice(2)) {
       modes: { type: 'string' },
       threads: { type: 'string' },
       python: { type: 'string' },
-      'torch-default-malloc': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
+      'no-small-batch': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
       'no-markdown': { type: 'boolean', default: false },
       out: { type: 'string', default: 'BENCHMARKS.md' },
@@ -64,7 +68,7 @@ export function readArgs(argv = process.argv.slice(2)) {
   });
   const defaults =
     !values.quick &&
-    !values['torch-default-malloc'] &&
+    !values['no-small-batch'] &&
     ['backends', 'sizes', 'gammas', 'modes', 'threads'].every((k) => values[k] === undefined);
   const sizeIds = values.sizes
     ? choose(
@@ -85,7 +89,8 @@ export function readArgs(argv = process.argv.slice(2)) {
     modes: values.modes ? choose(values.modes, MODES, 'mode') : MODES,
     threads: [...new Set(threads)].sort((a, b) => a - b),
     python: values.python,
-    torchTunedMalloc: !values['torch-default-malloc'],
+    baseline: values.baseline,
+    smallBatch: !values['no-small-batch'],
     markdown: !values['no-markdown'] && (values.markdown || defaults),
     out: values.out,
     /** True when every option is the default: the issue's full benchmark. */

@@ -38,6 +38,27 @@ export const SIZES = [
   },
 ];
 
+/**
+ * The small-batch table: time per call at these numbers of logits, where the per-call overhead
+ * shows (softmax: rows of `classes` logits each).
+ */
+export const SMALL_BATCH = { elements: [4, 1e3, 1e5], classes: 4 };
+
+/** The sizes of the small-batch table, sigmoid then softmax. */
+export function smallBatchSizes() {
+  const { elements, classes } = SMALL_BATCH;
+  return [
+    ...elements.map((n) => ({ id: `sigmoid-${n}`, kind: 'sigmoid', n, label: `sigmoid, N = ${n}` })),
+    ...elements.map((n) => ({
+      id: `softmax-${n}`,
+      kind: 'softmax',
+      rows: n / classes,
+      classes,
+      label: `softmax, [${n / classes}, ${classes}]`,
+    })),
+  ];
+}
+
 /** Fraction of positives among the sigmoid targets (hard 0/1 labels). */
 export const POSITIVE_RATE = 0.1;
 /** Standard deviation of the logits (normal, mean 0). */
@@ -63,7 +84,8 @@ function normalLogits(length, random) {
 /**
  * The data for one size. Sigmoid: float32 logits, Uint8Array 0/1 targets (the natural input for
  * hard labels), and the same targets as float32 for frameworks that need float targets.
- * Softmax: float32 logits [rows, classes] and Int32Array labels.
+ * Sigmoid also has the logits as float64 (`logitsF64`, with its own `gradF64` buffer) for the
+ * float64 kernels. Softmax: float32 logits [rows, classes] and Int32Array labels.
  * `grad` is one preallocated float32 buffer of the logits' length, passed as `out: { grad }` (and
  * as the floor's output) so that allocation is never timed.
  */
@@ -80,6 +102,8 @@ export function makeData(size, seed = 20261128) {
       targets,
       targetsF32: Float32Array.from(targets),
       grad: new Float32Array(size.n),
+      logitsF64: Float64Array.from(logits),
+      gradF64: new Float64Array(size.n),
     };
   }
   const { rows, classes } = size;
@@ -111,6 +135,8 @@ function makePrefix(data) {
       targets: data.targets.subarray(0, n),
       targetsF32: data.targetsF32.subarray(0, n),
       grad: data.grad.subarray(0, n),
+      logitsF64: data.logitsF64.subarray(0, n),
+      gradF64: data.gradF64.subarray(0, n),
     };
   }
   const rows = Math.ceil(size.rows / PREFIX_DIVISOR);

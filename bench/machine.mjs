@@ -58,6 +58,15 @@ export function loadAverage() {
   return Number(read('/proc/loadavg').split(' ')[0] || NaN);
 }
 
+/** The short commit of a checkout, with a mark when lib/ or native/ have uncommitted changes; 'unknown' outside git. */
+export function commitOf(dir) {
+  const commit = run('git', ['-C', dir, 'rev-parse', '--short', 'HEAD']);
+  const dirty =
+    commit &&
+    run('git', ['-C', dir, 'status', '--porcelain', '--', 'lib', 'native', 'binding.gyp', 'CMakeLists.txt']) !== '';
+  return commit ? `${commit}${dirty ? ' + uncommitted changes in lib/ or native/' : ''}` : 'unknown';
+}
+
 export function machineInfo() {
   const cpuinfo = read('/proc/cpuinfo');
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
@@ -66,9 +75,6 @@ export function machineInfo() {
   const lscpu = run('lscpu', []);
   const family = lscpuField(lscpu, 'CPU family');
   const os = /^PRETTY_NAME="?(.*?)"?$/m.exec(read('/etc/os-release'))?.[1] ?? process.platform;
-  const commit = run('git', ['rev-parse', '--short', 'HEAD']);
-  const dirty =
-    commit && run('git', ['status', '--porcelain', '--', 'lib', 'native', 'binding.gyp', 'CMakeLists.txt']) !== '';
   return {
     cpu: family ? `${model} (family ${family}, model ${lscpuField(lscpu, 'Model')})` : model,
     cpus: availableParallelism(),
@@ -79,6 +85,6 @@ export function machineInfo() {
     os,
     node: process.version,
     loadAtStart: loadAverage(),
-    commit: commit ? `${commit}${dirty ? ' + uncommitted changes in lib/ or native/' : ''}` : 'unknown',
+    commit: commitOf('.'),
   };
 }

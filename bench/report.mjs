@@ -39,7 +39,7 @@ function ratioTable(sizeResult, referenceId) {
 
 function targetTable(targets) {
   return {
-    header: ['target', 'result', 'required', 'measured (slower / faster)', 'what limits it'],
+    header: ['target', 'result', 'required', 'measured (slower / faster)', 'what limits it (or a note)'],
     rows: targets.map((t) => [t.what, t.status, t.required, t.measured, t.note]),
     textColumns: 5,
   };
@@ -84,6 +84,34 @@ export const LEGEND =
   'The floor (read logits + one target per logit, write one array) is gamma- and mode-independent: ' +
   'it is timed once per size and thread count and shown in every column.';
 
+const usText = (v) => (v < 10 ? v.toFixed(2) : v < 1000 ? v.toFixed(1) : v.toFixed(0));
+
+/** One small-batch table per loss: µs per call, a row per backend and mode, a column per N. */
+function smallBatchTables(smallBatch) {
+  const kinds = [...new Set(smallBatch.sizes.map((s) => s.kind))];
+  return kinds.map((kind) => {
+    const sizes = smallBatch.sizes.filter((s) => s.kind === kind);
+    const header = [`µs per call [calls per batch]`, ...sizes.map((s) => s.label.replace(/^\w+, /, ''))];
+    const rows = smallBatch.rows.flatMap((row) =>
+      smallBatch.modes.map((mode) => [
+        `${row.label}, ${mode.label}`,
+        ...sizes.map((s) => {
+          const cell = row.cells[`${s.id}:${mode.id}`];
+          return cell ? `${usText(cell.us)} [${cell.calls}]` : '–';
+        }),
+      ]),
+    );
+    return { kind, table: { header, rows } };
+  });
+}
+
+export const SMALL_BATCH_LEGEND =
+  'µs per call = the fastest of several batches of back-to-back calls (each batch long enough for the clock, after a warm-up) / calls per batch; ' +
+  'gamma 2; sigmoid with Uint8 targets (float32 for onnxruntime-node and PyTorch), softmax with int32 labels; ' +
+  "loss + gradient writes into a preallocated buffer (focal-loss's `out`, an output tensor for onnxruntime-node; PyTorch's backward allocates). " +
+  'focal-loss calls pass no `threads` (its default for the size); onnxruntime-node and PyTorch run at 1 thread; ' +
+  "an async call is awaited before the next one (onnxruntime-node's run is async too).";
+
 export function textReport(results, targets, referenceId) {
   const parts = [];
   for (const sizeResult of results.sizes) {
@@ -96,7 +124,14 @@ export function textReport(results, targets, referenceId) {
     parts.push(`\n${crossCheckText(sizeResult)}`);
   }
   parts.push(`\n${LEGEND}`);
-  parts.push('\n== targets (forward + gradient, gamma = 2, from this run) ==\n');
+  if (results.smallBatch) {
+    for (const { kind, table } of smallBatchTables(results.smallBatch)) {
+      parts.push(`\n== small batches, ${kind} (${otherText(results.smallBatch)}) ==\n`);
+      parts.push(renderText(table));
+    }
+    parts.push(`\n${SMALL_BATCH_LEGEND}`);
+  }
+  parts.push('\n== targets (float32, gamma = 2, forward + gradient unless said, from this run) ==\n');
   parts.push(renderTargetsText(targets));
   return parts.join('\n');
 }
@@ -104,7 +139,7 @@ export function textReport(results, targets, referenceId) {
 const pct = (share) => (Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'an unknown share');
 
 function machineLines(machine, context) {
-  const { native, tfjs, torch } = context;
+  const { native, tfjs, torch, ort, ortCheck } = context;
   return [
     `- CPU: ${machine.cpu}; ${machine.cpus} logical CPUs (${machine.coresPerSocket ?? '?'} cores per socket, ${machine.threadsPerCore ?? '?'} thread(s) per core); SIMD flags: ${machine.simd}`,
     `- Memory: ${machine.memoryGiB} GiB; OS: ${machine.os}; Node ${machine.node}`,
@@ -114,7 +149,8 @@ function machineLines(machine, context) {
         ? `; per-call threads option: ${native.threadsOption ? 'yes' : 'no (every native row ran at the default thread count)'}`
         : ''),
     `- @tensorflow/tfjs: ${tfjs.available ? `${tfjs.version}, backend '${tfjs.backendName}' (pure JS), prod mode` : tfjs.reason}`,
-    `- PyTorch: ${torch.available ? `${torch.torch} (${torch.python}), sigmoid loss = ${torch.formula}${torch.torchvision ? ` (torchvision ${torch.torchvision})` : ''}; ${torch.tunedMalloc ? 'glibc malloc set to keep freed memory (MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ = 4 GiB; see bench/backends/torch.mjs)' : "glibc's default malloc"}` : torch.reason}`,
+    `- onnxruntime-node: ${ort.available ? `${ort.version}, CPU execution provider, the losses as ONNX graphs made by bench/backends/onnx-model.mjs (gradient written out as ops), intra-op threads = the row's thread count; ${ortCheck?.text ?? 'gradient not cross-checked'}` : ort.reason}`,
+    `- PyTorch: ${torch.available ? `${torch.torch} (${torch.python}), sigmoid loss = ${torch.formula}${torch.torchvision ? ` (torchvision ${torch.torchvision})` : ''}; rows "tuned malloc": glibc malloc set to keep freed memory (MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ = 4 GiB; see bench/backends/torch.mjs), rows "default malloc": glibc's defaults` : torch.reason}`,
   ];
 }
 
@@ -132,7 +168,8 @@ export function markdownReport({ results, targets, referenceId, machine, context
     '',
     `- Data: ${describeData()}.`,
     '- Sigmoid alpha = 0.25 everywhere (focal-loss and torchvision default); softmax without alpha. Loss reduction: mean.',
-    '- Forward = the loss only. Forward + gradient = the loss and its gradient with respect to the logits; focal-loss writes the gradient into a preallocated `out: { grad }` buffer, so no allocation is timed; tfjs uses `tf.valueAndGrad` and reads both back; PyTorch runs `loss.backward()` (forward only under `torch.no_grad()`).',
+    '- Forward = the loss only. Forward + gradient = the loss and its gradient with respect to the logits; focal-loss writes the gradient into a preallocated `out: { grad }` buffer, so no allocation is timed (except in the rows "new gradient array": the default call); onnxruntime-node into a preallocated output tensor; tfjs uses `tf.valueAndGrad` and reads both back; PyTorch runs `loss.backward()` (forward only under `torch.no_grad()`).',
+    '- Rows "float32 targets" and "float64 logits" are the same call with float32 targets, or with float64 logits and gradient (sigmoid); they and "new gradient array" run at the largest thread count only.',
     '- All rows ran in one `npm run bench` process on the same data (PyTorch in a child Python process on a copy of it).',
     `- ${LEGEND}`,
     ...notes.map((n) => `- ${n}`),
@@ -152,11 +189,18 @@ export function markdownReport({ results, targets, referenceId, machine, context
     if (ratios) lines.push('', renderMarkdown(ratios));
     lines.push('', crossCheckText(sizeResult));
   }
+  if (results.smallBatch) {
+    lines.push('', '## Small batches', '', `${sentence(otherText(results.smallBatch))}.`);
+    for (const { kind, table } of smallBatchTables(results.smallBatch)) {
+      lines.push('', `### ${kind}`, '', renderMarkdown(table));
+    }
+    lines.push('', SMALL_BATCH_LEGEND);
+  }
   lines.push(
     '',
     '## Targets',
     '',
-    'Forward + gradient, gamma = 2, ratios from this run.',
+    'Float32, gamma = 2, forward + gradient unless said; ratios from this run.',
     '',
     renderMarkdown(targetTable(targets)),
     '',

@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
 """PyTorch side of `npm run bench`: times the focal losses on the data the bench wrote.
 
-Input (JSON on stdin): {
+Input (JSON on stdin): {"sets": [set, ...]}, each set {
   "kind": "sigmoid" | "softmax", "dir": folder with logits.f32 and targets.f32 (sigmoid) or
   labels.i32 (softmax), "rows", "classes" (softmax), "alpha" (sigmoid),
   "cells": [{"gamma": 2, "gradient": true}, ...], "threads": [1, 2],
   "timing": {"minRuns", "maxRuns", "budgetMs", "slowMs", "prefixDivisor"}
+    or, for the small-batch table, "perCall": {"batchMs", "batches", "maxBatches", "budgetMs"}
 }
-Output (JSON on stdout): {"results": [{"requested", "threads", "gamma", "gradient", "ms", "runs", "warmup", "loss"}]}.
+Output (JSON on stdout): {"sets": [{"results": [{"requested", "threads", "gamma", "gradient",
+"ms", "runs", "warmup", "loss"} or, per call, {"requested", "threads", "gamma", "gradient", "us",
+"calls", "batches", "loss"}]}, ...]}.
 `python3 torch_bench.py --versions` prints {"torch", "torchvision", "formula"} and exits.
 
 The sigmoid loss is torchvision.ops.sigmoid_focal_loss (mean) when torchvision imports, else the
 same formula written with torch ops. The softmax loss is log_softmax, gather of the true class,
 -(1 - p_t)^gamma * log p_t, mean. Forward only runs under torch.no_grad(); forward + gradient is
-loss.backward() on logits with requires_grad. The timing rules are those of bench/timing.mjs.
+loss.backward() on logits with requires_grad. The timing rules are those of bench/timing.mjs
+(measure and perCall).
 """
 import json
+import math
 import sys
 import time
 
@@ -122,26 +127,56 @@ def measure(run, run_prefix, timing):
     return {"ms": ms, "runs": len(times), "warmup": "full", "loss": last}
 
 
-def main():
-    if "--versions" in sys.argv:
-        print(json.dumps({"torch": torch.__version__, "torchvision": TORCHVISION,
-                          "formula": "torchvision.ops.sigmoid_focal_loss" if TORCHVISION else "torchvision's formula in torch ops"}))
-        return
-    spec = json.load(sys.stdin)
+def time_batch(fn, calls):
+    global last
+    start = time.perf_counter()
+    for _ in range(calls):
+        last = fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def per_call(fn, options):
+    """Microseconds per call: warm-up for batchMs (at least 10 calls), batches sized from its rate, the fastest batch."""
+    warm_calls, warm_start = 0, time.perf_counter()
+    while warm_calls < 10 or (time.perf_counter() - warm_start) * 1000 < options["batchMs"]:
+        time_batch(fn, 1)
+        warm_calls += 1
+    per_call_ms = (time.perf_counter() - warm_start) * 1000 / warm_calls
+    calls = max(1, math.ceil(options["batchMs"] / per_call_ms))
+    times, spent = [], 0
+    while len(times) < options["batches"] or (spent < options["budgetMs"] and len(times) < options["maxBatches"]):
+        t = time_batch(fn, calls)
+        times.append(t)
+        spent += t
+    return {"us": min(times) * 1000 / calls, "calls": calls, "batches": len(times), "loss": last}
+
+
+def run_set(spec):
     x, target = load(spec)
-    divisor = spec["timing"]["prefixDivisor"]
-    n_prefix = -(-x.shape[0] // divisor)
-    x_prefix, target_prefix = x[:n_prefix], target[:n_prefix]
     results = []
     for threads in spec["threads"]:
         torch.set_num_threads(threads)
         for cell in spec["cells"]:
             gamma, gradient = cell["gamma"], cell["gradient"]
             run = make_call(spec, x, target, gamma, gradient)
-            run_prefix = make_call(spec, x_prefix, target_prefix, gamma, gradient)
-            result = measure(run, run_prefix, spec["timing"])
+            if "perCall" in spec:
+                result = per_call(run, spec["perCall"])
+            else:
+                divisor = spec["timing"]["prefixDivisor"]
+                n_prefix = -(-x.shape[0] // divisor)
+                run_prefix = make_call(spec, x[:n_prefix], target[:n_prefix], gamma, gradient)
+                result = measure(run, run_prefix, spec["timing"])
             results.append({"requested": threads, "threads": torch.get_num_threads(), "gamma": gamma, "gradient": gradient, **result})
-    print(json.dumps({"results": results}))
+    return {"results": results}
+
+
+def main():
+    if "--versions" in sys.argv:
+        print(json.dumps({"torch": torch.__version__, "torchvision": TORCHVISION,
+                          "formula": "torchvision.ops.sigmoid_focal_loss" if TORCHVISION else "torchvision's formula in torch ops"}))
+        return
+    request = json.load(sys.stdin)
+    print(json.dumps({"sets": [run_set(spec) for spec in request["sets"]]}))
 
 
 if __name__ == "__main__":
