@@ -142,17 +142,18 @@ function cppComment(text) {
 function planHeader(p) {
   const plan = (kind, fields) => [
     `// The properties of a ${kind} plan (lib/backends/protocol.ts: ${capital(kind)}Plan), in the order the reader`,
-    '// reads them, every one before it takes a single data pointer.',
+    "// reads them, every one before it takes a single data pointer. Key: each one's position in kKeys.",
     `namespace ${kind}_plan {`,
-    'constexpr const char* kKeys[] = {',
+    `enum Key : size_t { ${fields.map((f) => `k${capital(f.name)}`).join(', ')}, kKeyCount };`,
+    'constexpr const char* kKeys[kKeyCount] = {',
     ...fields.map((f) => {
-      const range = f.kind === 'integer' ? ` (k${capital(f.name)})` : '';
+      const range = f.kind === 'integer' ? ` (k${capital(f.name)}Range)` : '';
       return `    "${f.name}",  // ${f.kind}${f.nullable ? ' or null' : ''}${range}`;
     }),
     '};',
     ...fields
       .filter((f) => f.kind === 'integer')
-      .map((f) => `constexpr IntegerRange k${capital(f.name)}{${f.min}.0, ${f.max}.0};`),
+      .map((f) => `constexpr IntegerRange k${capital(f.name)}Range{${f.min}.0, ${f.max}.0};`),
     `}  // namespace ${kind}_plan`,
     '',
   ];
@@ -164,6 +165,7 @@ function planHeader(p) {
     '// only constants and lists.',
     '#pragma once',
     '',
+    '#include <cstddef>',
     '#include <cstdint>',
     '',
     '#include "../kernels/protocol.hpp"',

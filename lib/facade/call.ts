@@ -292,6 +292,13 @@ export function planRunFields(
   };
 }
 
+/** An output buffer must not share memory with any input (which are never written). */
+function checkApart(buffer: FloatArray, name: string, inputs: readonly (ArrayBufferView | null)[]): void {
+  for (const input of inputs) {
+    if (input && overlaps(buffer, input)) throw conflictError(name, `${name} must not share memory with an input`);
+  }
+}
+
 /**
  * The loss and gradient buffers: the caller's (checked for type, length and overlap with the
  * inputs, which are never written) or new ones (owned by the call).
@@ -315,15 +322,8 @@ export function readOutputs(
       `options.out.loss is only written with reduction 'none' (reduction is '${reduction}')`,
     );
   }
-  for (const [name, buffer] of [
-    ['options.out.loss', lossOut],
-    ['options.out.grad', gradOut],
-  ] as const) {
-    if (!buffer) continue;
-    for (const input of inputs) {
-      if (input && overlaps(buffer, input)) throw conflictError(name, `${name} must not share memory with an input`);
-    }
-  }
+  if (lossOut) checkApart(lossOut, 'options.out.loss', inputs);
+  if (gradOut) checkApart(gradOut, 'options.out.grad', inputs);
   if (lossOut && gradOut && overlaps(lossOut, gradOut)) {
     throw conflictError('options.out.loss', 'options.out.loss and options.out.grad must not share memory');
   }

@@ -158,6 +158,9 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** The record of a call without options (frozen: shared by every such call, so never written). */
+const NO_OPTIONS: Record<string, unknown> = Object.freeze(Object.create(null) as Record<string, unknown>);
+
 /** More prototypes than any options object has: a Proxy could claim an endless chain. */
 const MAX_CHAIN = 64;
 
@@ -172,8 +175,8 @@ const MAX_CHAIN = 64;
  * before any array is looked at, so no caller code runs between validation and the kernel.
  */
 export function readOptions(value: unknown, fn: string, known: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return NO_OPTIONS;
   const record: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (value === undefined) return record;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw typeError('an options object', `the options of ${fn}`, value);
   }

@@ -245,13 +245,16 @@ KernelResult run_on_this_thread(Napi::Env env, const Job& job) {
   }
 }
 
-template <focal::ReadPlan (*Read)(const Napi::Object&)>
+using PlanReader = focal::ReadPlan (*)(const Napi::Object&);
+
+template <PlanReader Read>
 Napi::Value RunSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   // No JavaScript runs between reading the plan and the end of the kernel: the arrays stay as read.
-  return to_js(info.Env(), run_on_this_thread(info.Env(), Read(plan_argument(info)).job));
+  return to_js(env, run_on_this_thread(env, Read(plan_argument(info)).job));
 }
 
-template <focal::ReadPlan (*Read)(const Napi::Object&)>
+template <PlanReader Read>
 Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   focal::ReadPlan plan = Read(plan_argument(info));

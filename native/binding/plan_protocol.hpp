@@ -3,6 +3,7 @@
 // only constants and lists.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "../kernels/protocol.hpp"
@@ -20,9 +21,25 @@ struct IntegerRange {
 };
 
 // The properties of a sigmoid plan (lib/backends/protocol.ts: SigmoidPlan), in the order the reader
-// reads them, every one before it takes a single data pointer.
+// reads them, every one before it takes a single data pointer. Key: each one's position in kKeys.
 namespace sigmoid_plan {
-constexpr const char* kKeys[] = {
+enum Key : size_t {
+  kLogits,
+  kTargets,
+  kWeights,
+  kLossOut,
+  kGradOut,
+  kGamma,
+  kAlpha,
+  kLabelSmoothing,
+  kProbabilities,
+  kProbabilityEpsilon,
+  kGradScale,
+  kThreads,
+  kSimd,
+  kKeyCount
+};
+constexpr const char* kKeys[kKeyCount] = {
     "logits",              // floats
     "targets",             // floatsOrLabels
     "weights",             // floats or null
@@ -34,42 +51,63 @@ constexpr const char* kKeys[] = {
     "probabilities",       // boolean
     "probabilityEpsilon",  // number
     "gradScale",           // number
-    "threads",             // integer (kThreads)
-    "simd",                // integer (kSimd)
+    "threads",             // integer (kThreadsRange)
+    "simd",                // integer (kSimdRange)
 };
-constexpr IntegerRange kThreads{1.0, 1024.0};
-constexpr IntegerRange kSimd{-1.0, 3.0};
+constexpr IntegerRange kThreadsRange{1.0, 1024.0};
+constexpr IntegerRange kSimdRange{-1.0, 3.0};
 }  // namespace sigmoid_plan
 
 // The properties of a softmax plan (lib/backends/protocol.ts: SoftmaxPlan), in the order the reader
-// reads them, every one before it takes a single data pointer.
+// reads them, every one before it takes a single data pointer. Key: each one's position in kKeys.
 namespace softmax_plan {
-constexpr const char* kKeys[] = {
+enum Key : size_t {
+  kLogits,
+  kLabels,
+  kTargets,
+  kWeights,
+  kOuter,
+  kClasses,
+  kInner,
+  kGamma,
+  kAlpha,
+  kAlphaScale,
+  kLabelSmoothing,
+  kIgnoreIndex,
+  kGradScale,
+  kGradScaleByCount,
+  kLossOut,
+  kGradOut,
+  kThreads,
+  kSimd,
+  kKeyCount
+};
+constexpr const char* kKeys[kKeyCount] = {
     "logits",            // floats
     "labels",            // labels or null
     "targets",           // floats or null
     "weights",           // floats or null
-    "outer",             // integer (kOuter)
-    "classes",           // integer (kClasses)
-    "inner",             // integer (kInner)
+    "outer",             // integer (kOuterRange)
+    "classes",           // integer (kClassesRange)
+    "inner",             // integer (kInnerRange)
     "gamma",             // number
     "alpha",             // float64s or null
     "alphaScale",        // number
     "labelSmoothing",    // number
-    "ignoreIndex",       // integer (kIgnoreIndex)
+    "ignoreIndex",       // integer (kIgnoreIndexRange)
     "gradScale",         // number
     "gradScaleByCount",  // boolean
     "lossOut",           // floats or null
     "gradOut",           // floats or null
-    "threads",           // integer (kThreads)
-    "simd",              // integer (kSimd)
+    "threads",           // integer (kThreadsRange)
+    "simd",              // integer (kSimdRange)
 };
-constexpr IntegerRange kOuter{0.0, 9007199254740991.0};
-constexpr IntegerRange kClasses{1.0, 9007199254740991.0};
-constexpr IntegerRange kInner{0.0, 9007199254740991.0};
-constexpr IntegerRange kIgnoreIndex{-9007199254740991.0, 9007199254740991.0};
-constexpr IntegerRange kThreads{1.0, 1024.0};
-constexpr IntegerRange kSimd{-1.0, 3.0};
+constexpr IntegerRange kOuterRange{0.0, 9007199254740991.0};
+constexpr IntegerRange kClassesRange{1.0, 9007199254740991.0};
+constexpr IntegerRange kInnerRange{0.0, 9007199254740991.0};
+constexpr IntegerRange kIgnoreIndexRange{-9007199254740991.0, 9007199254740991.0};
+constexpr IntegerRange kThreadsRange{1.0, 1024.0};
+constexpr IntegerRange kSimdRange{-1.0, 3.0};
 }  // namespace softmax_plan
 
 // What the messages call a label array.
