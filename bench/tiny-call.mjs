@@ -30,10 +30,11 @@ const roundMs = Number(values.ms);
 const only = values.only ? new Set(values.only.split(',')) : null;
 
 const load = (path) => import(pathToFileURL(resolve(root, 'dist', path)).href);
-const [{ createFocalLoss }, { loadNative }, { jsKernels }] = await Promise.all([
+const [{ createFocalLoss }, { loadNative }, { jsKernels }, protocol] = await Promise.all([
   load('facade/api.js'),
   load('backends/native/loader.js'),
   load('backends/js/kernels.js'),
+  load('backends/protocol.js'),
 ]);
 const native = loadNative();
 if (!native.kernels) console.log(`(no addon: ${native.loadError})`);
@@ -186,19 +187,25 @@ for (const n of sizes) {
       timeSync(() => api.softmaxFocalLoss(logits, labels, softmaxOptions)),
     );
     if (want('layers')) {
-      // The addon with the plan the facade built (whatever form the plan has in this checkout).
+      // The addon with the plan the facade built, in the form this checkout's addon takes: plan
+      // version 5 and later, the plan's values as arguments (SIGMOID_PLAN_KEYS order); before, the object.
       const { addon } = native;
+      const direct = (fn, plan, keys) => {
+        if (native.info.planVersion < 5) return () => fn(plan);
+        const args = keys.map((key) => plan[key]);
+        return () => fn(...args);
+      };
       row(
         "addon directly (facade's plan)",
         'sigmoid',
         n,
-        timeSync(() => addon.sigmoid(seen.sigmoid)),
+        timeSync(direct(addon.sigmoid, seen.sigmoid, protocol.SIGMOID_PLAN_KEYS)),
       );
       row(
         "addon directly (facade's plan)",
         'softmax',
         n,
-        timeSync(() => addon.softmax(seen.softmax)),
+        timeSync(direct(addon.softmax, seen.softmax, protocol.SOFTMAX_PLAN_KEYS)),
       );
     }
   }

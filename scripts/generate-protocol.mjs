@@ -80,14 +80,23 @@ function tsModule(p) {
       return `${doc}  ${f.name}: ${TS_TYPES[f.kind]}${f.nullable ? ' | null' : ''};`;
     });
     const keys = fields.map((f) => `'${f.name}'`).join(', ');
+    const args = `${capital(kind)}Arguments`;
     return [
       `/** What a ${kind} kernel computes: the arguments checked and the options resolved by the facade. */`,
       `export interface ${name} {`,
       ...members,
       '}',
       '',
-      `/** The properties of a ${name}, in the order the native plan reader reads them. */`,
+      `/** The properties of a ${name}, in the order the addon's exports take them as arguments. */`,
       `export const ${kind.toUpperCase()}_PLAN_KEYS = [${keys}] as const;`,
+      '',
+      `/** A ${name} as the addon's ${kind} exports take it: its values as arguments, in ${kind.toUpperCase()}_PLAN_KEYS order. */`,
+      `export type ${args} = [${fields.map((f) => `${f.name}: ${name}['${f.name}']`).join(', ')}];`,
+      '',
+      `/** Calls \`fn\` with the plan's values as arguments, each property read once, in ${kind.toUpperCase()}_PLAN_KEYS order. */`,
+      `export function call${name}<R>(fn: (...args: ${args}) => R, plan: ${name}): R {`,
+      `  return fn(${fields.map((f) => `plan.${f.name}`).join(', ')});`,
+      '}',
       '',
     ].join('\n');
   };
@@ -141,8 +150,8 @@ function cppComment(text) {
 
 function planHeader(p) {
   const plan = (kind, fields) => [
-    `// The properties of a ${kind} plan (lib/backends/protocol.ts: ${capital(kind)}Plan), in the order the reader`,
-    "// reads them, every one before it takes a single data pointer. Key: each one's position in kKeys.",
+    `// The values of a ${kind} plan (lib/backends/protocol.ts: ${capital(kind)}Plan), in the order the export takes`,
+    `// them as arguments (call${capital(kind)}Plan there passes them so). Key: each one's position.`,
     `namespace ${kind}_plan {`,
     `enum Key : size_t { ${fields.map((f) => `k${capital(f.name)}`).join(', ')}, kKeyCount };`,
     'constexpr const char* kKeys[kKeyCount] = {',

@@ -1,8 +1,9 @@
 // The plan protocol is written once (native/protocol.json) and generated into the TypeScript
 // (lib/backends/protocol.ts) and the C++ (native/binding/plan_protocol.hpp, native/kernels/protocol.hpp).
 // These tests tie the generated files to the JSON, and the compiled addon to the generated files:
-// the reader reads exactly the listed keys, in the listed order; a missing key is an error naming
-// it; an extra key is never read; the label arrays accepted are exactly the listed ones.
+// the loader hands the addon exactly the listed keys' values, in the listed order, each read once;
+// the addon takes exactly that many arguments, and a missing value is an error naming its key; an
+// extra key is never read; the label arrays accepted are exactly the listed ones.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import {
   readProtocol,
   staleFiles,
 } from '../scripts/generate-protocol.mjs';
-import { loadNative } from '../lib/backends/native/loader.js';
+import { loadNative, nativeKernels } from '../lib/backends/native/loader.js';
 import {
   LABEL_ARRAYS,
   MAX_BLOCKS,
@@ -27,7 +28,7 @@ import {
   SOFTMAX_PLAN_KEYS,
 } from '../lib/backends/protocol.js';
 import { isIntegerArray } from '../lib/facade/validate.js';
-import { sigmoidPlan, softmaxPlan } from './fixtures/plans.mjs';
+import { planExports, sigmoidPlan, softmaxPlan } from './fixtures/plans.mjs';
 
 const protocol = readProtocol();
 const native = loadNative();
@@ -100,19 +101,27 @@ function outcome(call: Call, plan: object): unknown {
   }
 }
 
-describe.skipIf(!addon)('native: the plan reader reads the generated keys', () => {
+describe.skipIf(!addon)("native: the plan goes to the addon as the generated keys' values, in order", () => {
+  // The loader's kernels (what the facade calls) and the addon's exports taking plan objects the
+  // same way (test/fixtures/plans.mjs), for hand-made plans.
+  const kernels = addon && nativeKernels(addon, native.info!);
+  const exports = addon && planExports(addon);
   const kinds = [
     {
       kind: 'sigmoid',
       keys: SIGMOID_PLAN_KEYS,
       plan: () => sigmoidPlan(3),
-      call: (p: object) => addon!.sigmoid(p as never),
+      kernel: (p: object) => kernels!.sigmoid(p as never),
+      call: (p: object) => exports!.sigmoid(p as never),
+      raw: addon?.sigmoid as unknown as (...args: unknown[]) => unknown,
     },
     {
       kind: 'softmax',
       keys: SOFTMAX_PLAN_KEYS,
       plan: () => softmaxPlan(3, 2),
-      call: (p: object) => addon!.softmax(p as never),
+      kernel: (p: object) => kernels!.softmax(p as never),
+      call: (p: object) => exports!.softmax(p as never),
+      raw: addon?.softmax as unknown as (...args: unknown[]) => unknown,
     },
   ] as const;
 
@@ -120,8 +129,8 @@ describe.skipIf(!addon)('native: the plan reader reads the generated keys', () =
     expect(addon!.info().planVersion).toBe(PLAN_VERSION);
   });
 
-  for (const { kind, keys, plan, call } of kinds) {
-    it(`${kind}: every key once, in the listed order, and nothing else`, () => {
+  for (const { kind, keys, plan, kernel, call, raw } of kinds) {
+    it(`${kind}: the loader reads every key once, in the listed order, and nothing else`, () => {
       const read: PropertyKey[] = [];
       const proxy = new Proxy(
         { ...plan(), extra: 1 },
@@ -132,11 +141,21 @@ describe.skipIf(!addon)('native: the plan reader reads the generated keys', () =
           },
         },
       );
-      expect(call(proxy).count).toBeGreaterThan(0);
+      expect(kernel(proxy).count).toBeGreaterThan(0);
       expect(read).toEqual([...keys]);
     });
 
-    it(`${kind}: a missing key is a TypeError naming it (or, for a nullable one, the same as null)`, () => {
+    it(`${kind}: the addon takes exactly one argument per key`, () => {
+      const values = plan() as unknown as Record<string, unknown>;
+      const args = keys.map((key) => values[key]);
+      expect(raw(...args)).toEqual(kernel(plan()));
+      const arity = new RegExp(`^focal-loss \\(native\\): expected the ${keys.length} values of a ${kind} plan`);
+      for (const wrong of [[], [plan()], args.slice(0, -1), [...args, 0]]) {
+        expect(() => raw(...wrong), `${wrong.length} arguments`).toThrow(arity);
+      }
+    });
+
+    it(`${kind}: a missing value is a TypeError naming its key (or, for a nullable one, the same as null)`, () => {
       for (const field of protocol.plans[kind]) {
         const missing = { ...plan() } as Record<string, unknown>;
         delete missing[field.name];
@@ -150,28 +169,28 @@ describe.skipIf(!addon)('native: the plan reader reads the generated keys', () =
       }
     });
 
-    it(`${kind}: an extra key is ignored (its getter never runs)`, () => {
+    it(`${kind}: an extra key is ignored by the loader (its getter never runs)`, () => {
       const extra = Object.defineProperty(plan(), 'clip', {
         get() {
           throw new Error('read');
         },
         enumerable: true,
       });
-      expect(call(extra)).toEqual(call(plan()));
+      expect(kernel(extra)).toEqual(kernel(plan()));
     });
   }
 
   it('labels: exactly the listed arrays, and the message gives their widths', () => {
-    const want = addon!.softmax(softmaxPlan(3, 2));
+    const want = exports!.softmax(softmaxPlan(3, 2));
     for (const [name, Ctor] of ALL_TYPED_ARRAYS) {
       const p = softmaxPlan(3, 2, { labels: new Ctor(3) as never });
       if (name in LABEL_ARRAYS) {
-        expect(addon!.softmax(p), name).toEqual(want);
-        expect(addon!.sigmoid(sigmoidPlan(3, { targets: new Ctor(3) as never })), name).toEqual(
-          addon!.sigmoid(sigmoidPlan(3)),
+        expect(exports!.softmax(p), name).toEqual(want);
+        expect(exports!.sigmoid(sigmoidPlan(3, { targets: new Ctor(3) as never })), name).toEqual(
+          exports!.sigmoid(sigmoidPlan(3)),
         );
       } else {
-        expect(() => addon!.softmax(p), name).toThrow(
+        expect(() => exports!.softmax(p), name).toThrow(
           /^focal-loss \(native\): plan\.labels must be an integer typed array \(8, 16 or 32 bits\)/,
         );
       }

@@ -162,6 +162,14 @@ export function runSliced<T>(steps: Generator<void, T>): T | Promise<T> {
 export type Numeric = FloatArray | IntegerArray;
 
 /**
+ * A typed array that numericSteps returns as it is: callers check this first, so that the common
+ * call (typed arrays only) runs no generator of its own for them.
+ */
+export function isTypedInput(value: unknown, floatOnly: boolean): value is Numeric {
+  return isFloatArray(value) || (!floatOnly && isIntegerArray(value));
+}
+
+/**
  * A numeric argument as read in steps 1-2: typed arrays as given (their view is taken in step 3),
  * plain arrays converted to Float64Array (owned by the call); anything else is a TypeError.
  */
@@ -172,7 +180,7 @@ export function* numericSteps(
   expected: string,
   floatOnly: boolean,
 ): Generator<void, Numeric> {
-  if (isFloatArray(value) || (!floatOnly && isIntegerArray(value))) return value;
+  if (isTypedInput(value, floatOnly)) return value;
   if (Array.isArray(value)) return yield* convertSteps(value, name, arrays);
   throw typeError(expected, name, value);
 }

@@ -97,8 +97,10 @@ export function conflictError(argument: string, message: string): RangeError {
   return withFields(new RangeError(message), 'ERR_INVALID_ARG_VALUE', argument);
 }
 
+/** A Float32Array or Float64Array (by its built-in type: a subclass counts, a Proxy does not). */
 export function isFloatArray(value: unknown): value is FloatArray {
-  return types.isFloat32Array(value) || types.isFloat64Array(value);
+  const name = typeName(value);
+  return name === 'Float32Array' || name === 'Float64Array';
 }
 
 /** One of the label arrays of native/protocol.json (by its built-in type: a subclass counts, a Proxy does not). */

@@ -58,15 +58,6 @@ Napi::Object to_js(Napi::Env env, const KernelResult& r) {
   return out;
 }
 
-Napi::Object plan_argument(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1 || !info[0].IsObject()) {
-    focal::throw_type_error(
-        info.Env(), "expected one plan object, received " + std::to_string(info.Length()) + " argument(s)" +
-                        (info.Length() > 0 ? ", the first " + focal::describe(info.Env(), info[0]) : std::string()));
-  }
-  return info[0].As<Napi::Object>();
-}
-
 // Per environment (the main thread and each worker thread load the addon in an environment of
 // their own): can this runtime wrap addon-owned memory in an ArrayBuffer? Electron, for one,
 // refuses (napi_no_external_buffers_allowed).
@@ -123,7 +114,7 @@ Napi::Value Allocate(const Napi::CallbackInfo& info) {
 }
 
 // Runs a job on the libuv thread pool, holding every array it reads or writes until it settles:
-// a reference to each typed array and to its buffer (so that replacing the plan's arrays cannot
+// a reference to each typed array and to its buffer (so that dropping the plan's arrays cannot
 // let the collector free them), and
 //   - with external buffers, a reference to the addon block each array lies in (arrays elsewhere
 //     are refused): detaching, transferring or dropping the buffer cannot free the block;
@@ -245,19 +236,19 @@ KernelResult run_on_this_thread(Napi::Env env, const Job& job) {
   }
 }
 
-using PlanReader = focal::ReadPlan (*)(const Napi::Object&);
+using PlanReader = focal::ReadPlan (*)(const Napi::CallbackInfo&);
 
 template <PlanReader Read>
 Napi::Value RunSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   // No JavaScript runs between reading the plan and the end of the kernel: the arrays stay as read.
-  return to_js(env, run_on_this_thread(env, Read(plan_argument(info)).job));
+  return to_js(env, run_on_this_thread(env, Read(info).job));
 }
 
 template <PlanReader Read>
 Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  focal::ReadPlan plan = Read(plan_argument(info));
+  focal::ReadPlan plan = Read(info);
   // Between Read and Queue no JavaScript runs, so the pointers just taken are still what they were.
   auto worker = std::make_unique<FocalWorker>(env, std::move(plan.job));
   const bool external_buffers = state(env).external_buffers;

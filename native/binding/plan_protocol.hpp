@@ -11,8 +11,8 @@
 namespace focal {
 
 // The plan layout: the loader refuses an addon built with another value. 4: async plans take only arrays on buffers
-// from allocate().
-constexpr int32_t kPlanVersion = 4;
+// from allocate(). 5: a plan is passed as its values, one argument each, in the listed order (was: one plan object).
+constexpr int32_t kPlanVersion = 5;
 
 // The values a whole-number plan field may take.
 struct IntegerRange {
@@ -20,8 +20,8 @@ struct IntegerRange {
   double max;
 };
 
-// The properties of a sigmoid plan (lib/backends/protocol.ts: SigmoidPlan), in the order the reader
-// reads them, every one before it takes a single data pointer. Key: each one's position in kKeys.
+// The values of a sigmoid plan (lib/backends/protocol.ts: SigmoidPlan), in the order the export takes
+// them as arguments (callSigmoidPlan there passes them so). Key: each one's position.
 namespace sigmoid_plan {
 enum Key : size_t {
   kLogits,
@@ -58,8 +58,8 @@ constexpr IntegerRange kThreadsRange{1.0, 1024.0};
 constexpr IntegerRange kSimdRange{-1.0, 3.0};
 }  // namespace sigmoid_plan
 
-// The properties of a softmax plan (lib/backends/protocol.ts: SoftmaxPlan), in the order the reader
-// reads them, every one before it takes a single data pointer. Key: each one's position in kKeys.
+// The values of a softmax plan (lib/backends/protocol.ts: SoftmaxPlan), in the order the export takes
+// them as arguments (callSoftmaxPlan there passes them so). Key: each one's position.
 namespace softmax_plan {
 enum Key : size_t {
   kLogits,

@@ -100,28 +100,30 @@ ArrayView typed_array(Napi::Env env, Napi::Value value, const char* name, bool n
 
 namespace {
 
-// Every property of the plan, read (running any getter) before a single data pointer is taken: a
-// getter that ran later could detach or shrink a buffer whose pointer we already hold. Key is the
-// plan's generated key enum (plan_protocol.hpp): a value is found by its key's position.
+// The values of a plan: the export's arguments, one per key, in the generated order (Key is the
+// plan's key enum, plan_protocol.hpp). Values, not an object's properties: reading them runs no
+// JavaScript, so nothing can detach or shrink a buffer while the plan is read.
 template <typename Key, size_t N>
 class PlanValues {
  public:
-  PlanValues(const Napi::Object& plan, const char* const (&names)[N]) : env_(plan.Env()), names_(names) {
-    for (size_t i = 0; i < N; ++i) {
-      if (napi_get_named_property(env_, plan, names[i], &values_[i]) != napi_ok) {
-        throw Napi::Error::New(env_);  // a getter threw (or a Proxy trap): its exception, as it is
-      }
+  PlanValues(const Napi::CallbackInfo& info, const char* kind, const char* const (&names)[N])
+      : info_(info), names_(names) {
+    if (info.Length() != N) {
+      std::string list;
+      for (size_t i = 0; i < N; ++i) list += (i > 0 ? ", " : "") + std::string(names[i]);
+      throw_type_error(info.Env(), std::string("expected the ") + std::to_string(N) + " values of a " + kind +
+                                       " plan as arguments (" + list + "), received " + std::to_string(info.Length()) +
+                                       " argument(s)");
     }
   }
 
-  Napi::Env Env() const { return env_; }
-  Napi::Value Get(Key key) const { return Napi::Value(env_, values_[key]); }
+  Napi::Env Env() const { return info_.Env(); }
+  Napi::Value Get(Key key) const { return info_[key]; }
   const char* Name(Key key) const { return names_[key]; }
 
  private:
-  Napi::Env env_;
+  const Napi::CallbackInfo& info_;
   const char* const (&names_)[N];
-  napi_value values_[N];
 };
 
 using SigmoidValues = PlanValues<sigmoid_plan::Key, sigmoid_plan::kKeyCount>;
@@ -243,9 +245,9 @@ ArrayView read_logits(const Plan& plan, Key key, ReadPlan& out) {
 
 }  // namespace
 
-ReadPlan read_sigmoid_plan(const Napi::Object& plan_object) {
+ReadPlan read_sigmoid_plan(const Napi::CallbackInfo& info) {
   using namespace sigmoid_plan;  // NOLINT(build/namespaces): the keys, kLogits...
-  const SigmoidValues plan(plan_object, kKeys);
+  const SigmoidValues plan(info, "sigmoid", kKeys);
   Napi::Env env = plan.Env();
   ReadPlan out;
   out.arrays.reserve(5);
@@ -276,9 +278,9 @@ ReadPlan read_sigmoid_plan(const Napi::Object& plan_object) {
   return out;
 }
 
-ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
+ReadPlan read_softmax_plan(const Napi::CallbackInfo& info) {
   using namespace softmax_plan;  // NOLINT(build/namespaces): the keys, kLogits...
-  const SoftmaxValues plan(plan_object, kKeys);
+  const SoftmaxValues plan(info, "softmax", kKeys);
   Napi::Env env = plan.Env();
   ReadPlan out;
   out.arrays.reserve(5);

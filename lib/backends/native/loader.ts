@@ -13,7 +13,13 @@ import { packageRoot } from '../../package-root.js';
 import { checkBinaryFile } from './binary-file.js';
 import { defaultSimd, type SimdLevels, type SimdName } from '../simd.js';
 import { backendSetting, nativePathSetting, simdSetting, type BackendChoice } from '../../environment.js';
-import { PLAN_VERSION } from '../protocol.js';
+import {
+  callSigmoidPlan,
+  callSoftmaxPlan,
+  PLAN_VERSION,
+  type SigmoidArguments,
+  type SoftmaxArguments,
+} from '../protocol.js';
 
 export interface AddonInfo {
   planVersion: number;
@@ -26,14 +32,17 @@ export interface AddonInfo {
   simd: SimdName;
 }
 
-/** What the compiled module exports (native/binding/addon.cpp). */
+/**
+ * What the compiled module exports (native/binding/addon.cpp). The kernels take a plan as its
+ * values, one argument each (SigmoidArguments: callSigmoidPlan passes a SigmoidPlan so).
+ */
 export interface Addon {
-  sigmoid(plan: SigmoidPlan): KernelResult;
-  softmax(plan: SoftmaxPlan): KernelResult;
-  sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
+  sigmoid(...plan: SigmoidArguments): KernelResult;
+  softmax(...plan: SoftmaxArguments): KernelResult;
+  sigmoidAsync(...plan: SigmoidArguments): Promise<KernelResult>;
   /** Memory the async exports accept (see native/binding/addon.cpp). */
   allocate(byteLength: number): ArrayBuffer;
-  softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  softmaxAsync(...plan: SoftmaxArguments): Promise<KernelResult>;
   /** The benchmark's memory floor (bench/backends/floor.mjs checks for it): not required here. */
   memoryFloor?(
     logits: Float32Array,
@@ -114,6 +123,19 @@ export function checkAddon(addon: Partial<Addon>, path: string): Addon {
   return addon as Addon;
 }
 
+/** The addon as the facade's backend: each plan handed over as its values (see Addon). */
+export function nativeKernels(addon: Addon, info: AddonInfo): Kernels {
+  const { sigmoid, softmax, sigmoidAsync, softmaxAsync } = addon;
+  return {
+    simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels, simdSetting()) },
+    sigmoid: (plan: SigmoidPlan) => callSigmoidPlan(sigmoid, plan),
+    softmax: (plan: SoftmaxPlan) => callSoftmaxPlan(softmax, plan),
+    sigmoidAsync: (plan: SigmoidPlan) => callSigmoidPlan(sigmoidAsync, plan),
+    softmaxAsync: (plan: SoftmaxPlan) => callSoftmaxPlan(softmaxAsync, plan),
+    allocate: addon.allocate,
+  };
+}
+
 export function loadNative(choice: BackendChoice = backendSetting()): NativeLoad {
   if (choice === 'js') return { loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
   const errors: string[] = [];
@@ -129,15 +151,7 @@ export function loadNative(choice: BackendChoice = backendSetting()): NativeLoad
       continue;
     }
     const info = addon.info();
-    const kernels: Kernels = {
-      simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels, simdSetting()) },
-      sigmoid: addon.sigmoid,
-      softmax: addon.softmax,
-      sigmoidAsync: addon.sigmoidAsync,
-      softmaxAsync: addon.softmaxAsync,
-      allocate: addon.allocate,
-    };
-    return { addon, kernels, info, path };
+    return { addon, kernels: nativeKernels(addon, info), info, path };
   }
   const prebuilds = join(packageRoot, 'prebuilds');
   if (!override && !candidates.some((path) => path.startsWith(prebuilds))) {
