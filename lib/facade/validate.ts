@@ -103,10 +103,12 @@ export function isFloatArray(value: unknown): value is FloatArray {
   return name === 'Float32Array' || name === 'Float64Array';
 }
 
+const LABEL_ARRAY_NAMES: ReadonlySet<string> = new Set(Object.keys(LABEL_ARRAYS));
+
 /** One of the label arrays of native/protocol.json (by its built-in type: a subclass counts, a Proxy does not). */
 export function isIntegerArray(value: unknown): value is IntegerArray {
   const name = typeName(value);
-  return name !== undefined && Object.hasOwn(LABEL_ARRAYS, name);
+  return name !== undefined && LABEL_ARRAY_NAMES.has(name);
 }
 
 export function readNumber(value: unknown, name: string, fallback: number): number {

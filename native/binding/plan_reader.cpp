@@ -81,15 +81,23 @@ std::string describe(Napi::Env env, napi_value value) {
   return "an object";
 }
 
-// A typed array's view from one napi_get_typedarray_info call (which fails, running no JavaScript,
-// for any value that is not a typed array); the slower checks only when that fails.
+namespace {
+
+// A typed array's view from one napi_get_typedarray_info call, which fails (running no JavaScript)
+// for any value that is not a typed array; false then.
+bool view_of_typed_array(napi_env env, napi_value value, ArrayView& view) {
+  size_t offset;
+  view.present =
+      napi_get_typedarray_info(env, value, &view.type, &view.length, &view.data, &view.buffer, &offset) == napi_ok;
+  return view.present;
+}
+
+}  // namespace
+
+// The slower checks (and the message, which needs `name`) only when the one call fails.
 ArrayView typed_array(Napi::Env env, Napi::Value value, const char* name, bool nullable) {
   ArrayView view{};
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &view.type, &view.length, &view.data, &view.buffer, &offset) == napi_ok) {
-    view.present = true;
-    return view;
-  }
+  if (view_of_typed_array(env, value, view)) return view;
   if (nullable && (value.IsNull() || value.IsUndefined())) return {false, napi_float64_array, 0, nullptr, nullptr};
   if (!value.IsTypedArray()) {
     throw_type_error(env, std::string(name) + " must be a typed array" + (nullable ? " or null" : "") + ", received " +
@@ -140,6 +148,8 @@ std::string received(const Plan& plan, Key key) {
 
 template <typename Plan, typename Key>
 ArrayView array_property(const Plan& plan, Key key, bool nullable) {
+  ArrayView view{};
+  if (view_of_typed_array(plan.Env(), plan.Get(key), view)) return view;  // without building the name
   return typed_array(plan.Env(), plan.Get(key), field(plan.Name(key)).c_str(), nullable);
 }
 
