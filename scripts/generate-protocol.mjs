@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Writes the facts the TypeScript and the C++ sides share from their one description,
-// native/protocol.json (the plan version, each plan's fields, the typed arrays, the label element
-// types, the block constants), into
-//   lib/backends/protocol.ts         the plan interfaces and key lists, PLAN_VERSION, the label
-//                                    arrays and their types, MAX_BLOCKS / MIN_BLOCK_WORK;
-//   native/binding/plan_protocol.hpp kPlanVersion, the keys the plan reader reads, the integer
-//                                    fields' ranges, the typed arrays and which are label arrays;
+// native/protocol.json (the plan version, each plan's fields, the result slots and error kinds, the
+// typed arrays, the label element types, the block constants), into
+//   lib/backends/protocol.ts         the plan interfaces, key lists and call functions, the result
+//                                    slots and error kinds, PLAN_VERSION, the label arrays and their
+//                                    types, MAX_BLOCKS / MIN_BLOCK_WORK;
+//   native/binding/plan_protocol.hpp kPlanVersion, the keys (argument positions), the result slots,
+//                                    the integer fields' ranges, the typed arrays and which are label
+//                                    arrays;
 //   native/kernels/protocol.hpp      kMaxBlocks / kMinBlockWork and FOCAL_LABEL_TYPES, the list the
 //                                    LabelType enum, the job's switch and every instantiation expand.
 // The outputs are committed (building the addon on a user's machine must not need this script) and
@@ -90,12 +92,12 @@ function tsModule(p) {
       `/** The properties of a ${name}, in the order the addon's exports take them as arguments. */`,
       `export const ${kind.toUpperCase()}_PLAN_KEYS = [${keys}] as const;`,
       '',
-      `/** A ${name} as the addon's ${kind} exports take it: its values as arguments, in ${kind.toUpperCase()}_PLAN_KEYS order. */`,
-      `export type ${args} = [${fields.map((f) => `${f.name}: ${name}['${f.name}']`).join(', ')}];`,
+      `/** A ${name} as the addon's ${kind} exports take it: its values as arguments, in ${kind.toUpperCase()}_PLAN_KEYS order, then the result array (RESULT_SLOTS). */`,
+      `export type ${args} = [${fields.map((f) => `${f.name}: ${name}['${f.name}']`).join(', ')}, result: Float64Array];`,
       '',
-      `/** Calls \`fn\` with the plan's values as arguments, each property read once, in ${kind.toUpperCase()}_PLAN_KEYS order. */`,
-      `export function call${name}<R>(fn: (...args: ${args}) => R, plan: ${name}): R {`,
-      `  return fn(${fields.map((f) => `plan.${f.name}`).join(', ')});`,
+      `/** Calls \`fn\` with the plan's values as arguments, each property read once, in ${kind.toUpperCase()}_PLAN_KEYS order, then \`result\`. */`,
+      `export function call${name}<R>(fn: (...args: ${args}) => R, plan: ${name}, result: Float64Array): R {`,
+      `  return fn(${fields.map((f) => `plan.${f.name}`).join(', ')}, result);`,
       '}',
       '',
     ].join('\n');
@@ -131,6 +133,12 @@ function tsModule(p) {
     '',
     '/** The constructors of the float arrays, by name. */',
     `export const FLOAT_ARRAYS = { ${p.floatArrays.join(', ')} } as const;`,
+    '',
+    `/** ${p.result.doc} */`,
+    `export const RESULT_SLOTS = { ${p.result.slots.map((slot, i) => `${slot}: ${i}`).join(', ')} } as const;`,
+    `export const RESULT_LENGTH = ${p.result.slots.length};`,
+    `/** ${p.result.errorKinds.doc} */`,
+    `export const ERROR_KINDS = [${p.result.errorKinds.kinds.map((k) => `'${k}'`).join(', ')}] as const;`,
     '',
     ...Object.entries(p.plans).map(([kind, fields]) => plan(kind, fields)),
   ].join('\n');
@@ -191,6 +199,13 @@ function planHeader(p) {
     '};',
     '',
     ...Object.entries(p.plans).flatMap(([kind, fields]) => plan(kind, fields)),
+    `// ${p.result.doc}`,
+    'namespace result_slots {',
+    `enum Slot : size_t { ${p.result.slots.map((slot) => `k${capital(slot)}`).join(', ')}, kSlotCount };`,
+    '}  // namespace result_slots',
+    `// ${p.result.errorKinds.doc}`,
+    `enum class ResultError : int { kNone, ${p.result.errorKinds.kinds.map((k) => `k${capital(k)}`).join(', ')} };`,
+    '',
     '// What the messages call a label array.',
     `constexpr const char kLabelArrayText[] = "an integer typed array (${labelWidths(p)})";`,
     '',
@@ -288,7 +303,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     }
     console.log(`generated files match ${PROTOCOL_JSON}`);
   } else {
-    for (const [path, text] of Object.entries(await generate())) writeFileSync(join(ROOT, path), text);
-    console.log(`wrote ${[TS_OUT, PLAN_HPP_OUT, KERNELS_HPP_OUT].join(', ')}`);
+    // Only the files that change: an unchanged header keeps its time stamp, so the build does not
+    // recompile every kernel that includes it.
+    const stale = await staleFiles();
+    const files = await generate();
+    for (const path of stale) writeFileSync(join(ROOT, path), files[path]);
+    console.log(stale.length > 0 ? `wrote ${stale.join(', ')}` : `nothing to write: the files match ${PROTOCOL_JSON}`);
   }
 }

@@ -18,12 +18,15 @@ import {
   readProtocol,
   staleFiles,
 } from '../scripts/generate-protocol.mjs';
-import { loadNative, nativeKernels } from '../lib/backends/native/loader.js';
+import { loadNative, nativeKernels, readResult } from '../lib/backends/native/loader.js';
 import {
+  ERROR_KINDS,
   LABEL_ARRAYS,
   MAX_BLOCKS,
   MIN_BLOCK_WORK,
   PLAN_VERSION,
+  RESULT_LENGTH,
+  RESULT_SLOTS,
   SIGMOID_PLAN_KEYS,
   SOFTMAX_PLAN_KEYS,
 } from '../lib/backends/protocol.js';
@@ -69,6 +72,9 @@ describe('the generated files', () => {
     expect(SIGMOID_PLAN_KEYS).toEqual(protocol.plans.sigmoid.map((f) => f.name));
     expect(SOFTMAX_PLAN_KEYS).toEqual(protocol.plans.softmax.map((f) => f.name));
     expect(Object.keys(LABEL_ARRAYS)).toEqual(protocol.labelTypes.flatMap((t) => t.arrays));
+    expect(Object.keys(RESULT_SLOTS)).toEqual(protocol.result.slots);
+    expect(Object.values(RESULT_SLOTS)).toEqual(protocol.result.slots.map((_, i) => i));
+    expect(ERROR_KINDS).toEqual(protocol.result.errorKinds.kinds);
   });
 
   it('the fixture plans have exactly the protocol keys', () => {
@@ -145,14 +151,40 @@ describe.skipIf(!addon)("native: the plan goes to the addon as the generated key
       expect(read).toEqual([...keys]);
     });
 
-    it(`${kind}: the addon takes exactly one argument per key`, () => {
+    it(`${kind}: the addon takes exactly one argument per key, then the result array it writes`, () => {
       const values = plan() as unknown as Record<string, unknown>;
       const args = keys.map((key) => values[key]);
-      expect(raw(...args)).toEqual(kernel(plan()));
-      const arity = new RegExp(`^focal-loss \\(native\\): expected the ${keys.length} values of a ${kind} plan`);
-      for (const wrong of [[], [plan()], args.slice(0, -1), [...args, 0]]) {
+      const slots = new Float64Array(RESULT_LENGTH).fill(NaN);
+      expect(raw(...args, slots)).toBeUndefined();
+      expect(readResult(slots)).toEqual(kernel(plan()));
+      expect(slots[RESULT_SLOTS.count]).toBe(3);
+      const arity = new RegExp(
+        `^focal-loss \\(native\\): expected the ${keys.length} values of a ${kind} plan and a result array`,
+      );
+      for (const wrong of [[], [plan()], args, [...args, slots, slots]]) {
         expect(() => raw(...wrong), `${wrong.length} arguments`).toThrow(arity);
       }
+      for (const result of [
+        new Float64Array(RESULT_LENGTH - 1),
+        new Float32Array(RESULT_LENGTH),
+        [0, 0, 0, 0, 0],
+        null,
+      ]) {
+        expect(() => raw(...args, result), String(result)).toThrow(
+          /^focal-loss \(native\): result must be a Float64Array/,
+        );
+      }
+    });
+
+    it(`${kind}: a bad element is reported in the result array (kind, index, value)`, () => {
+      const bad = plan() as unknown as Record<string, unknown>;
+      const targets = keys.includes('labels' as never) ? 'labels' : 'targets';
+      (bad[targets] as Int32Array | Uint8Array)[1] = 7;
+      const slots = new Float64Array(RESULT_LENGTH);
+      raw(...keys.map((key) => bad[key]), slots);
+      const r = readResult(slots);
+      expect(r.error).toEqual({ kind: targets === 'labels' ? 'label' : 'target', index: 1, value: 7 });
+      expect(slots[RESULT_SLOTS.errorKind]).toBe(ERROR_KINDS.indexOf(r.error!.kind) + 1);
     });
 
     it(`${kind}: a missing value is a TypeError naming its key (or, for a nullable one, the same as null)`, () => {

@@ -5,7 +5,7 @@
  * the native addon (native/binding/plan_protocol.hpp and native/kernels/protocol.hpp come from the same native/protocol.json).
  */
 
-/** The plan layout this package builds; the addon's info().planVersion must equal it (a stale build is refused). 4: async plans take only arrays on buffers from allocate(). 5: a plan is passed as its values, one argument each, in the listed order (was: one plan object). */
+/** The plan layout this package builds; the addon's info().planVersion must equal it (a stale build is refused). 4: async plans take only arrays on buffers from allocate(). 5: a plan is passed as its values, one argument each, in the listed order, then a result array the addon writes (was: one plan object, and a new result object). */
 export const PLAN_VERSION = 5;
 
 /** More blocks than any machine has cores, few enough that their partial results live on the stack. */
@@ -36,6 +36,12 @@ export const LABEL_ARRAYS = {
 
 /** The constructors of the float arrays, by name. */
 export const FLOAT_ARRAYS = { Float32Array, Float64Array } as const;
+
+/** The last argument of every kernel export: a Float64Array of these slots, which the addon writes (the sync exports before they return, the async ones before their promise resolves). */
+export const RESULT_SLOTS = { sum: 0, count: 1, errorKind: 2, errorIndex: 3, errorValue: 4 } as const;
+export const RESULT_LENGTH = 5;
+/** errorKind: 0 for none, else 1 + the position of the kind in this list (a bad element at errorIndex, of value errorValue). */
+export const ERROR_KINDS = ['target', 'weight', 'label', 'probability'] as const;
 
 /** What a sigmoid kernel computes: the arguments checked and the options resolved by the facade. */
 export interface SigmoidPlan {
@@ -80,7 +86,7 @@ export const SIGMOID_PLAN_KEYS = [
   'simd',
 ] as const;
 
-/** A SigmoidPlan as the addon's sigmoid exports take it: its values as arguments, in SIGMOID_PLAN_KEYS order. */
+/** A SigmoidPlan as the addon's sigmoid exports take it: its values as arguments, in SIGMOID_PLAN_KEYS order, then the result array (RESULT_SLOTS). */
 export type SigmoidArguments = [
   logits: SigmoidPlan['logits'],
   targets: SigmoidPlan['targets'],
@@ -95,10 +101,11 @@ export type SigmoidArguments = [
   gradScale: SigmoidPlan['gradScale'],
   threads: SigmoidPlan['threads'],
   simd: SigmoidPlan['simd'],
+  result: Float64Array,
 ];
 
-/** Calls `fn` with the plan's values as arguments, each property read once, in SIGMOID_PLAN_KEYS order. */
-export function callSigmoidPlan<R>(fn: (...args: SigmoidArguments) => R, plan: SigmoidPlan): R {
+/** Calls `fn` with the plan's values as arguments, each property read once, in SIGMOID_PLAN_KEYS order, then `result`. */
+export function callSigmoidPlan<R>(fn: (...args: SigmoidArguments) => R, plan: SigmoidPlan, result: Float64Array): R {
   return fn(
     plan.logits,
     plan.targets,
@@ -113,6 +120,7 @@ export function callSigmoidPlan<R>(fn: (...args: SigmoidArguments) => R, plan: S
     plan.gradScale,
     plan.threads,
     plan.simd,
+    result,
   );
 }
 
@@ -172,7 +180,7 @@ export const SOFTMAX_PLAN_KEYS = [
   'simd',
 ] as const;
 
-/** A SoftmaxPlan as the addon's softmax exports take it: its values as arguments, in SOFTMAX_PLAN_KEYS order. */
+/** A SoftmaxPlan as the addon's softmax exports take it: its values as arguments, in SOFTMAX_PLAN_KEYS order, then the result array (RESULT_SLOTS). */
 export type SoftmaxArguments = [
   logits: SoftmaxPlan['logits'],
   labels: SoftmaxPlan['labels'],
@@ -192,10 +200,11 @@ export type SoftmaxArguments = [
   gradOut: SoftmaxPlan['gradOut'],
   threads: SoftmaxPlan['threads'],
   simd: SoftmaxPlan['simd'],
+  result: Float64Array,
 ];
 
-/** Calls `fn` with the plan's values as arguments, each property read once, in SOFTMAX_PLAN_KEYS order. */
-export function callSoftmaxPlan<R>(fn: (...args: SoftmaxArguments) => R, plan: SoftmaxPlan): R {
+/** Calls `fn` with the plan's values as arguments, each property read once, in SOFTMAX_PLAN_KEYS order, then `result`. */
+export function callSoftmaxPlan<R>(fn: (...args: SoftmaxArguments) => R, plan: SoftmaxPlan, result: Float64Array): R {
   return fn(
     plan.logits,
     plan.labels,
@@ -215,5 +224,6 @@ export function callSoftmaxPlan<R>(fn: (...args: SoftmaxArguments) => R, plan: S
     plan.gradOut,
     plan.threads,
     plan.simd,
+    result,
   );
 }

@@ -11,7 +11,8 @@
 namespace focal {
 
 // The plan layout: the loader refuses an addon built with another value. 4: async plans take only arrays on buffers
-// from allocate(). 5: a plan is passed as its values, one argument each, in the listed order (was: one plan object).
+// from allocate(). 5: a plan is passed as its values, one argument each, in the listed order, then a result array the
+// addon writes (was: one plan object, and a new result object).
 constexpr int32_t kPlanVersion = 5;
 
 // The values a whole-number plan field may take.
@@ -109,6 +110,15 @@ constexpr IntegerRange kIgnoreIndexRange{-9007199254740991.0, 9007199254740991.0
 constexpr IntegerRange kThreadsRange{1.0, 1024.0};
 constexpr IntegerRange kSimdRange{-1.0, 3.0};
 }  // namespace softmax_plan
+
+// The last argument of every kernel export: a Float64Array of these slots, which the addon writes (the sync exports
+// before they return, the async ones before their promise resolves).
+namespace result_slots {
+enum Slot : size_t { kSum, kCount, kErrorKind, kErrorIndex, kErrorValue, kSlotCount };
+}  // namespace result_slots
+// errorKind: 0 for none, else 1 + the position of the kind in this list (a bad element at errorIndex, of value
+// errorValue).
+enum class ResultError : int { kNone, kTarget, kWeight, kLabel, kProbability };
 
 // What the messages call a label array.
 constexpr const char kLabelArrayText[] = "an integer typed array (8, 16 or 32 bits)";

@@ -116,18 +116,19 @@ class PlanValues {
  public:
   PlanValues(const Napi::CallbackInfo& info, const char* kind, const char* const (&names)[N])
       : info_(info), names_(names) {
-    if (info.Length() != N) {
+    if (info.Length() != N + 1) {
       std::string list;
-      for (size_t i = 0; i < N; ++i) list += (i > 0 ? ", " : "") + std::string(names[i]);
+      for (size_t i = 0; i < N; ++i) list += std::string(names[i]) + ", ";
       throw_type_error(info.Env(), std::string("expected the ") + std::to_string(N) + " values of a " + kind +
-                                       " plan as arguments (" + list + "), received " + std::to_string(info.Length()) +
-                                       " argument(s)");
+                                       " plan and a result array as arguments (" + list + "result), received " +
+                                       std::to_string(info.Length()) + " argument(s)");
     }
   }
 
   Napi::Env Env() const { return info_.Env(); }
   Napi::Value Get(Key key) const { return info_[key]; }
   const char* Name(Key key) const { return names_[key]; }
+  Napi::Value Result() const { return info_[N]; }
 
  private:
   const Napi::CallbackInfo& info_;
@@ -253,6 +254,20 @@ ArrayView read_logits(const Plan& plan, Key key, ReadPlan& out) {
   return logits;
 }
 
+// The result array (the last argument), read after the plan: a Float64Array of the result slots.
+template <typename Plan>
+void read_result(const Plan& plan, ReadPlan& out) {
+  ArrayView view{};
+  if (!view_of_typed_array(plan.Env(), plan.Result(), view) || view.type != napi_float64_array ||
+      view.length != result_slots::kSlotCount) {
+    throw_type_error(plan.Env(), "result must be a Float64Array of length " +
+                                     std::to_string(static_cast<int>(result_slots::kSlotCount)) + ", received " +
+                                     describe(plan.Env(), plan.Result()));
+  }
+  out.result_array = plan.Result();
+  out.result = static_cast<double*>(view.data);
+}
+
 }  // namespace
 
 ReadPlan read_sigmoid_plan(const Napi::CallbackInfo& info) {
@@ -285,6 +300,7 @@ ReadPlan read_sigmoid_plan(const Napi::CallbackInfo& info) {
   o.grad_scale = number_property(plan, kGradScale);
   o.threads = static_cast<int>(integer_property(plan, kThreads, kThreadsRange));
   o.simd = static_cast<int>(integer_property(plan, kSimd, kSimdRange));
+  read_result(plan, out);
   return out;
 }
 
@@ -341,6 +357,7 @@ ReadPlan read_softmax_plan(const Napi::CallbackInfo& info) {
     job.kind = JobKind::kSoftmaxLabels;
     job.label_type = label_type(plan, labels, job.dtype, false, kLabels);
     use_array(out, plan, kLabels, JobArray::kTargets, labels);
+    read_result(plan, out);
     return out;
   }
   const ArrayView targets = array_property(plan, kTargets, true);
@@ -348,6 +365,7 @@ ReadPlan read_softmax_plan(const Napi::CallbackInfo& info) {
   job.kind = JobKind::kSoftmaxTargets;
   job.label_type = LabelType::kFloat;
   use_optional_float_array(out, plan, kTargets, JobArray::kTargets, logits.length, "like the logits");
+  read_result(plan, out);
   return out;
 }
 

@@ -37,9 +37,12 @@ struct PlanArray {
 struct ReadPlan {
   Job job;
   std::vector<PlanArray> arrays;  // the present ones
+  Napi::Value result_array;       // the last argument: where the result goes (plan_protocol.hpp, result_slots)
+  double* result = nullptr;       // its data, result_slots::kSlotCount doubles
 };
 
-// A plan from the arguments of a call to the sigmoid or softmax export (sync or async).
+// A plan from the arguments of a call to the sigmoid or softmax export (sync or async): the plan's
+// values, then the result array.
 ReadPlan read_sigmoid_plan(const Napi::CallbackInfo& info);
 ReadPlan read_softmax_plan(const Napi::CallbackInfo& info);
 
