@@ -188,11 +188,12 @@ for (const n of sizes) {
     );
     if (want('layers')) {
       // The addon with the plan the facade built, in the form this checkout's addon takes: plan
-      // version 5 and later, the plan's values as arguments (SIGMOID_PLAN_KEYS order); before, the object.
+      // version 5 and later, the plan's values as arguments (SIGMOID_PLAN_KEYS order) and a result
+      // array; before, the object.
       const { addon } = native;
       const direct = (fn, plan, keys) => {
         if (native.info.planVersion < 5) return () => fn(plan);
-        const args = keys.map((key) => plan[key]);
+        const args = [...keys.map((key) => plan[key]), new Float64Array(protocol.RESULT_LENGTH)];
         return () => fn(...args);
       };
       row(
