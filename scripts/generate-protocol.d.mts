@@ -22,6 +22,7 @@ export interface Protocol {
   floatArrays: string[];
   labelTypes: { enum: string; element: string; arrays: string[] }[];
   plans: Record<'sigmoid' | 'softmax', PlanField[]>;
+  result: { doc: string; slots: string[]; errorKinds: { doc: string; kinds: string[] } };
 }
 
 export declare function readProtocol(root?: string): Protocol;

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Writes the facts the TypeScript and the C++ sides share from their one description,
-// native/protocol.json (the plan version, each plan's fields, the typed arrays, the label element
-// types, the block constants), into
-//   lib/backends/protocol.ts         the plan interfaces and key lists, PLAN_VERSION, the label
-//                                    arrays and their types, MAX_BLOCKS / MIN_BLOCK_WORK;
-//   native/binding/plan_protocol.hpp kPlanVersion, the keys the plan reader reads, the integer
-//                                    fields' ranges, the typed arrays and which are label arrays;
+// native/protocol.json (the plan version, each plan's fields, the result slots and error kinds, the
+// typed arrays, the label element types, the block constants), into
+//   lib/backends/protocol.ts         the plan interfaces, key lists and call functions, the result
+//                                    slots and error kinds, PLAN_VERSION, the label arrays and their
+//                                    types, MAX_BLOCKS / MIN_BLOCK_WORK;
+//   native/binding/plan_protocol.hpp kPlanVersion, the keys (argument positions), the result slots,
+//                                    the integer fields' ranges, the typed arrays and which are label
+//                                    arrays;
 //   native/kernels/protocol.hpp      kMaxBlocks / kMinBlockWork and FOCAL_LABEL_TYPES, the list the
 //                                    LabelType enum, the job's switch and every instantiation expand.
 // The outputs are committed (building the addon on a user's machine must not need this script) and
@@ -80,14 +82,23 @@ function tsModule(p) {
       return `${doc}  ${f.name}: ${TS_TYPES[f.kind]}${f.nullable ? ' | null' : ''};`;
     });
     const keys = fields.map((f) => `'${f.name}'`).join(', ');
+    const args = `${capital(kind)}Arguments`;
     return [
       `/** What a ${kind} kernel computes: the arguments checked and the options resolved by the facade. */`,
       `export interface ${name} {`,
       ...members,
       '}',
       '',
-      `/** The properties of a ${name}, in the order the native plan reader reads them. */`,
+      `/** The properties of a ${name}, in the order the addon's exports take them as arguments. */`,
       `export const ${kind.toUpperCase()}_PLAN_KEYS = [${keys}] as const;`,
+      '',
+      `/** A ${name} as the addon's ${kind} exports take it: its values as arguments, in ${kind.toUpperCase()}_PLAN_KEYS order, then the result array (RESULT_SLOTS). */`,
+      `export type ${args} = [${fields.map((f) => `${f.name}: ${name}['${f.name}']`).join(', ')}, result: Float64Array];`,
+      '',
+      `/** Calls \`fn\` with the plan's values as arguments, each property read once, in ${kind.toUpperCase()}_PLAN_KEYS order, then \`result\`. */`,
+      `export function call${name}<R>(fn: (...args: ${args}) => R, plan: ${name}, result: Float64Array): R {`,
+      `  return fn(${fields.map((f) => `plan.${f.name}`).join(', ')}, result);`,
+      '}',
       '',
     ].join('\n');
   };
@@ -123,6 +134,12 @@ function tsModule(p) {
     '/** The constructors of the float arrays, by name. */',
     `export const FLOAT_ARRAYS = { ${p.floatArrays.join(', ')} } as const;`,
     '',
+    `/** ${p.result.doc} */`,
+    `export const RESULT_SLOTS = { ${p.result.slots.map((slot, i) => `${slot}: ${i}`).join(', ')} } as const;`,
+    `export const RESULT_LENGTH = ${p.result.slots.length};`,
+    `/** ${p.result.errorKinds.doc} */`,
+    `export const ERROR_KINDS = [${p.result.errorKinds.kinds.map((k) => `'${k}'`).join(', ')}] as const;`,
+    '',
     ...Object.entries(p.plans).map(([kind, fields]) => plan(kind, fields)),
   ].join('\n');
 }
@@ -141,18 +158,19 @@ function cppComment(text) {
 
 function planHeader(p) {
   const plan = (kind, fields) => [
-    `// The properties of a ${kind} plan (lib/backends/protocol.ts: ${capital(kind)}Plan), in the order the reader`,
-    '// reads them, every one before it takes a single data pointer.',
+    `// The values of a ${kind} plan (lib/backends/protocol.ts: ${capital(kind)}Plan), in the order the export takes`,
+    `// them as arguments (call${capital(kind)}Plan there passes them so). Key: each one's position.`,
     `namespace ${kind}_plan {`,
-    'constexpr const char* kKeys[] = {',
+    `enum Key : size_t { ${fields.map((f) => `k${capital(f.name)}`).join(', ')}, kKeyCount };`,
+    'constexpr const char* kKeys[kKeyCount] = {',
     ...fields.map((f) => {
-      const range = f.kind === 'integer' ? ` (k${capital(f.name)})` : '';
+      const range = f.kind === 'integer' ? ` (k${capital(f.name)}Range)` : '';
       return `    "${f.name}",  // ${f.kind}${f.nullable ? ' or null' : ''}${range}`;
     }),
     '};',
     ...fields
       .filter((f) => f.kind === 'integer')
-      .map((f) => `constexpr IntegerRange k${capital(f.name)}{${f.min}.0, ${f.max}.0};`),
+      .map((f) => `constexpr IntegerRange k${capital(f.name)}Range{${f.min}.0, ${f.max}.0};`),
     `}  // namespace ${kind}_plan`,
     '',
   ];
@@ -164,6 +182,7 @@ function planHeader(p) {
     '// only constants and lists.',
     '#pragma once',
     '',
+    '#include <cstddef>',
     '#include <cstdint>',
     '',
     '#include "../kernels/protocol.hpp"',
@@ -180,6 +199,13 @@ function planHeader(p) {
     '};',
     '',
     ...Object.entries(p.plans).flatMap(([kind, fields]) => plan(kind, fields)),
+    `// ${p.result.doc}`,
+    'namespace result_slots {',
+    `enum Slot : size_t { ${p.result.slots.map((slot) => `k${capital(slot)}`).join(', ')}, kSlotCount };`,
+    '}  // namespace result_slots',
+    `// ${p.result.errorKinds.doc}`,
+    `enum class ResultError : int { kNone, ${p.result.errorKinds.kinds.map((k) => `k${capital(k)}`).join(', ')} };`,
+    '',
     '// What the messages call a label array.',
     `constexpr const char kLabelArrayText[] = "an integer typed array (${labelWidths(p)})";`,
     '',
@@ -277,7 +303,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     }
     console.log(`generated files match ${PROTOCOL_JSON}`);
   } else {
-    for (const [path, text] of Object.entries(await generate())) writeFileSync(join(ROOT, path), text);
-    console.log(`wrote ${[TS_OUT, PLAN_HPP_OUT, KERNELS_HPP_OUT].join(', ')}`);
+    // Only the files that change: an unchanged header keeps its time stamp, so the build does not
+    // recompile every kernel that includes it.
+    const stale = await staleFiles();
+    const files = await generate();
+    for (const path of stale) writeFileSync(join(ROOT, path), files[path]);
+    console.log(stale.length > 0 ? `wrote ${stale.join(', ')}` : `nothing to write: the files match ${PROTOCOL_JSON}`);
   }
 }

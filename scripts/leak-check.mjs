@@ -25,7 +25,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { sigmoidPlan, softmaxPlan } from '../test/fixtures/plans.mjs';
+import { planExports, sigmoidPlan, softmaxPlan } from '../test/fixtures/plans.mjs';
 import { mulberry32 as rng } from '../demo/data.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,7 +73,7 @@ async function loadLibrary() {
   const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
   const native = loadNative('native');
   if (lib.backend().name !== 'native') throw new Error(`the native backend is not in use: ${lib.backend().loadError}`);
-  return { lib, addon: native.addon, path: native.path };
+  return { lib, addon: native.addon && planExports(native.addon), path: native.path };
 }
 
 // Sizes: tiny, a vector remainder, one block, and above 2^15 elements (several blocks, OpenMP).

@@ -167,8 +167,8 @@ smoke() {
       import { createRequire } from "node:module";
       import { pathToFileURL } from "node:url";
       const [addon, plans] = process.argv.slice(1);
-      const { sigmoidPlan } = await import(pathToFileURL(plans).href);
-      const m = createRequire(import.meta.url)(addon);
+      const { sigmoidPlan, planExports } = await import(pathToFileURL(plans).href);
+      const m = planExports(createRequire(import.meta.url)(addon));
       const i = m.info();
       const r = m.sigmoid(sigmoidPlan(3));
       console.log(`loaded ${addon} under ASan: simd ${i.simd} (${Object.keys(i.simdLevels)}), openmp ${i.openmp}, sum ${r.sum}`);' \

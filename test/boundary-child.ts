@@ -29,11 +29,11 @@ export function inChild(backend: 'js' | 'native', body: string, nodeArgs: string
     const { createFocalLoss } = await import(${distUrl('facade/api.js')});
     const { jsKernels } = await import(${distUrl('backends/js/kernels.js')});
     const { loadNative } = await import(${distUrl('backends/native/loader.js')});
-    const { sigmoidPlan, softmaxPlan } = await import(${plansUrl});
+    const { sigmoidPlan, softmaxPlan, planExports } = await import(${plansUrl});
     const native = loadNative('auto');
     const api = createFocalLoss(${backend === 'js' ? 'jsKernels' : 'native.kernels'});
     const backendName = ${JSON.stringify(backend)};
-    const addon = native.addon;
+    const addon = native.addon && planExports(native.addon);
     const report = (line) => console.log(JSON.stringify(line));
     const outcome = async (f) => {
       const t0 = performance.now();

@@ -33,7 +33,7 @@ import type { FocalLossResult } from '../lib/types.js';
 import { backends, jsBackend, nativeBackend, type TestBackend } from './backends.js';
 import { inChild as inFreshProcess } from './boundary-child.js';
 import { Tally, fcParams, runsFor, trace } from './fuzz-config.js';
-import { onAllocated } from './fixtures/plans.mjs';
+import { onAllocated, planExports } from './fixtures/plans.mjs';
 import { mulberry32, type DType, INT_ARRAYS, INT_KINDS, type IntKind } from './helpers.js';
 
 const tally = new Tally();
@@ -1184,7 +1184,8 @@ describe('fuzz: invalid and unusual arguments are a TypeError or RangeError, nev
 
 describe.skipIf(!native)('fuzz: the addon re-checks every plan (defence in depth)', () => {
   // (The body is collected even when skipped: nothing here may assume the addon.)
-  const addon = native?.addon as NonNullable<NonNullable<typeof native>['addon']>;
+  // The exports taking plan objects (each passed on as its values, as the loader does).
+  const addon = planExports(native?.addon ?? ({} as NonNullable<NonNullable<typeof native>['addon']>));
   const simd = native?.kernels?.simd ?? null;
 
   function validPlan(base: Base): { kind: 'sigmoid' | 'softmax'; plan: Record<string, unknown> } {

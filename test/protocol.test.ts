@@ -1,8 +1,9 @@
 // The plan protocol is written once (native/protocol.json) and generated into the TypeScript
 // (lib/backends/protocol.ts) and the C++ (native/binding/plan_protocol.hpp, native/kernels/protocol.hpp).
 // These tests tie the generated files to the JSON, and the compiled addon to the generated files:
-// the reader reads exactly the listed keys, in the listed order; a missing key is an error naming
-// it; an extra key is never read; the label arrays accepted are exactly the listed ones.
+// the loader hands the addon exactly the listed keys' values, in the listed order, each read once;
+// the addon takes exactly that many arguments, and a missing value is an error naming its key; an
+// extra key is never read; the label arrays accepted are exactly the listed ones.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,17 +18,20 @@ import {
   readProtocol,
   staleFiles,
 } from '../scripts/generate-protocol.mjs';
-import { loadNative } from '../lib/backends/native/loader.js';
+import { loadNative, nativeKernels, readResult } from '../lib/backends/native/loader.js';
 import {
+  ERROR_KINDS,
   LABEL_ARRAYS,
   MAX_BLOCKS,
   MIN_BLOCK_WORK,
   PLAN_VERSION,
+  RESULT_LENGTH,
+  RESULT_SLOTS,
   SIGMOID_PLAN_KEYS,
   SOFTMAX_PLAN_KEYS,
 } from '../lib/backends/protocol.js';
 import { isIntegerArray } from '../lib/facade/validate.js';
-import { sigmoidPlan, softmaxPlan } from './fixtures/plans.mjs';
+import { planExports, sigmoidPlan, softmaxPlan } from './fixtures/plans.mjs';
 
 const protocol = readProtocol();
 const native = loadNative();
@@ -68,6 +72,9 @@ describe('the generated files', () => {
     expect(SIGMOID_PLAN_KEYS).toEqual(protocol.plans.sigmoid.map((f) => f.name));
     expect(SOFTMAX_PLAN_KEYS).toEqual(protocol.plans.softmax.map((f) => f.name));
     expect(Object.keys(LABEL_ARRAYS)).toEqual(protocol.labelTypes.flatMap((t) => t.arrays));
+    expect(Object.keys(RESULT_SLOTS)).toEqual(protocol.result.slots);
+    expect(Object.values(RESULT_SLOTS)).toEqual(protocol.result.slots.map((_, i) => i));
+    expect(ERROR_KINDS).toEqual(protocol.result.errorKinds.kinds);
   });
 
   it('the fixture plans have exactly the protocol keys', () => {
@@ -100,19 +107,27 @@ function outcome(call: Call, plan: object): unknown {
   }
 }
 
-describe.skipIf(!addon)('native: the plan reader reads the generated keys', () => {
+describe.skipIf(!addon)("native: the plan goes to the addon as the generated keys' values, in order", () => {
+  // The loader's kernels (what the facade calls) and the addon's exports taking plan objects the
+  // same way (test/fixtures/plans.mjs), for hand-made plans.
+  const kernels = addon && nativeKernels(addon, native.info!);
+  const exports = addon && planExports(addon);
   const kinds = [
     {
       kind: 'sigmoid',
       keys: SIGMOID_PLAN_KEYS,
       plan: () => sigmoidPlan(3),
-      call: (p: object) => addon!.sigmoid(p as never),
+      kernel: (p: object) => kernels!.sigmoid(p as never),
+      call: (p: object) => exports!.sigmoid(p as never),
+      raw: addon?.sigmoid as unknown as (...args: unknown[]) => unknown,
     },
     {
       kind: 'softmax',
       keys: SOFTMAX_PLAN_KEYS,
       plan: () => softmaxPlan(3, 2),
-      call: (p: object) => addon!.softmax(p as never),
+      kernel: (p: object) => kernels!.softmax(p as never),
+      call: (p: object) => exports!.softmax(p as never),
+      raw: addon?.softmax as unknown as (...args: unknown[]) => unknown,
     },
   ] as const;
 
@@ -120,8 +135,8 @@ describe.skipIf(!addon)('native: the plan reader reads the generated keys', () =
     expect(addon!.info().planVersion).toBe(PLAN_VERSION);
   });
 
-  for (const { kind, keys, plan, call } of kinds) {
-    it(`${kind}: every key once, in the listed order, and nothing else`, () => {
+  for (const { kind, keys, plan, kernel, call, raw } of kinds) {
+    it(`${kind}: the loader reads every key once, in the listed order, and nothing else`, () => {
       const read: PropertyKey[] = [];
       const proxy = new Proxy(
         { ...plan(), extra: 1 },
@@ -132,11 +147,47 @@ describe.skipIf(!addon)('native: the plan reader reads the generated keys', () =
           },
         },
       );
-      expect(call(proxy).count).toBeGreaterThan(0);
+      expect(kernel(proxy).count).toBeGreaterThan(0);
       expect(read).toEqual([...keys]);
     });
 
-    it(`${kind}: a missing key is a TypeError naming it (or, for a nullable one, the same as null)`, () => {
+    it(`${kind}: the addon takes exactly one argument per key, then the result array it writes`, () => {
+      const values = plan() as unknown as Record<string, unknown>;
+      const args = keys.map((key) => values[key]);
+      const slots = new Float64Array(RESULT_LENGTH).fill(NaN);
+      expect(raw(...args, slots)).toBeUndefined();
+      expect(readResult(slots)).toEqual(kernel(plan()));
+      expect(slots[RESULT_SLOTS.count]).toBe(3);
+      const arity = new RegExp(
+        `^focal-loss \\(native\\): expected the ${keys.length} values of a ${kind} plan and a result array`,
+      );
+      for (const wrong of [[], [plan()], args, [...args, slots, slots]]) {
+        expect(() => raw(...wrong), `${wrong.length} arguments`).toThrow(arity);
+      }
+      for (const result of [
+        new Float64Array(RESULT_LENGTH - 1),
+        new Float32Array(RESULT_LENGTH),
+        [0, 0, 0, 0, 0],
+        null,
+      ]) {
+        expect(() => raw(...args, result), String(result)).toThrow(
+          /^focal-loss \(native\): result must be a Float64Array/,
+        );
+      }
+    });
+
+    it(`${kind}: a bad element is reported in the result array (kind, index, value)`, () => {
+      const bad = plan() as unknown as Record<string, unknown>;
+      const targets = keys.includes('labels' as never) ? 'labels' : 'targets';
+      (bad[targets] as Int32Array | Uint8Array)[1] = 7;
+      const slots = new Float64Array(RESULT_LENGTH);
+      raw(...keys.map((key) => bad[key]), slots);
+      const r = readResult(slots);
+      expect(r.error).toEqual({ kind: targets === 'labels' ? 'label' : 'target', index: 1, value: 7 });
+      expect(slots[RESULT_SLOTS.errorKind]).toBe(ERROR_KINDS.indexOf(r.error!.kind) + 1);
+    });
+
+    it(`${kind}: a missing value is a TypeError naming its key (or, for a nullable one, the same as null)`, () => {
       for (const field of protocol.plans[kind]) {
         const missing = { ...plan() } as Record<string, unknown>;
         delete missing[field.name];
@@ -150,28 +201,28 @@ describe.skipIf(!addon)('native: the plan reader reads the generated keys', () =
       }
     });
 
-    it(`${kind}: an extra key is ignored (its getter never runs)`, () => {
+    it(`${kind}: an extra key is ignored by the loader (its getter never runs)`, () => {
       const extra = Object.defineProperty(plan(), 'clip', {
         get() {
           throw new Error('read');
         },
         enumerable: true,
       });
-      expect(call(extra)).toEqual(call(plan()));
+      expect(kernel(extra)).toEqual(kernel(plan()));
     });
   }
 
   it('labels: exactly the listed arrays, and the message gives their widths', () => {
-    const want = addon!.softmax(softmaxPlan(3, 2));
+    const want = exports!.softmax(softmaxPlan(3, 2));
     for (const [name, Ctor] of ALL_TYPED_ARRAYS) {
       const p = softmaxPlan(3, 2, { labels: new Ctor(3) as never });
       if (name in LABEL_ARRAYS) {
-        expect(addon!.softmax(p), name).toEqual(want);
-        expect(addon!.sigmoid(sigmoidPlan(3, { targets: new Ctor(3) as never })), name).toEqual(
-          addon!.sigmoid(sigmoidPlan(3)),
+        expect(exports!.softmax(p), name).toEqual(want);
+        expect(exports!.sigmoid(sigmoidPlan(3, { targets: new Ctor(3) as never })), name).toEqual(
+          exports!.sigmoid(sigmoidPlan(3)),
         );
       } else {
-        expect(() => addon!.softmax(p), name).toThrow(
+        expect(() => exports!.softmax(p), name).toThrow(
           /^focal-loss \(native\): plan\.labels must be an integer typed array \(8, 16 or 32 bits\)/,
         );
       }

@@ -54,7 +54,12 @@ function arrays(plan: Plan): [key: string, view: ArrayBufferView][] {
 
 /** Throws the caller's TypeError if any array of the plan was detached or shrunk meanwhile. */
 export function assertLive(plan: Plan): void {
-  for (const [key, view] of arrays(plan)) live(view, NAMES[key] ?? key);
+  // for-in rather than arrays(): no array of entries per call (this runs before every sync kernel).
+  for (const key in plan) {
+    if (!Object.hasOwn(plan, key)) continue;
+    const view = (plan as unknown as Record<string, unknown>)[key];
+    if (ArrayBuffer.isView(view)) live(view, NAMES[key] ?? key);
+  }
 }
 
 /**

@@ -7,8 +7,10 @@ import type { SimdLevels, SimdName } from './simd.js';
 import type { SigmoidPlan, SoftmaxPlan } from './protocol.js';
 
 /**
- * The plans: generated, with the keys the native reader reads, from native/protocol.json (the one
- * description of the plan protocol both languages share).
+ * The plans: generated from native/protocol.json (the one description of the plan protocol both
+ * languages share), with their keys in the order the native addon takes their values as arguments
+ * (the native loader passes them so, with callSigmoidPlan / callSoftmaxPlan; the JS kernels take the
+ * objects as they are).
  */
 export type { SigmoidPlan, SoftmaxPlan } from './protocol.js';
 

@@ -5,8 +5,8 @@
  * the native addon (native/binding/plan_protocol.hpp and native/kernels/protocol.hpp come from the same native/protocol.json).
  */
 
-/** The plan layout this package builds; the addon's info().planVersion must equal it (a stale build is refused). 4: async plans take only arrays on buffers from allocate(). */
-export const PLAN_VERSION = 4;
+/** The plan layout this package builds; the addon's info().planVersion must equal it (a stale build is refused). 4: async plans take only arrays on buffers from allocate(). 5: a plan is passed as its values, one argument each, in the listed order, then a result array the addon writes (was: one plan object, and a new result object). */
+export const PLAN_VERSION = 5;
 
 /** More blocks than any machine has cores, few enough that their partial results live on the stack. */
 export const MAX_BLOCKS = 256;
@@ -37,6 +37,12 @@ export const LABEL_ARRAYS = {
 /** The constructors of the float arrays, by name. */
 export const FLOAT_ARRAYS = { Float32Array, Float64Array } as const;
 
+/** The last argument of every kernel export: a Float64Array of these slots, which the addon writes (the sync exports before they return, the async ones before their promise resolves). */
+export const RESULT_SLOTS = { sum: 0, count: 1, errorKind: 2, errorIndex: 3, errorValue: 4 } as const;
+export const RESULT_LENGTH = 5;
+/** errorKind: 0 for none, else 1 + the position of the kind in this list (a bad element at errorIndex, of value errorValue). */
+export const ERROR_KINDS = ['target', 'weight', 'label', 'probability'] as const;
+
 /** What a sigmoid kernel computes: the arguments checked and the options resolved by the facade. */
 export interface SigmoidPlan {
   logits: FloatArray;
@@ -63,7 +69,7 @@ export interface SigmoidPlan {
   simd: number;
 }
 
-/** The properties of a SigmoidPlan, in the order the native plan reader reads them. */
+/** The properties of a SigmoidPlan, in the order the addon's exports take them as arguments. */
 export const SIGMOID_PLAN_KEYS = [
   'logits',
   'targets',
@@ -79,6 +85,44 @@ export const SIGMOID_PLAN_KEYS = [
   'threads',
   'simd',
 ] as const;
+
+/** A SigmoidPlan as the addon's sigmoid exports take it: its values as arguments, in SIGMOID_PLAN_KEYS order, then the result array (RESULT_SLOTS). */
+export type SigmoidArguments = [
+  logits: SigmoidPlan['logits'],
+  targets: SigmoidPlan['targets'],
+  weights: SigmoidPlan['weights'],
+  lossOut: SigmoidPlan['lossOut'],
+  gradOut: SigmoidPlan['gradOut'],
+  gamma: SigmoidPlan['gamma'],
+  alpha: SigmoidPlan['alpha'],
+  labelSmoothing: SigmoidPlan['labelSmoothing'],
+  probabilities: SigmoidPlan['probabilities'],
+  probabilityEpsilon: SigmoidPlan['probabilityEpsilon'],
+  gradScale: SigmoidPlan['gradScale'],
+  threads: SigmoidPlan['threads'],
+  simd: SigmoidPlan['simd'],
+  result: Float64Array,
+];
+
+/** Calls `fn` with the plan's values as arguments, each property read once, in SIGMOID_PLAN_KEYS order, then `result`. */
+export function callSigmoidPlan<R>(fn: (...args: SigmoidArguments) => R, plan: SigmoidPlan, result: Float64Array): R {
+  return fn(
+    plan.logits,
+    plan.targets,
+    plan.weights,
+    plan.lossOut,
+    plan.gradOut,
+    plan.gamma,
+    plan.alpha,
+    plan.labelSmoothing,
+    plan.probabilities,
+    plan.probabilityEpsilon,
+    plan.gradScale,
+    plan.threads,
+    plan.simd,
+    result,
+  );
+}
 
 /** What a softmax kernel computes: the arguments checked and the options resolved by the facade. */
 export interface SoftmaxPlan {
@@ -114,7 +158,7 @@ export interface SoftmaxPlan {
   simd: number;
 }
 
-/** The properties of a SoftmaxPlan, in the order the native plan reader reads them. */
+/** The properties of a SoftmaxPlan, in the order the addon's exports take them as arguments. */
 export const SOFTMAX_PLAN_KEYS = [
   'logits',
   'labels',
@@ -135,3 +179,51 @@ export const SOFTMAX_PLAN_KEYS = [
   'threads',
   'simd',
 ] as const;
+
+/** A SoftmaxPlan as the addon's softmax exports take it: its values as arguments, in SOFTMAX_PLAN_KEYS order, then the result array (RESULT_SLOTS). */
+export type SoftmaxArguments = [
+  logits: SoftmaxPlan['logits'],
+  labels: SoftmaxPlan['labels'],
+  targets: SoftmaxPlan['targets'],
+  weights: SoftmaxPlan['weights'],
+  outer: SoftmaxPlan['outer'],
+  classes: SoftmaxPlan['classes'],
+  inner: SoftmaxPlan['inner'],
+  gamma: SoftmaxPlan['gamma'],
+  alpha: SoftmaxPlan['alpha'],
+  alphaScale: SoftmaxPlan['alphaScale'],
+  labelSmoothing: SoftmaxPlan['labelSmoothing'],
+  ignoreIndex: SoftmaxPlan['ignoreIndex'],
+  gradScale: SoftmaxPlan['gradScale'],
+  gradScaleByCount: SoftmaxPlan['gradScaleByCount'],
+  lossOut: SoftmaxPlan['lossOut'],
+  gradOut: SoftmaxPlan['gradOut'],
+  threads: SoftmaxPlan['threads'],
+  simd: SoftmaxPlan['simd'],
+  result: Float64Array,
+];
+
+/** Calls `fn` with the plan's values as arguments, each property read once, in SOFTMAX_PLAN_KEYS order, then `result`. */
+export function callSoftmaxPlan<R>(fn: (...args: SoftmaxArguments) => R, plan: SoftmaxPlan, result: Float64Array): R {
+  return fn(
+    plan.logits,
+    plan.labels,
+    plan.targets,
+    plan.weights,
+    plan.outer,
+    plan.classes,
+    plan.inner,
+    plan.gamma,
+    plan.alpha,
+    plan.alphaScale,
+    plan.labelSmoothing,
+    plan.ignoreIndex,
+    plan.gradScale,
+    plan.gradScaleByCount,
+    plan.lossOut,
+    plan.gradOut,
+    plan.threads,
+    plan.simd,
+    result,
+  );
+}

@@ -22,12 +22,13 @@ export function defaultSimd(available: SimdLevels, cap: SimdName | undefined): S
   return best;
 }
 
+const SIMD_LIST = SIMD_NAMES.map((n) => `'${n}'`).join(', ');
+
 /** The `simd` option as the addon's level number; the JS backend has no levels and ignores it. */
 export function readSimd(value: unknown, available: SimdLevels | null, fallback: SimdName): number {
-  const list = SIMD_NAMES.map((n) => `'${n}'`).join(', ');
-  if (value !== undefined && typeof value !== 'string') throw typeError(`one of ${list}`, 'options.simd', value);
+  if (value !== undefined && typeof value !== 'string') throw typeError(`one of ${SIMD_LIST}`, 'options.simd', value);
   if (value !== undefined && !(SIMD_NAMES as readonly string[]).includes(value)) {
-    throw rangeError(`one of ${list}`, 'options.simd', value);
+    throw rangeError(`one of ${SIMD_LIST}`, 'options.simd', value);
   }
   if (!available) return -1;
   const name = (value ?? fallback) as SimdName;

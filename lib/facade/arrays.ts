@@ -89,15 +89,16 @@ export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
  * array the package returned earlier is the caller's like any other.
  */
 export class CallArrays {
-  private readonly owned = new WeakSet<ArrayBufferView>();
+  // Made by the first own(): most small calls allocate nothing of their own.
+  private owned: WeakSet<ArrayBufferView> | null = null;
 
   own<A extends ArrayBufferView>(view: A): A {
-    this.owned.add(view);
+    (this.owned ??= new WeakSet()).add(view);
     return view;
   }
 
   isOwn(view: ArrayBufferView): boolean {
-    return this.owned.has(view);
+    return this.owned !== null && this.owned.has(view);
   }
 }
 

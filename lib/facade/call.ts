@@ -162,6 +162,14 @@ export function runSliced<T>(steps: Generator<void, T>): T | Promise<T> {
 export type Numeric = FloatArray | IntegerArray;
 
 /**
+ * A typed array that numericSteps returns as it is: callers check this first, so that the common
+ * call (typed arrays only) runs no generator of its own for them.
+ */
+export function isTypedInput(value: unknown, floatOnly: boolean): value is Numeric {
+  return isFloatArray(value) || (!floatOnly && isIntegerArray(value));
+}
+
+/**
  * A numeric argument as read in steps 1-2: typed arrays as given (their view is taken in step 3),
  * plain arrays converted to Float64Array (owned by the call); anything else is a TypeError.
  */
@@ -172,7 +180,7 @@ export function* numericSteps(
   expected: string,
   floatOnly: boolean,
 ): Generator<void, Numeric> {
-  if (isFloatArray(value) || (!floatOnly && isIntegerArray(value))) return value;
+  if (isTypedInput(value, floatOnly)) return value;
   if (Array.isArray(value)) return yield* convertSteps(value, name, arrays);
   throw typeError(expected, name, value);
 }
@@ -292,6 +300,13 @@ export function planRunFields(
   };
 }
 
+/** An output buffer must not share memory with any input (which are never written). */
+function checkApart(buffer: FloatArray, name: string, inputs: readonly (ArrayBufferView | null)[]): void {
+  for (const input of inputs) {
+    if (input && overlaps(buffer, input)) throw conflictError(name, `${name} must not share memory with an input`);
+  }
+}
+
 /**
  * The loss and gradient buffers: the caller's (checked for type, length and overlap with the
  * inputs, which are never written) or new ones (owned by the call).
@@ -315,15 +330,8 @@ export function readOutputs(
       `options.out.loss is only written with reduction 'none' (reduction is '${reduction}')`,
     );
   }
-  for (const [name, buffer] of [
-    ['options.out.loss', lossOut],
-    ['options.out.grad', gradOut],
-  ] as const) {
-    if (!buffer) continue;
-    for (const input of inputs) {
-      if (input && overlaps(buffer, input)) throw conflictError(name, `${name} must not share memory with an input`);
-    }
-  }
+  if (lossOut) checkApart(lossOut, 'options.out.loss', inputs);
+  if (gradOut) checkApart(gradOut, 'options.out.grad', inputs);
   if (lossOut && gradOut && overlaps(lossOut, gradOut)) {
     throw conflictError('options.out.loss', 'options.out.loss and options.out.grad must not share memory');
   }

@@ -6,6 +6,7 @@ import {
   finish,
   gradientScale,
   inDtypeOf,
+  isTypedInput,
   planRunFields,
   numericSteps,
   readAllOptions,
@@ -56,8 +57,12 @@ export function* prepareSigmoid(
 ): Generator<void, Prepared<SigmoidPlan>> {
   const arrays = new CallArrays();
   const options = readAllOptions(optionsArg, 'sigmoidFocalLoss', SIGMOID_OPTIONS);
-  const logitsIn = yield* numericSteps(logitsArg, 'logits', arrays, FLOAT_INPUT, true);
-  const targetsIn = yield* numericSteps(targetsArg, 'targets', arrays, 'a typed array or an array of numbers', false);
+  const logitsIn = isTypedInput(logitsArg, true)
+    ? logitsArg
+    : yield* numericSteps(logitsArg, 'logits', arrays, FLOAT_INPUT, true);
+  const targetsIn = isTypedInput(targetsArg, false)
+    ? targetsArg
+    : yield* numericSteps(targetsArg, 'targets', arrays, 'a typed array or an array of numbers', false);
   const weightsIn =
     options.weights === undefined || options.weights === null
       ? null

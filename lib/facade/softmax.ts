@@ -7,6 +7,7 @@ import {
   finish,
   gradientScale,
   inDtypeOf,
+  isTypedInput,
   planRunFields,
   numericSteps,
   readAllOptions,
@@ -183,15 +184,19 @@ export function* prepareSoftmax(
   const options = readAllOptions(optionsArg, 'softmaxFocalLoss', SOFTMAX_OPTIONS);
   if (Array.isArray(options.shape)) options.shape = readShortList(options.shape, 'options.shape');
   else if (options.shape !== undefined) throw typeError('an array of dimensions', 'options.shape', options.shape);
-  const logitsIn = yield* numericSteps(logitsArg, 'logits', arrays, FLOAT_INPUT, true);
+  const logitsIn = isTypedInput(logitsArg, true)
+    ? logitsArg
+    : yield* numericSteps(logitsArg, 'logits', arrays, FLOAT_INPUT, true);
   const labelsFromList = Array.isArray(labelsArg);
-  const labelsIn = yield* numericSteps(
-    labelsArg,
-    'labels',
-    arrays,
-    'an integer typed array, a float typed array of soft targets, or an array of numbers',
-    false,
-  );
+  const labelsIn = isTypedInput(labelsArg, false)
+    ? labelsArg
+    : yield* numericSteps(
+        labelsArg,
+        'labels',
+        arrays,
+        'an integer typed array, a float typed array of soft targets, or an array of numbers',
+        false,
+      );
   const weightsIn =
     options.weights === undefined || options.weights === null
       ? null

@@ -97,14 +97,18 @@ export function conflictError(argument: string, message: string): RangeError {
   return withFields(new RangeError(message), 'ERR_INVALID_ARG_VALUE', argument);
 }
 
+/** A Float32Array or Float64Array (by its built-in type: a subclass counts, a Proxy does not). */
 export function isFloatArray(value: unknown): value is FloatArray {
-  return types.isFloat32Array(value) || types.isFloat64Array(value);
+  const name = typeName(value);
+  return name === 'Float32Array' || name === 'Float64Array';
 }
+
+const LABEL_ARRAY_NAMES: ReadonlySet<string> = new Set(Object.keys(LABEL_ARRAYS));
 
 /** One of the label arrays of native/protocol.json (by its built-in type: a subclass counts, a Proxy does not). */
 export function isIntegerArray(value: unknown): value is IntegerArray {
   const name = typeName(value);
-  return name !== undefined && Object.hasOwn(LABEL_ARRAYS, name);
+  return name !== undefined && LABEL_ARRAY_NAMES.has(name);
 }
 
 export function readNumber(value: unknown, name: string, fallback: number): number {
@@ -158,6 +162,9 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** The record of a call without options (frozen: shared by every such call, so never written). */
+const NO_OPTIONS: Record<string, unknown> = Object.freeze(Object.create(null) as Record<string, unknown>);
+
 /** More prototypes than any options object has: a Proxy could claim an endless chain. */
 const MAX_CHAIN = 64;
 
@@ -172,8 +179,8 @@ const MAX_CHAIN = 64;
  * before any array is looked at, so no caller code runs between validation and the kernel.
  */
 export function readOptions(value: unknown, fn: string, known: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return NO_OPTIONS;
   const record: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (value === undefined) return record;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw typeError('an options object', `the options of ${fn}`, value);
   }

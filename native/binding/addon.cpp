@@ -29,42 +29,31 @@ namespace {
 using focal::Job;
 using focal::KernelResult;
 
-const char* error_kind(focal::InputError e) {
+focal::ResultError result_error(focal::InputError e) {
   switch (e) {
     case focal::InputError::kTarget:
-      return "target";
+      return focal::ResultError::kTarget;
     case focal::InputError::kWeight:
-      return "weight";
+      return focal::ResultError::kWeight;
     case focal::InputError::kLabel:
-      return "label";
+      return focal::ResultError::kLabel;
     case focal::InputError::kProbability:
-      return "probability";
+      return focal::ResultError::kProbability;
     default:
-      return "none";
+      return focal::ResultError::kNone;
   }
 }
 
-Napi::Object to_js(Napi::Env env, const KernelResult& r) {
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("sum", Napi::Number::New(env, r.sum));
-  out.Set("count", Napi::Number::New(env, static_cast<double>(r.count)));
-  if (r.error != focal::InputError::kNone) {
-    Napi::Object error = Napi::Object::New(env);
-    error.Set("kind", Napi::String::New(env, error_kind(r.error)));
-    error.Set("index", Napi::Number::New(env, static_cast<double>(r.error_index)));
-    error.Set("value", Napi::Number::New(env, r.error_value));
-    out.Set("error", error);
-  }
-  return out;
-}
-
-Napi::Object plan_argument(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1 || !info[0].IsObject()) {
-    focal::throw_type_error(
-        info.Env(), "expected one plan object, received " + std::to_string(info.Length()) + " argument(s)" +
-                        (info.Length() > 0 ? ", the first " + focal::describe(info.Env(), info[0]) : std::string()));
-  }
-  return info[0].As<Napi::Object>();
+// The result into the caller's result array (plan_protocol.hpp: result_slots), instead of a new
+// object: a few stores rather than an object and its properties per call.
+void write_result(double* slots, const KernelResult& r) {
+  using namespace focal::result_slots;  // NOLINT(build/namespaces): kSum...
+  const focal::ResultError error = result_error(r.error);
+  slots[kSum] = r.sum;
+  slots[kCount] = static_cast<double>(r.count);
+  slots[kErrorKind] = static_cast<double>(static_cast<int>(error));
+  slots[kErrorIndex] = error == focal::ResultError::kNone ? -1.0 : static_cast<double>(r.error_index);
+  slots[kErrorValue] = error == focal::ResultError::kNone ? 0.0 : r.error_value;
 }
 
 // Per environment (the main thread and each worker thread load the addon in an environment of
@@ -123,7 +112,7 @@ Napi::Value Allocate(const Napi::CallbackInfo& info) {
 }
 
 // Runs a job on the libuv thread pool, holding every array it reads or writes until it settles:
-// a reference to each typed array and to its buffer (so that replacing the plan's arrays cannot
+// a reference to each typed array and to its buffer (so that dropping the plan's arrays cannot
 // let the collector free them), and
 //   - with external buffers, a reference to the addon block each array lies in (arrays elsewhere
 //     are refused): detaching, transferring or dropping the buffer cannot free the block;
@@ -132,8 +121,11 @@ Napi::Value Allocate(const Napi::CallbackInfo& info) {
 //     same type and length (else the promise rejects with a TypeError naming it).
 class FocalWorker : public Napi::AsyncWorker {
  public:
-  FocalWorker(Napi::Env env, Job job)
-      : Napi::AsyncWorker(env, "focal-loss"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+  FocalWorker(Napi::Env env, Job job, Napi::Value result)
+      : Napi::AsyncWorker(env, "focal-loss"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        job_(std::move(job)),
+        result_array_(Napi::Persistent(result)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -205,7 +197,22 @@ class FocalWorker : public Napi::AsyncWorker {
         std::memcpy(data, o.copy, o.bytes);
       }
     }
-    deferred_.Resolve(to_js(env, result_));
+    // The result array, like an output, must still be what it was.
+    napi_value result = result_array_.Value();
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, result, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_float64_array || length != focal::result_slots::kSlotCount || data == nullptr) {
+      deferred_.Reject(Napi::TypeError::New(env,
+                                            "focal-loss (native): result was detached or resized while the "
+                                            "async call ran, received " +
+                                                focal::describe(env, result))
+                           .Value());
+      return;
+    }
+    write_result(static_cast<double*>(data), result_);
+    deferred_.Resolve(env.Undefined());
   }
 
   void OnError(const Napi::Error& error) override {
@@ -230,6 +237,7 @@ class FocalWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   Job job_;
+  Napi::Reference<Napi::Value> result_array_;
   std::vector<Napi::Reference<Napi::Value>> references_;
   std::vector<focal::BlockHold> blocks_;
   std::vector<Output> outputs_;
@@ -245,18 +253,24 @@ KernelResult run_on_this_thread(Napi::Env env, const Job& job) {
   }
 }
 
-template <focal::ReadPlan (*Read)(const Napi::Object&)>
+using PlanReader = focal::ReadPlan (*)(const Napi::CallbackInfo&);
+
+template <PlanReader Read>
 Napi::Value RunSync(const Napi::CallbackInfo& info) {
-  // No JavaScript runs between reading the plan and the end of the kernel: the arrays stay as read.
-  return to_js(info.Env(), run_on_this_thread(info.Env(), Read(plan_argument(info)).job));
+  Napi::Env env = info.Env();
+  // No JavaScript runs between reading the plan and the end of the kernel: the arrays (the result
+  // array too) stay as read.
+  const focal::ReadPlan plan = Read(info);
+  write_result(plan.result, run_on_this_thread(env, plan.job));
+  return env.Undefined();
 }
 
-template <focal::ReadPlan (*Read)(const Napi::Object&)>
+template <PlanReader Read>
 Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  focal::ReadPlan plan = Read(plan_argument(info));
+  focal::ReadPlan plan = Read(info);
   // Between Read and Queue no JavaScript runs, so the pointers just taken are still what they were.
-  auto worker = std::make_unique<FocalWorker>(env, std::move(plan.job));
+  auto worker = std::make_unique<FocalWorker>(env, std::move(plan.job), plan.result_array);
   const bool external_buffers = state(env).external_buffers;
   for (const focal::PlanArray& a : plan.arrays) worker->Hold(a, external_buffers);
   Napi::Promise promise = worker->Promise();

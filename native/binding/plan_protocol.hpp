@@ -3,6 +3,7 @@
 // only constants and lists.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "../kernels/protocol.hpp"
@@ -10,8 +11,9 @@
 namespace focal {
 
 // The plan layout: the loader refuses an addon built with another value. 4: async plans take only arrays on buffers
-// from allocate().
-constexpr int32_t kPlanVersion = 4;
+// from allocate(). 5: a plan is passed as its values, one argument each, in the listed order, then a result array the
+// addon writes (was: one plan object, and a new result object).
+constexpr int32_t kPlanVersion = 5;
 
 // The values a whole-number plan field may take.
 struct IntegerRange {
@@ -19,10 +21,26 @@ struct IntegerRange {
   double max;
 };
 
-// The properties of a sigmoid plan (lib/backends/protocol.ts: SigmoidPlan), in the order the reader
-// reads them, every one before it takes a single data pointer.
+// The values of a sigmoid plan (lib/backends/protocol.ts: SigmoidPlan), in the order the export takes
+// them as arguments (callSigmoidPlan there passes them so). Key: each one's position.
 namespace sigmoid_plan {
-constexpr const char* kKeys[] = {
+enum Key : size_t {
+  kLogits,
+  kTargets,
+  kWeights,
+  kLossOut,
+  kGradOut,
+  kGamma,
+  kAlpha,
+  kLabelSmoothing,
+  kProbabilities,
+  kProbabilityEpsilon,
+  kGradScale,
+  kThreads,
+  kSimd,
+  kKeyCount
+};
+constexpr const char* kKeys[kKeyCount] = {
     "logits",              // floats
     "targets",             // floatsOrLabels
     "weights",             // floats or null
@@ -34,43 +52,73 @@ constexpr const char* kKeys[] = {
     "probabilities",       // boolean
     "probabilityEpsilon",  // number
     "gradScale",           // number
-    "threads",             // integer (kThreads)
-    "simd",                // integer (kSimd)
+    "threads",             // integer (kThreadsRange)
+    "simd",                // integer (kSimdRange)
 };
-constexpr IntegerRange kThreads{1.0, 1024.0};
-constexpr IntegerRange kSimd{-1.0, 3.0};
+constexpr IntegerRange kThreadsRange{1.0, 1024.0};
+constexpr IntegerRange kSimdRange{-1.0, 3.0};
 }  // namespace sigmoid_plan
 
-// The properties of a softmax plan (lib/backends/protocol.ts: SoftmaxPlan), in the order the reader
-// reads them, every one before it takes a single data pointer.
+// The values of a softmax plan (lib/backends/protocol.ts: SoftmaxPlan), in the order the export takes
+// them as arguments (callSoftmaxPlan there passes them so). Key: each one's position.
 namespace softmax_plan {
-constexpr const char* kKeys[] = {
+enum Key : size_t {
+  kLogits,
+  kLabels,
+  kTargets,
+  kWeights,
+  kOuter,
+  kClasses,
+  kInner,
+  kGamma,
+  kAlpha,
+  kAlphaScale,
+  kLabelSmoothing,
+  kIgnoreIndex,
+  kGradScale,
+  kGradScaleByCount,
+  kLossOut,
+  kGradOut,
+  kThreads,
+  kSimd,
+  kKeyCount
+};
+constexpr const char* kKeys[kKeyCount] = {
     "logits",            // floats
     "labels",            // labels or null
     "targets",           // floats or null
     "weights",           // floats or null
-    "outer",             // integer (kOuter)
-    "classes",           // integer (kClasses)
-    "inner",             // integer (kInner)
+    "outer",             // integer (kOuterRange)
+    "classes",           // integer (kClassesRange)
+    "inner",             // integer (kInnerRange)
     "gamma",             // number
     "alpha",             // float64s or null
     "alphaScale",        // number
     "labelSmoothing",    // number
-    "ignoreIndex",       // integer (kIgnoreIndex)
+    "ignoreIndex",       // integer (kIgnoreIndexRange)
     "gradScale",         // number
     "gradScaleByCount",  // boolean
     "lossOut",           // floats or null
     "gradOut",           // floats or null
-    "threads",           // integer (kThreads)
-    "simd",              // integer (kSimd)
+    "threads",           // integer (kThreadsRange)
+    "simd",              // integer (kSimdRange)
 };
-constexpr IntegerRange kOuter{0.0, 9007199254740991.0};
-constexpr IntegerRange kClasses{1.0, 9007199254740991.0};
-constexpr IntegerRange kInner{0.0, 9007199254740991.0};
-constexpr IntegerRange kIgnoreIndex{-9007199254740991.0, 9007199254740991.0};
-constexpr IntegerRange kThreads{1.0, 1024.0};
-constexpr IntegerRange kSimd{-1.0, 3.0};
+constexpr IntegerRange kOuterRange{0.0, 9007199254740991.0};
+constexpr IntegerRange kClassesRange{1.0, 9007199254740991.0};
+constexpr IntegerRange kInnerRange{0.0, 9007199254740991.0};
+constexpr IntegerRange kIgnoreIndexRange{-9007199254740991.0, 9007199254740991.0};
+constexpr IntegerRange kThreadsRange{1.0, 1024.0};
+constexpr IntegerRange kSimdRange{-1.0, 3.0};
 }  // namespace softmax_plan
+
+// The last argument of every kernel export: a Float64Array of these slots, which the addon writes (the sync exports
+// before they return, the async ones before their promise resolves).
+namespace result_slots {
+enum Slot : size_t { kSum, kCount, kErrorKind, kErrorIndex, kErrorValue, kSlotCount };
+}  // namespace result_slots
+// errorKind: 0 for none, else 1 + the position of the kind in this list (a bad element at errorIndex, of value
+// errorValue).
+enum class ResultError : int { kNone, kTarget, kWeight, kLabel, kProbability };
 
 // What the messages call a label array.
 constexpr const char kLabelArrayText[] = "an integer typed array (8, 16 or 32 bits)";

@@ -81,75 +81,103 @@ std::string describe(Napi::Env env, napi_value value) {
   return "an object";
 }
 
+namespace {
+
+// A typed array's view from one napi_get_typedarray_info call, which fails (running no JavaScript)
+// for any value that is not a typed array; false then.
+bool view_of_typed_array(napi_env env, napi_value value, ArrayView& view) {
+  size_t offset;
+  view.present =
+      napi_get_typedarray_info(env, value, &view.type, &view.length, &view.data, &view.buffer, &offset) == napi_ok;
+  return view.present;
+}
+
+}  // namespace
+
+// The slower checks (and the message, which needs `name`) only when the one call fails.
 ArrayView typed_array(Napi::Env env, Napi::Value value, const char* name, bool nullable) {
+  ArrayView view{};
+  if (view_of_typed_array(env, value, view)) return view;
   if (nullable && (value.IsNull() || value.IsUndefined())) return {false, napi_float64_array, 0, nullptr, nullptr};
   if (!value.IsTypedArray()) {
     throw_type_error(env, std::string(name) + " must be a typed array" + (nullable ? " or null" : "") + ", received " +
                               describe(env, value));
   }
-  ArrayView view{};
-  view.present = true;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &view.type, &view.length, &view.data, &view.buffer, &offset) != napi_ok) {
-    throw_type_error(env, std::string("cannot read the typed array ") + name);
-  }
-  return view;
+  throw_type_error(env, std::string("cannot read the typed array ") + name);
 }
 
 namespace {
 
-// Every property of the plan, read (running any getter) before a single data pointer is taken: a
-// getter that ran later could detach or shrink a buffer whose pointer we already hold.
+// The values of a plan: the export's arguments, one per key, in the generated order (Key is the
+// plan's key enum, plan_protocol.hpp). Values, not an object's properties: reading them runs no
+// JavaScript, so nothing can detach or shrink a buffer while the plan is read.
+template <typename Key, size_t N>
 class PlanValues {
  public:
-  template <size_t N>
-  PlanValues(const Napi::Object& plan, const char* const (&keys)[N]) : env_(plan.Env()) {
-    for (const char* key : keys) values_.emplace_back(key, plan.Get(key));
-  }
-
-  Napi::Env Env() const { return env_; }
-
-  Napi::Value Get(const char* key) const {
-    for (const auto& [name, value] : values_) {
-      if (name == key) return value;
+  PlanValues(const Napi::CallbackInfo& info, const char* kind, const char* const (&names)[N])
+      : info_(info), names_(names) {
+    if (info.Length() != N + 1) {
+      std::string list;
+      for (size_t i = 0; i < N; ++i) list += std::string(names[i]) + ", ";
+      throw_type_error(info.Env(), std::string("expected the ") + std::to_string(N) + " values of a " + kind +
+                                       " plan and a result array as arguments (" + list + "result), received " +
+                                       std::to_string(info.Length()) + " argument(s)");
     }
-    throw_type_error(env_, std::string("internal: plan property not read: ") + key);
   }
+
+  Napi::Env Env() const { return info_.Env(); }
+  Napi::Value Get(Key key) const { return info_[key]; }
+  const char* Name(Key key) const { return names_[key]; }
+  Napi::Value Result() const { return info_[N]; }
 
  private:
-  Napi::Env env_;
-  std::vector<std::pair<std::string, Napi::Value>> values_;
+  const Napi::CallbackInfo& info_;
+  const char* const (&names_)[N];
 };
+
+using SigmoidValues = PlanValues<sigmoid_plan::Key, sigmoid_plan::kKeyCount>;
+using SoftmaxValues = PlanValues<softmax_plan::Key, softmax_plan::kKeyCount>;
 
 std::string field(const char* name) {
   return std::string("plan.") + name;
 }
 
-std::string received(const PlanValues& plan, const char* name) {
-  return ", received " + describe(plan.Env(), plan.Get(name));
+template <typename Plan, typename Key>
+std::string received(const Plan& plan, Key key) {
+  return ", received " + describe(plan.Env(), plan.Get(key));
 }
 
-ArrayView array_property(const PlanValues& plan, const char* name, bool nullable) {
-  return typed_array(plan.Env(), plan.Get(name), field(name).c_str(), nullable);
+template <typename Plan, typename Key>
+ArrayView array_property(const Plan& plan, Key key, bool nullable) {
+  ArrayView view{};
+  if (view_of_typed_array(plan.Env(), plan.Get(key), view)) return view;  // without building the name
+  return typed_array(plan.Env(), plan.Get(key), field(plan.Name(key)).c_str(), nullable);
 }
 
 // Points the job's `role` pointer at a checked array (null when absent) and, when present, notes
 // it among the arrays the job uses.
-void use_array(ReadPlan& out, const PlanValues& plan, const char* name, JobArray role, const ArrayView& view) {
+template <typename Plan, typename Key>
+void use_array(ReadPlan& out, const Plan& plan, Key key, JobArray role, const ArrayView& view) {
   set_job_array(out.job, role, view.data);
-  if (view.present) out.arrays.push_back(PlanArray{name, role, is_output(role), plan.Get(name), view});
+  if (view.present) out.arrays.push_back(PlanArray{plan.Name(key), role, is_output(role), plan.Get(key), view});
 }
 
-double number_property(const PlanValues& plan, const char* name) {
-  Napi::Value value = plan.Get(name);
-  if (!value.IsNumber()) throw_type_error(plan.Env(), field(name) + " must be a number" + received(plan, name));
-  return value.As<Napi::Number>().DoubleValue();
+template <typename Plan, typename Key>
+double number_property(const Plan& plan, Key key) {
+  double v = 0;
+  if (napi_get_value_double(plan.Env(), plan.Get(key), &v) != napi_ok) {
+    throw_type_error(plan.Env(), field(plan.Name(key)) + " must be a number" + received(plan, key));
+  }
+  return v;
 }
 
-bool bool_property(const PlanValues& plan, const char* name) {
-  Napi::Value value = plan.Get(name);
-  if (!value.IsBoolean()) throw_type_error(plan.Env(), field(name) + " must be a boolean" + received(plan, name));
-  return value.As<Napi::Boolean>().Value();
+template <typename Plan, typename Key>
+bool bool_property(const Plan& plan, Key key) {
+  bool v = false;
+  if (napi_get_value_bool(plan.Env(), plan.Get(key), &v) != napi_ok) {
+    throw_type_error(plan.Env(), field(plan.Name(key)) + " must be a boolean" + received(plan, key));
+  }
+  return v;
 }
 
 std::string integer_text(double v) {
@@ -159,11 +187,12 @@ std::string integer_text(double v) {
 }
 
 // A whole number in its range (threads, shape dimensions, ignore index).
-int64_t integer_property(const PlanValues& plan, const char* name, IntegerRange range) {
-  const double v = number_property(plan, name);
+template <typename Plan, typename Key>
+int64_t integer_property(const Plan& plan, Key key, IntegerRange range) {
+  const double v = number_property(plan, key);
   if (!(v >= range.min && v <= range.max) || std::floor(v) != v) {
-    throw_type_error(plan.Env(), field(name) + " must be an integer in [" + integer_text(range.min) + ", " +
-                                     integer_text(range.max) + "]" + received(plan, name));
+    throw_type_error(plan.Env(), field(plan.Name(key)) + " must be an integer in [" + integer_text(range.min) + ", " +
+                                     integer_text(range.max) + "]" + received(plan, key));
   }
   return static_cast<int64_t>(v);
 }
@@ -173,23 +202,26 @@ napi_typedarray_type float_type(DType dtype) {
 }
 
 // An optional array of the logits' float type with exactly `length` elements.
-ArrayView optional_float_array(const PlanValues& plan, const char* name, DType dtype, size_t length, const char* what) {
-  const ArrayView view = array_property(plan, name, true);
+template <typename Plan, typename Key>
+ArrayView optional_float_array(const Plan& plan, Key key, DType dtype, size_t length, const char* what) {
+  const ArrayView view = array_property(plan, key, true);
   if (view.present && (view.type != float_type(dtype) || view.length != length)) {
-    throw_type_error(plan.Env(), field(name) + " must be null or a " + typed_array_name(float_type(dtype)) +
+    throw_type_error(plan.Env(), field(plan.Name(key)) + " must be null or a " + typed_array_name(float_type(dtype)) +
                                      " (the logits' type) of length " + std::to_string(length) + " (" + what + ")" +
-                                     received(plan, name));
+                                     received(plan, key));
   }
   return view;
 }
 
 // The same, used by the job as `role`.
-void use_optional_float_array(ReadPlan& out, const PlanValues& plan, const char* name, JobArray role, size_t length,
+template <typename Plan, typename Key>
+void use_optional_float_array(ReadPlan& out, const Plan& plan, Key key, JobArray role, size_t length,
                               const char* what) {
-  use_array(out, plan, name, role, optional_float_array(plan, name, out.job.dtype, length, what));
+  use_array(out, plan, key, role, optional_float_array(plan, key, out.job.dtype, length, what));
 }
 
-LabelType label_type(const PlanValues& plan, const ArrayView& v, DType dtype, bool allow_float, const char* name) {
+template <typename Plan, typename Key>
+LabelType label_type(const Plan& plan, const ArrayView& v, DType dtype, bool allow_float, Key key) {
   switch (v.type) {
 #define FOCAL_LABEL_ARRAY_CASE(napi_type, label_type) \
   case napi_type:                                     \
@@ -198,72 +230,92 @@ LabelType label_type(const PlanValues& plan, const ArrayView& v, DType dtype, bo
 #undef FOCAL_LABEL_ARRAY_CASE
     default:
       if (allow_float && v.type == float_type(dtype)) return LabelType::kFloat;
-      throw_type_error(plan.Env(), field(name) + " must be " + kLabelArrayText +
+      throw_type_error(plan.Env(), field(plan.Name(key)) + " must be " + kLabelArrayText +
                                        (allow_float ? std::string(" or a ") + typed_array_name(float_type(dtype)) +
                                                           " (the logits' type)"
                                                     : std::string()) +
-                                       received(plan, name));
+                                       received(plan, key));
   }
 }
 
 // The logits, which decide the float type of everything else.
-ArrayView read_logits(const PlanValues& plan, ReadPlan& out) {
-  const ArrayView logits = array_property(plan, "logits", false);
+template <typename Plan, typename Key>
+ArrayView read_logits(const Plan& plan, Key key, ReadPlan& out) {
+  const ArrayView logits = array_property(plan, key, false);
   Job& job = out.job;
   if (logits.type == napi_float32_array)
     job.dtype = DType::kFloat32;
   else if (logits.type == napi_float64_array)
     job.dtype = DType::kFloat64;
   else
-    throw_type_error(plan.Env(), "plan.logits must be a Float32Array or a Float64Array" + received(plan, "logits"));
+    throw_type_error(plan.Env(), "plan.logits must be a Float32Array or a Float64Array" + received(plan, key));
   job.n = static_cast<int64_t>(logits.length);
-  use_array(out, plan, "logits", JobArray::kLogits, logits);
+  use_array(out, plan, key, JobArray::kLogits, logits);
   return logits;
+}
+
+// The result array (the last argument), read after the plan: a Float64Array of the result slots.
+template <typename Plan>
+void read_result(const Plan& plan, ReadPlan& out) {
+  ArrayView view{};
+  if (!view_of_typed_array(plan.Env(), plan.Result(), view) || view.type != napi_float64_array ||
+      view.length != result_slots::kSlotCount) {
+    throw_type_error(plan.Env(), "result must be a Float64Array of length " +
+                                     std::to_string(static_cast<int>(result_slots::kSlotCount)) + ", received " +
+                                     describe(plan.Env(), plan.Result()));
+  }
+  out.result_array = plan.Result();
+  out.result = static_cast<double*>(view.data);
 }
 
 }  // namespace
 
-ReadPlan read_sigmoid_plan(const Napi::Object& plan_object) {
-  const PlanValues plan(plan_object, sigmoid_plan::kKeys);
+ReadPlan read_sigmoid_plan(const Napi::CallbackInfo& info) {
+  using namespace sigmoid_plan;  // NOLINT(build/namespaces): the keys, kLogits...
+  const SigmoidValues plan(info, "sigmoid", kKeys);
   Napi::Env env = plan.Env();
   ReadPlan out;
+  out.arrays.reserve(5);
   Job& job = out.job;
   job.kind = JobKind::kSigmoid;
-  const ArrayView logits = read_logits(plan, out);
+  const ArrayView logits = read_logits(plan, kLogits, out);
   const size_t n = logits.length;
-  const ArrayView targets = array_property(plan, "targets", false);
+  const ArrayView targets = array_property(plan, kTargets, false);
   if (targets.length != n) {
-    throw_type_error(env, "plan.targets must have the logits' length " + std::to_string(n) + received(plan, "targets"));
+    throw_type_error(env, "plan.targets must have the logits' length " + std::to_string(n) + received(plan, kTargets));
   }
-  job.label_type = label_type(plan, targets, job.dtype, true, "targets");
-  use_array(out, plan, "targets", JobArray::kTargets, targets);
-  use_optional_float_array(out, plan, "weights", JobArray::kWeights, n, "one per element");
-  use_optional_float_array(out, plan, "lossOut", JobArray::kLossOut, n, "one per element");
-  use_optional_float_array(out, plan, "gradOut", JobArray::kGradOut, n, "one per element");
+  job.label_type = label_type(plan, targets, job.dtype, true, kTargets);
+  use_array(out, plan, kTargets, JobArray::kTargets, targets);
+  use_optional_float_array(out, plan, kWeights, JobArray::kWeights, n, "one per element");
+  use_optional_float_array(out, plan, kLossOut, JobArray::kLossOut, n, "one per element");
+  use_optional_float_array(out, plan, kGradOut, JobArray::kGradOut, n, "one per element");
 
   SigmoidOptions& o = job.sigmoid;
-  o.gamma = number_property(plan, "gamma");
-  o.has_alpha = !plan.Get("alpha").IsNull();
-  o.alpha = o.has_alpha ? number_property(plan, "alpha") : 1.0;
-  o.label_smoothing = number_property(plan, "labelSmoothing");
-  o.from_probabilities = bool_property(plan, "probabilities");
-  o.probability_epsilon = number_property(plan, "probabilityEpsilon");
-  o.grad_scale = number_property(plan, "gradScale");
-  o.threads = static_cast<int>(integer_property(plan, "threads", sigmoid_plan::kThreads));
-  o.simd = static_cast<int>(integer_property(plan, "simd", sigmoid_plan::kSimd));
+  o.gamma = number_property(plan, kGamma);
+  o.has_alpha = !plan.Get(kAlpha).IsNull();
+  o.alpha = o.has_alpha ? number_property(plan, kAlpha) : 1.0;
+  o.label_smoothing = number_property(plan, kLabelSmoothing);
+  o.from_probabilities = bool_property(plan, kProbabilities);
+  o.probability_epsilon = number_property(plan, kProbabilityEpsilon);
+  o.grad_scale = number_property(plan, kGradScale);
+  o.threads = static_cast<int>(integer_property(plan, kThreads, kThreadsRange));
+  o.simd = static_cast<int>(integer_property(plan, kSimd, kSimdRange));
+  read_result(plan, out);
   return out;
 }
 
-ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
-  const PlanValues plan(plan_object, softmax_plan::kKeys);
+ReadPlan read_softmax_plan(const Napi::CallbackInfo& info) {
+  using namespace softmax_plan;  // NOLINT(build/namespaces): the keys, kLogits...
+  const SoftmaxValues plan(info, "softmax", kKeys);
   Napi::Env env = plan.Env();
   ReadPlan out;
+  out.arrays.reserve(5);
   Job& job = out.job;
-  const ArrayView logits = read_logits(plan, out);
+  const ArrayView logits = read_logits(plan, kLogits, out);
   SoftmaxShape& shape = job.shape;
-  shape.outer = integer_property(plan, "outer", softmax_plan::kOuter);
-  shape.classes = integer_property(plan, "classes", softmax_plan::kClasses);
-  shape.inner = integer_property(plan, "inner", softmax_plan::kInner);  // 0: an empty batch
+  shape.outer = integer_property(plan, kOuter, kOuterRange);
+  shape.classes = integer_property(plan, kClasses, kClassesRange);
+  shape.inner = integer_property(plan, kInner, kInnerRange);  // 0: an empty batch
   const double product =
       static_cast<double>(shape.outer) * static_cast<double>(shape.classes) * static_cast<double>(shape.inner);
   if (product != static_cast<double>(logits.length)) {
@@ -272,46 +324,48 @@ ReadPlan read_softmax_plan(const Napi::Object& plan_object) {
                               ") must equal the length of plan.logits, " + std::to_string(logits.length));
   }
   const size_t samples = static_cast<size_t>(shape.samples());
-  use_optional_float_array(out, plan, "weights", JobArray::kWeights, samples, "one per sample");
-  use_optional_float_array(out, plan, "lossOut", JobArray::kLossOut, samples, "one per sample");
-  use_optional_float_array(out, plan, "gradOut", JobArray::kGradOut, logits.length, "like the logits");
+  use_optional_float_array(out, plan, kWeights, JobArray::kWeights, samples, "one per sample");
+  use_optional_float_array(out, plan, kLossOut, JobArray::kLossOut, samples, "one per sample");
+  use_optional_float_array(out, plan, kGradOut, JobArray::kGradOut, logits.length, "like the logits");
 
   SoftmaxOptions& o = job.softmax;
-  o.gamma = number_property(plan, "gamma");
-  const ArrayView alpha = array_property(plan, "alpha", true);
+  o.gamma = number_property(plan, kGamma);
+  const ArrayView alpha = array_property(plan, kAlpha, true);
   if (alpha.present) {
     if (alpha.type != napi_float64_array || alpha.length != static_cast<size_t>(shape.classes)) {
       throw_type_error(env, "plan.alpha must be null or a Float64Array of length " + std::to_string(shape.classes) +
-                                " (one weight per class)" + received(plan, "alpha"));
+                                " (one weight per class)" + received(plan, kAlpha));
     }
     // Copied now, on the calling thread: the job never reads the caller's alpha again.
     const double* a = static_cast<const double*>(alpha.data);
     job.alpha.assign(a, a + alpha.length);
   }
-  o.alpha_scale = number_property(plan, "alphaScale");
-  o.label_smoothing = number_property(plan, "labelSmoothing");
-  o.ignore_index = integer_property(plan, "ignoreIndex", softmax_plan::kIgnoreIndex);
-  o.grad_scale = number_property(plan, "gradScale");
-  o.grad_scale_by_count = bool_property(plan, "gradScaleByCount");
-  o.threads = static_cast<int>(integer_property(plan, "threads", softmax_plan::kThreads));
-  o.simd = static_cast<int>(integer_property(plan, "simd", softmax_plan::kSimd));
+  o.alpha_scale = number_property(plan, kAlphaScale);
+  o.label_smoothing = number_property(plan, kLabelSmoothing);
+  o.ignore_index = integer_property(plan, kIgnoreIndex, kIgnoreIndexRange);
+  o.grad_scale = number_property(plan, kGradScale);
+  o.grad_scale_by_count = bool_property(plan, kGradScaleByCount);
+  o.threads = static_cast<int>(integer_property(plan, kThreads, kThreadsRange));
+  o.simd = static_cast<int>(integer_property(plan, kSimd, kSimdRange));
 
-  const ArrayView labels = array_property(plan, "labels", true);
+  const ArrayView labels = array_property(plan, kLabels, true);
   if (labels.present) {
     if (labels.length != samples) {
       throw_type_error(env, "plan.labels must have one entry per sample (" + std::to_string(samples) + ")" +
-                                received(plan, "labels"));
+                                received(plan, kLabels));
     }
     job.kind = JobKind::kSoftmaxLabels;
-    job.label_type = label_type(plan, labels, job.dtype, false, "labels");
-    use_array(out, plan, "labels", JobArray::kTargets, labels);
+    job.label_type = label_type(plan, labels, job.dtype, false, kLabels);
+    use_array(out, plan, kLabels, JobArray::kTargets, labels);
+    read_result(plan, out);
     return out;
   }
-  const ArrayView targets = array_property(plan, "targets", true);
+  const ArrayView targets = array_property(plan, kTargets, true);
   if (!targets.present) throw_type_error(env, "plan.labels or plan.targets is required: both are null or undefined");
   job.kind = JobKind::kSoftmaxTargets;
   job.label_type = LabelType::kFloat;
-  use_optional_float_array(out, plan, "targets", JobArray::kTargets, logits.length, "like the logits");
+  use_optional_float_array(out, plan, kTargets, JobArray::kTargets, logits.length, "like the logits");
+  read_result(plan, out);
   return out;
 }
 

@@ -1,4 +1,5 @@
-// Reads the plan object built by the TypeScript facade (lib/backends/protocol.ts) into a Job, checking again
+// Reads a plan built by the TypeScript facade (lib/backends/protocol.ts), passed as its values, one
+// argument each (callSigmoidPlan / callSoftmaxPlan there), into a Job, checking again
 // every type and length that a kernel relies on, so that no call can make a kernel read or write
 // out of bounds, whatever the caller passed. Messages name the plan field and what was received
 // (the binding is reachable directly: its path is public).
@@ -36,10 +37,14 @@ struct PlanArray {
 struct ReadPlan {
   Job job;
   std::vector<PlanArray> arrays;  // the present ones
+  Napi::Value result_array;       // the last argument: where the result goes (plan_protocol.hpp, result_slots)
+  double* result = nullptr;       // its data, result_slots::kSlotCount doubles
 };
 
-ReadPlan read_sigmoid_plan(const Napi::Object& plan);
-ReadPlan read_softmax_plan(const Napi::Object& plan);
+// A plan from the arguments of a call to the sigmoid or softmax export (sync or async): the plan's
+// values, then the result array.
+ReadPlan read_sigmoid_plan(const Napi::CallbackInfo& info);
+ReadPlan read_softmax_plan(const Napi::CallbackInfo& info);
 
 ArrayView typed_array(Napi::Env env, Napi::Value value, const char* name, bool nullable);
 

@@ -33,10 +33,18 @@ class Blocks {
 
 // Runs block(begin, end) -> KernelResult for every block on up to `threads` threads and merges the
 // results in block order: sums added in order, counts added, the lowest-index error kept.
+// One block (any call below kMinBlockWork, whatever `threads` says) runs inline on the calling
+// thread: no parallel region, no table of partial results. Its sum is added to 0.0 as the merge
+// below would add it, so the bits are the same either way.
 template <typename BlockFn>
 KernelResult run_blocks(const Blocks& blocks, int threads, const BlockFn& block) {
-  KernelResult parts[kMaxBlocks];
   const int64_t n = blocks.count();
+  if (n == 1) {
+    KernelResult only = block(blocks.begin(0), blocks.end(0));
+    only.sum = 0.0 + only.sum;
+    return only;
+  }
+  KernelResult parts[kMaxBlocks];
   const int team = static_cast<int>(std::min<int64_t>(std::max(threads, 1), n));
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)

@@ -13,11 +13,11 @@
 // Needs `npm run build` (dist/). Prints one JSON line: { scenario, ok, sum? , error? }.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { sigmoidPlan, softmaxPlan } from '../fixtures/plans.mjs';
+import { planExports, sigmoidPlan, softmaxPlan } from '../fixtures/plans.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
-const { addon } = loadNative('native');
+const addon = planExports(loadNative('native').addon);
 
 // Memory the async exports accept: the addon's own blocks (an addon without allocate(), as before
 // the fix, gets plain buffers, which is what a direct caller passed then).

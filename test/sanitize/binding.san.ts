@@ -11,7 +11,7 @@ import { createFocalLoss } from '../../lib/facade/api.js';
 import type { SigmoidPlan, SoftmaxPlan } from '../../lib/backends/contract.js';
 import { loadNative } from '../../lib/backends/native/loader.js';
 import { PLAN_VERSION } from '../../lib/backends/protocol.js';
-import { sigmoidPlan as makeSigmoidPlan, softmaxPlan as makeSoftmaxPlan } from '../fixtures/plans.mjs';
+import { planExports, sigmoidPlan as makeSigmoidPlan, softmaxPlan as makeSoftmaxPlan } from '../fixtures/plans.mjs';
 import { mulberry32, relClose } from '../helpers.js';
 
 setFlagsFromString('--expose-gc');
@@ -19,7 +19,7 @@ const gc = runInNewContext('gc') as () => void;
 
 const native = loadNative();
 if (!native.addon || !native.kernels) throw new Error(`test/sanitize needs the native addon: ${native.loadError}`);
-const addon = native.addon;
+const addon = planExports(native.addon);
 const api = createFocalLoss(native.kernels);
 const LEVELS = Object.keys(native.info!.simdLevels) as ('scalar' | 'avx2' | 'avx512' | 'neon')[];
 

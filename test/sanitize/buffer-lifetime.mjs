@@ -11,7 +11,7 @@
 // Needs `npm run build` (dist/). Prints one JSON line: { scenario, ok, error? }.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { sigmoidPlan } from '../fixtures/plans.mjs';
+import { planExports, sigmoidPlan } from '../fixtures/plans.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -66,7 +66,7 @@ const SCENARIOS = {
   // the logits' pointer first and run the getter after it; the kernel then read the freed buffer.
   'plan-getter': async () => {
     const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
-    const { addon } = loadNative('native');
+    const addon = planExports(loadNative('native').addon);
     const n = 1 << 20;
     const logits = new Float64Array(n).fill(0.5);
     const plan = sigmoidPlan(n, { logits });

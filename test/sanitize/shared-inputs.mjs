@@ -12,7 +12,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
-import { softmaxPlan } from '../fixtures/plans.mjs';
+import { planExports, softmaxPlan } from '../fixtures/plans.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -39,7 +39,7 @@ if (!isMainThread) {
   const seconds = Number(process.argv[2] ?? 3);
   const lib = await import(pathToFileURL(join(ROOT, 'dist', 'index.js')).href);
   const { loadNative } = await import(pathToFileURL(join(ROOT, 'dist', 'backends', 'native', 'loader.js')).href);
-  const addon = lib.backend().name === 'native' ? loadNative('native').addon : null;
+  const addon = lib.backend().name === 'native' ? planExports(loadNative('native').addon) : null;
 
   const shared = (Ctor, n, fill) => {
     const a = new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT));

@@ -13,7 +13,16 @@ import { packageRoot } from '../../package-root.js';
 import { checkBinaryFile } from './binary-file.js';
 import { defaultSimd, type SimdLevels, type SimdName } from '../simd.js';
 import { backendSetting, nativePathSetting, simdSetting, type BackendChoice } from '../../environment.js';
-import { PLAN_VERSION } from '../protocol.js';
+import {
+  callSigmoidPlan,
+  callSoftmaxPlan,
+  ERROR_KINDS,
+  PLAN_VERSION,
+  RESULT_LENGTH,
+  RESULT_SLOTS,
+  type SigmoidArguments,
+  type SoftmaxArguments,
+} from '../protocol.js';
 
 export interface AddonInfo {
   planVersion: number;
@@ -26,14 +35,18 @@ export interface AddonInfo {
   simd: SimdName;
 }
 
-/** What the compiled module exports (native/binding/addon.cpp). */
+/**
+ * What the compiled module exports (native/binding/addon.cpp). The kernels take a plan as its
+ * values, one argument each, then a result array they write (SigmoidArguments: callSigmoidPlan
+ * passes a SigmoidPlan so; readResult reads the array).
+ */
 export interface Addon {
-  sigmoid(plan: SigmoidPlan): KernelResult;
-  softmax(plan: SoftmaxPlan): KernelResult;
-  sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
+  sigmoid(...plan: SigmoidArguments): void;
+  softmax(...plan: SoftmaxArguments): void;
+  sigmoidAsync(...plan: SigmoidArguments): Promise<void>;
   /** Memory the async exports accept (see native/binding/addon.cpp). */
   allocate(byteLength: number): ArrayBuffer;
-  softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  softmaxAsync(...plan: SoftmaxArguments): Promise<void>;
   /** The benchmark's memory floor (bench/backends/floor.mjs checks for it): not required here. */
   memoryFloor?(
     logits: Float32Array,
@@ -114,6 +127,43 @@ export function checkAddon(addon: Partial<Addon>, path: string): Addon {
   return addon as Addon;
 }
 
+/** A result array the addon wrote (RESULT_SLOTS in lib/backends/protocol.ts) as a KernelResult. */
+export function readResult(slots: Float64Array): KernelResult {
+  const result: KernelResult = { sum: slots[RESULT_SLOTS.sum]!, count: slots[RESULT_SLOTS.count]! };
+  const kind = ERROR_KINDS[slots[RESULT_SLOTS.errorKind]! - 1];
+  if (kind) result.error = { kind, index: slots[RESULT_SLOTS.errorIndex]!, value: slots[RESULT_SLOTS.errorValue]! };
+  return result;
+}
+
+/** The addon as the facade's backend: each plan handed over as its values (see Addon). */
+export function nativeKernels(addon: Addon, info: AddonInfo): Kernels {
+  const { sigmoid, softmax, sigmoidAsync, softmaxAsync } = addon;
+  // One result array for every sync call: no JavaScript runs during one, and it is read at once.
+  const slots = new Float64Array(RESULT_LENGTH);
+  return {
+    simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels, simdSetting()) },
+    sigmoid(plan: SigmoidPlan) {
+      callSigmoidPlan(sigmoid, plan, slots);
+      return readResult(slots);
+    },
+    softmax(plan: SoftmaxPlan) {
+      callSoftmaxPlan(softmax, plan, slots);
+      return readResult(slots);
+    },
+    async sigmoidAsync(plan: SigmoidPlan) {
+      const own = new Float64Array(RESULT_LENGTH);
+      await callSigmoidPlan(sigmoidAsync, plan, own);
+      return readResult(own);
+    },
+    async softmaxAsync(plan: SoftmaxPlan) {
+      const own = new Float64Array(RESULT_LENGTH);
+      await callSoftmaxPlan(softmaxAsync, plan, own);
+      return readResult(own);
+    },
+    allocate: addon.allocate,
+  };
+}
+
 export function loadNative(choice: BackendChoice = backendSetting()): NativeLoad {
   if (choice === 'js') return { loadError: 'disabled by FOCAL_LOSS_BACKEND=js' };
   const errors: string[] = [];
@@ -129,15 +179,7 @@ export function loadNative(choice: BackendChoice = backendSetting()): NativeLoad
       continue;
     }
     const info = addon.info();
-    const kernels: Kernels = {
-      simd: { levels: info.simdLevels, default: defaultSimd(info.simdLevels, simdSetting()) },
-      sigmoid: addon.sigmoid,
-      softmax: addon.softmax,
-      sigmoidAsync: addon.sigmoidAsync,
-      softmaxAsync: addon.softmaxAsync,
-      allocate: addon.allocate,
-    };
-    return { addon, kernels, info, path };
+    return { addon, kernels: nativeKernels(addon, info), info, path };
   }
   const prebuilds = join(packageRoot, 'prebuilds');
   if (!override && !candidates.some((path) => path.startsWith(prebuilds))) {
