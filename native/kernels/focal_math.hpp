@@ -234,15 +234,18 @@ inline double log_p_over_q(double log_p, double q) {
 // maximum logit, e_j = exp(z_j - M) and rest = S - 1 = the sum of e_j over the classes but one at M:
 //   log p_y = (z_y - M) - log1p(rest)     (shifted_y = z_y - M, 0 at the maximum even when infinite)
 //   p_y = e_y / S,  q_y = 1 - p_y = rest / S for the class at M (y_top), (1 + (rest - e_y)) / S else
+// Both are products with inv_s = 1/S (one division per sample, also used for the other classes'
+// p_k = e_k * inv_s): two roundings instead of one, far inside float64's 1e-12.
 struct HardLabelProbs {
   double log_p_y;
   double p_y;
   double q_y;
+  double inv_s;
 };
 
 inline HardLabelProbs hard_label_probs(double shifted_y, bool y_top, double e_y, double rest, double log1p_rest) {
-  const double S = 1.0 + rest;
-  return {shifted_y - log1p_rest, e_y / S, y_top ? rest / S : (1.0 + (rest - e_y)) / S};
+  const double inv_s = 1.0 / (1.0 + rest);
+  return {shifted_y - log1p_rest, e_y * inv_s, (y_top ? rest : 1.0 + (rest - e_y)) * inv_s, inv_s};
 }
 
 // L = -a * u * log p_y with u = q_y^gamma and a = alpha_y * weight; +0, not -0, when p_y = 1.

@@ -173,7 +173,7 @@ double hard_label_sample(const Row<T>& row, int64_t y, double a, double gamma, d
   if (grad) {
     const HardLabelGrad g = hard_label_grad(a * u, gamma, pr);
     for (int64_t k = 0; k < row.classes; ++k) {
-      const double g_k = k == y ? g.own : g.other * s.p(std::exp(s.shifted(row.at(k))));
+      const double g_k = k == y ? g.own : g.other * (std::exp(s.shifted(row.at(k))) * pr.inv_s);
       grad[k * row.stride] = static_cast<T>(scale * g_k);
     }
   }
