@@ -14,6 +14,7 @@ import { checkBinaryFile } from './binary-file.js';
 import { defaultSimd, type SimdLevels, type SimdName } from '../simd.js';
 import { backendSetting, nativePathSetting, simdSetting, type BackendChoice } from '../../environment.js';
 import { PLAN_VERSION } from '../protocol.js';
+import { resultAllocator, type ResultMemoryStats } from './result-memory.js';
 
 export interface AddonInfo {
   planVersion: number;
@@ -34,6 +35,10 @@ export interface Addon {
   /** Memory the async exports accept (see native/binding/addon.cpp). */
   allocate(byteLength: number): ArrayBuffer;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  /** Memory for the arrays a call returns (see lib/backends/native/result-memory.ts). */
+  allocateResult(byteLength: number): ArrayBuffer;
+  /** What the result pool holds and lends; `trim` first unmaps what it holds (tests, benchmarks). */
+  resultMemory(trim?: boolean): ResultMemoryStats;
   /** The benchmark's memory floor (bench/backends/floor.mjs checks for it): not required here. */
   memoryFloor?(
     logits: Float32Array,
@@ -102,7 +107,8 @@ function tryLoad(path: string): Addon {
 
 /** The module must be this package's addon, built from sources with the same plan layout. */
 export function checkAddon(addon: Partial<Addon>, path: string): Addon {
-  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'info'] as const) {
+  const exports = ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'allocateResult', 'info'] as const;
+  for (const fn of exports) {
     if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}(): rebuild it`);
   }
   const info = addon.info!();
@@ -136,6 +142,7 @@ export function loadNative(choice: BackendChoice = backendSetting()): NativeLoad
       sigmoidAsync: addon.sigmoidAsync,
       softmaxAsync: addon.softmaxAsync,
       allocate: addon.allocate,
+      allocateResult: resultAllocator(addon),
     };
     return { addon, kernels, info, path };
   }
