@@ -48,6 +48,8 @@ describe.skipIf(!nativeBackend)('native result memory', () => {
         sigmoid: () => api.sigmoidFocalLoss(x, t, { reduction: 'none', gradient: true, weights: w }),
         sigmoid64: () => api.sigmoidFocalLoss(x64, t, { reduction: 'none', gradient: true, alpha: 0.25 }),
         softmax: () => api.softmaxFocalLoss(z, labels, { shape: [rows, c], reduction: 'none', gradient: true, weights: sw }),
+        softmaxInner: () =>
+          api.softmaxFocalLoss(z, labels, { shape: [rows / 4, c, 4], reduction: 'none', gradient: true, weights: sw }),
         softmaxMean: () => api.softmaxFocalLoss(z, labels, { shape: [rows, c], gradient: true, gamma: 0.5 }),
       };
       for (const [name, call] of Object.entries(calls)) {
@@ -74,7 +76,7 @@ describe.skipIf(!nativeBackend)('native result memory', () => {
         report({ name, onResultMemory, reused, lossSame, gradSame: same(again.grad, expected.grad) });
       }`);
     expect(r.ended).toBe('status 0');
-    expect(r.lines.map((l) => l.name)).toEqual(['sigmoid', 'sigmoid64', 'softmax', 'softmaxMean']);
+    expect(r.lines.map((l) => l.name)).toEqual(['sigmoid', 'sigmoid64', 'softmax', 'softmaxInner', 'softmaxMean']);
     for (const line of r.lines) {
       expect(line, JSON.stringify(line)).toMatchObject({
         onResultMemory: true,

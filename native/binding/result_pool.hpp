@@ -24,9 +24,9 @@ namespace focal {
 
 // What a region's size and address are rounded to.
 constexpr size_t kHugePageBytes = size_t{2} << 20;
-constexpr size_t kPoolMaxBytes = size_t{512} << 20;
+constexpr size_t kPoolMaxBytes = size_t{256} << 20;
 constexpr size_t kPoolMaxRegions = 16;
-constexpr size_t kMaxBytesOut = size_t{512} << 20;
+constexpr size_t kMaxBytesOut = size_t{256} << 20;
 
 struct Region {
   void* data = nullptr;

@@ -36,9 +36,9 @@ export interface Addon {
   allocate(byteLength: number): ArrayBuffer;
   softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
   /** Memory for the arrays a call returns (see lib/backends/native/result-memory.ts). */
-  allocateResult(byteLength: number): ArrayBuffer;
+  allocateResult?(byteLength: number): ArrayBuffer;
   /** What the result pool holds and lends; `trim` first unmaps what it holds (tests, benchmarks). */
-  resultMemory(trim?: boolean): ResultMemoryStats;
+  resultMemory?(trim?: boolean): ResultMemoryStats;
   /** The benchmark's memory floor (bench/backends/floor.mjs checks for it): not required here. */
   memoryFloor?(
     logits: Float32Array,
@@ -107,8 +107,7 @@ function tryLoad(path: string): Addon {
 
 /** The module must be this package's addon, built from sources with the same plan layout. */
 export function checkAddon(addon: Partial<Addon>, path: string): Addon {
-  const exports = ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'allocateResult', 'info'] as const;
-  for (const fn of exports) {
+  for (const fn of ['sigmoid', 'softmax', 'sigmoidAsync', 'softmaxAsync', 'allocate', 'info'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`${path} does not export ${fn}(): rebuild it`);
   }
   const info = addon.info!();
@@ -142,7 +141,8 @@ export function loadNative(choice: BackendChoice = backendSetting()): NativeLoad
       sigmoidAsync: addon.sigmoidAsync,
       softmaxAsync: addon.softmaxAsync,
       allocate: addon.allocate,
-      allocateResult: resultAllocator(addon),
+      // (Optional, like memoryFloor: without it results are `new Ctor(n)`, as on the JS backend.)
+      allocateResult: addon.allocateResult ? resultAllocator(addon.allocateResult) : undefined,
     };
     return { addon, kernels, info, path };
   }

@@ -27,14 +27,8 @@ export interface ResultMemoryStats {
   regionsOut: number;
 }
 
-/** The addon exports this module uses. */
-export interface ResultMemoryExports {
-  allocateResult(byteLength: number): ArrayBuffer;
-}
-
-/** The native backend's Kernels.allocateResult. */
-export function resultAllocator(addon: ResultMemoryExports) {
-  const allocateResult = addon.allocateResult; // called as a plain function: an addon export needs no `this`
+/** The native backend's Kernels.allocateResult over the addon's export (a plain function: it needs no `this`). */
+export function resultAllocator(allocateResult: (byteLength: number) => ArrayBuffer) {
   return (Ctor: ResultConstructor, length: number): Float32Array | Float64Array => {
     const bytes = length * Ctor.BYTES_PER_ELEMENT;
     if (bytes < RESULT_MEMORY_MIN_BYTES) return new Ctor(length);
