@@ -137,16 +137,14 @@ Napi::Value Allocate(const Napi::CallbackInfo& info) {
 }
 
 // allocateResult(byteLength): the buffer of a large array a call returns (a new gradient, a
-// 'none' loss), contents unspecified (every element is written by the kernel). An external buffer
-// over a block from the result pool (native/binding/result_pool.hpp: huge pages, recycled when the
-// buffer is collected, so a training loop's gradients cost no page faults after the first few);
-// the async exports accept it like allocate()'s. Its block comes back to the pool when Node runs the
-// buffer's finalizer, which it does on the event loop once the collector found the buffer dead
-// (its memory moved elsewhere by ArrayBuffer.prototype.transfer, Node 21+, included): never while
-// JavaScript can reach the memory. A loop of calls that never yields gets none back until it
-// does; the pool's bound on memory out (result_pool.hpp) then sends it to ordinary memory. Where external buffers are
-// not allowed (Electron: napi_no_external_buffers_allowed), or no region can be mapped, a plain ArrayBuffer (zeroed by
-// the runtime and paying its page faults, as `new Float32Array(n)` does).
+// 'none' loss), contents unspecified (the kernels write every element). An external buffer over a
+// block from the result pool (native/binding/result_pool.hpp: huge pages, recycled), which the
+// async exports accept like allocate()'s. The block goes back to the pool when its last reference
+// goes: the buffer's finalizer (Node runs it on the event loop once the buffer's memory is freed,
+// never while JavaScript can reach it) and any job using it. Where external buffers are not
+// allowed (Electron: napi_no_external_buffers_allowed), or the pool's bound on memory out is
+// reached (a loop that never yields gets no block back), a plain ArrayBuffer: zeroed by the
+// runtime and paying its page faults, as `new Float32Array(n)` does.
 Napi::Value AllocateResult(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const size_t bytes = byte_length_argument(info, "allocateResult");
