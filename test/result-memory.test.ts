@@ -7,15 +7,23 @@ import { describe, expect, it } from 'vitest';
 import { nativeBackend } from './backends.js';
 import { inChild } from './boundary-child.js';
 
-// Waits until every result block the process lent has come back (finalizers run on the event loop
-// after a collection), or 100 turns.
+// drain(target): collects and waits until at most target result blocks are out, or their number
+// has not changed for 40 turns (finalizers run on the event loop after a collection, later on a
+// loaded machine; some blocks may be alive). settle(): the latter only.
 const PRELUDE = `
   const stats = () => addon.resultMemory();
   const turn = () => new Promise((r) => setTimeout(r, 5));
-  const drain = async () => {
-    for (let i = 0; i < 100 && stats().regionsOut > 0; i++) { globalThis.gc(); await turn(); }
+  const drain = async (target = 0) => {
+    let last = -1;
+    for (let i = 0, still = 0; i < 2000 && stats().regionsOut > target && still < 40; i++) {
+      globalThis.gc();
+      await turn();
+      still = stats().regionsOut === last ? still + 1 : 0;
+      last = stats().regionsOut;
+    }
     return stats();
   };
+  const settle = () => drain(-1);
   const bytesOf = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const same = (a, b) => a.length === b.length && bytesOf(a).equals(bytesOf(b));
 `;
@@ -55,9 +63,10 @@ describe.skipIf(!nativeBackend)('native result memory', () => {
       for (const [name, call] of Object.entries(calls)) {
         addon.resultMemory(true);
         await drain();
-        const fresh = call();
+        let fresh = call();
         const expected = { loss: typeof fresh.loss === 'number' ? fresh.loss : fresh.loss.slice(), grad: fresh.grad.slice() };
         const onResultMemory = stats().regionsOut > 0;
+        fresh = null;
         // Garbage in every pooled block: take them all, fill, give back.
         let garbage = [];
         await drain();
@@ -100,7 +109,7 @@ describe.skipIf(!nativeBackend)('native result memory', () => {
         ['async kernel error', () => api.sigmoidFocalLossAsync(x, bad, { gradient: true })],
       ]) {
         const o = await outcome(f);
-        report({ what, ok: o.ok, type: o.type, left: (await drain()).regionsOut - before });
+        report({ what, ok: o.ok, type: o.type, left: (await drain(before)).regionsOut - before });
       }`);
     expect(r.ended).toBe('status 0');
     expect(r.lines).toHaveLength(3);
@@ -136,12 +145,12 @@ describe.skipIf(!nativeBackend)('native result memory', () => {
       for (let i = 0; i < 30; i++) {
         const other = api.sigmoidFocalLoss(x.map((v) => -v), t, { gradient: true }).grad;
         other.fill(NaN);
-        if (i % 5 === 0) await drain();
+        if (i % 5 === 0) await settle();
       }
       report({ what: 'kept', unchanged: same(kept, keptCopy) });
       // A worker posts its gradient to this thread (a copy) and exits with others alive.
       const expectedWorker = api.sigmoidFocalLoss(new Float32Array(n).fill(0.5), new Uint8Array(n), { gradient: true }).grad;
-      const beforeWorker = (await drain()).regionsOut;
+      const beforeWorker = (await settle()).regionsOut;
       const worker = new Worker(
         'Promise.all([import("node:worker_threads"), import(process.env.FOCAL_DIST)]).then(([{ parentPort }, { sigmoidFocalLoss }]) => {' +
           '  const n = 1 << 20, x = new Float32Array(n).fill(0.5), t = new Uint8Array(n), keep = [];' +
@@ -152,7 +161,7 @@ describe.skipIf(!nativeBackend)('native result memory', () => {
       );
       const fromWorker = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
       await new Promise((r) => worker.once('exit', r));
-      report({ what: 'worker', same: same(fromWorker, expectedWorker), left: (await drain()).regionsOut - beforeWorker });
+      report({ what: 'worker', same: same(fromWorker, expectedWorker), left: (await drain(beforeWorker)).regionsOut - beforeWorker });
     `,
       { FOCAL_DIST: new URL('../dist/index.js', import.meta.url).href },
     );
