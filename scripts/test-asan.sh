@@ -89,6 +89,7 @@ CI_FILES=(
   test/binding-lifetime.test.ts
   test/binding-shared.test.ts
   test/boundary-ownership.test.ts
+  test/result-memory.test.ts
   test/sanitize/
 )
 

@@ -49,4 +49,14 @@ export interface Kernels {
    * `byteLength` bytes with unspecified contents. Absent (JS backend): any memory will do.
    */
   allocate?(byteLength: number): ArrayBuffer;
+  /**
+   * Present when the backend has memory of its own for the arrays a call returns (a new gradient, a
+   * 'none' loss): a new array of `length` elements with unspecified contents, every one of which
+   * the kernel writes. The native addon's (lib/backends/native/result-memory.ts) puts large ones
+   * on recycled huge pages. Absent (JS backend): `new Ctor(length)`.
+   */
+  allocateResult?(Ctor: ResultConstructor, length: number): Float32Array | Float64Array;
 }
+
+/** The constructor of a result array: the logits' element type. */
+export type ResultConstructor = Float32ArrayConstructor | Float64ArrayConstructor;

@@ -105,23 +105,34 @@ export function createFocalLoss(kernels: Kernels): FocalLossApi {
   const copyOwned = kernels.allocate !== undefined;
   const api = {
     sigmoidFocalLoss(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult {
-      return computeSync(runSync(prepareSigmoid(logits, targets, options, kernels.simd)), kernels.sigmoid);
+      return computeSync(
+        runSync(prepareSigmoid(logits, targets, options, kernels.simd, kernels.allocateResult)),
+        kernels.sigmoid,
+      );
     },
     softmaxFocalLoss(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions): FocalLossResult {
-      return computeSync(runSync(prepareSoftmax(logits, labels, options, kernels.simd)), kernels.softmax);
+      return computeSync(
+        runSync(prepareSoftmax(logits, labels, options, kernels.simd, kernels.allocateResult)),
+        kernels.softmax,
+      );
     },
     // Validation errors reject the promise (they are not thrown synchronously). Small arguments are
     // read and validated before the function returns; large plain arrays are converted in slices.
     async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
       return computeAsync(
-        prepareSigmoid(logits, targets, options, kernels.simd),
+        prepareSigmoid(logits, targets, options, kernels.simd, kernels.allocateResult),
         kernels.sigmoidAsync,
         pool,
         copyOwned,
       );
     },
     async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
-      return computeAsync(prepareSoftmax(logits, labels, options, kernels.simd), kernels.softmaxAsync, pool, copyOwned);
+      return computeAsync(
+        prepareSoftmax(logits, labels, options, kernels.simd, kernels.allocateResult),
+        kernels.softmaxAsync,
+        pool,
+        copyOwned,
+      );
     },
   };
   return api as FocalLossApi;

@@ -12,7 +12,7 @@
  *    is built. No caller code runs in this step, nor between it and a synchronous kernel.
  */
 import { baseConstructor, CallArrays, lengthOfView, overlaps, viewOf } from './arrays.js';
-import type { KernelResult, SimdSupport } from '../backends/contract.js';
+import type { KernelResult, Kernels, ResultConstructor, SimdSupport } from '../backends/contract.js';
 import { readSimd } from '../backends/simd.js';
 import { inSlice } from '../async/slices.js';
 import { readThreads } from './threads.js';
@@ -318,6 +318,7 @@ export function readOutputs(
   lossLength: number,
   inputs: readonly (ArrayBufferView | null)[],
   arrays: CallArrays,
+  allocateResult?: Kernels['allocateResult'],
 ): Outputs {
   const given = (options.out ?? {}) as Record<string, unknown>;
   let lossOut = readOutputArray(given.loss, 'options.out.loss', logits, lossLength, arrays);
@@ -336,8 +337,9 @@ export function readOutputs(
     throw conflictError('options.out.loss', 'options.out.loss and options.out.grad must not share memory');
   }
   const Ctor = baseConstructor(logits);
-  if (reduction === 'none' && !lossOut) lossOut = arrays.own(new Ctor(lossLength));
-  if (gradient && !gradOut) gradOut = arrays.own(new Ctor(lengthOfView(logits)));
+  const result = (n: number) => (allocateResult ? allocateResult(Ctor as ResultConstructor, n) : new Ctor(n));
+  if (reduction === 'none' && !lossOut) lossOut = arrays.own(result(lossLength));
+  if (gradient && !gradOut) gradOut = arrays.own(result(lengthOfView(logits)));
   const loss = lossOut && !arrays.isOwn(lossOut) ? (given.loss as FloatArray) : lossOut;
   const grad = gradOut && !arrays.isOwn(gradOut) ? (given.grad as FloatArray) : gradOut;
   return { gradient, lossOut, gradOut, loss, grad };

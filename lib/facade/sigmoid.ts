@@ -17,7 +17,7 @@ import {
   type Numeric,
   type Prepared,
 } from './call.js';
-import type { SigmoidPlan, SimdSupport } from '../backends/contract.js';
+import type { Kernels, SigmoidPlan, SimdSupport } from '../backends/contract.js';
 import { kernelInputError } from './kernel-errors.js';
 import type { FloatArray, IntegerArray } from '../types.js';
 import { isIntegerArray, rangeError, readChoice, readNumberInRange } from './validate.js';
@@ -54,6 +54,7 @@ export function* prepareSigmoid(
   targetsArg: unknown,
   optionsArg: unknown,
   simd: SimdSupport | null,
+  allocateResult?: Kernels['allocateResult'],
 ): Generator<void, Prepared<SigmoidPlan>> {
   const arrays = new CallArrays();
   const options = readAllOptions(optionsArg, 'sigmoidFocalLoss', SIGMOID_OPTIONS);
@@ -78,7 +79,15 @@ export function* prepareSigmoid(
   const input = readChoice(options.input, 'options.input', ['logits', 'probabilities'] as const, 'logits');
   const reduction = readReduction(options);
   const weights = readWeights(weightsIn, options.weights, logits, n, 'element', arrays);
-  const outputs = readOutputs(options, reduction.reduction, logits, n, [logits, targets, weights], arrays);
+  const outputs = readOutputs(
+    options,
+    reduction.reduction,
+    logits,
+    n,
+    [logits, targets, weights],
+    arrays,
+    allocateResult,
+  );
   const float32 = typeName(logits) === 'Float32Array';
 
   const plan: SigmoidPlan = {

@@ -20,7 +20,7 @@ import {
   type Prepared,
 } from './call.js';
 import { kernelInputError } from './kernel-errors.js';
-import type { SimdSupport, SoftmaxPlan } from '../backends/contract.js';
+import type { Kernels, SimdSupport, SoftmaxPlan } from '../backends/contract.js';
 import type { FloatArray, IntegerArray } from '../types.js';
 import {
   conflictError,
@@ -179,6 +179,7 @@ export function* prepareSoftmax(
   labelsArg: unknown,
   optionsArg: unknown,
   simd: SimdSupport | null,
+  allocateResult?: Kernels['allocateResult'],
 ): Generator<void, Prepared<SoftmaxPlan>> {
   const arrays = new CallArrays();
   const options = readAllOptions(optionsArg, 'softmaxFocalLoss', SOFTMAX_OPTIONS);
@@ -220,7 +221,7 @@ export function* prepareSoftmax(
   const reduction = readReduction(options);
   const weights = readWeights(weightsIn, options.weights, logits, samples, 'sample', arrays);
   const inputs = [logits, labels, targets, weights];
-  const outputs = readOutputs(options, reduction.reduction, logits, samples, inputs, arrays);
+  const outputs = readOutputs(options, reduction.reduction, logits, samples, inputs, arrays, allocateResult);
   const byCount = reduction.normalizer === null && reduction.reduction === 'mean';
 
   const plan: SoftmaxPlan = {

@@ -22,6 +22,7 @@
 #include "../kernels/memory_floor.hpp"
 #include "owned_memory.hpp"
 #include "plan_reader.hpp"
+#include "result_pool.hpp"
 #include "../simd/simd.hpp"
 
 namespace {
@@ -77,27 +78,26 @@ void finalize_block(napi_env, void*, void* hint) {
   throw Napi::RangeError::New(env, "focal-loss (native): " + message);
 }
 
-// allocate(byteLength): an ArrayBuffer of byteLength bytes (contents unspecified) that the async
-// exports accept. Normally an external buffer over a 64-byte aligned block the addon owns and
-// counts references to (native/binding/owned_memory.hpp), so that detaching or dropping it while a job
-// uses it cannot free the job's memory. Where external buffers are not allowed, a plain
-// ArrayBuffer: the async exports then copy (see FocalWorker).
-Napi::Value Allocate(const Napi::CallbackInfo& info) {
+// The byteLength argument of allocate() and allocateResult().
+size_t byte_length_argument(const Napi::CallbackInfo& info, const char* fn) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsNumber()) {
-    focal::throw_type_error(env, "allocate(byteLength) takes one number, received " +
+    focal::throw_type_error(env, std::string(fn) + "(byteLength) takes one number, received " +
                                      (info.Length() == 0 ? std::string("nothing") : focal::describe(env, info[0])));
   }
   const double requested = info[0].As<Napi::Number>().DoubleValue();
   if (!(requested >= 0 && requested <= 9007199254740991.0) || std::floor(requested) != requested) {
-    throw_range_error(env, "allocate: byteLength must be an integer in [0, 9007199254740991], received " +
+    throw_range_error(env, std::string(fn) + ": byteLength must be an integer in [0, 9007199254740991], received " +
                                focal::describe(env, info[0]));
   }
-  if (requested > static_cast<double>(SIZE_MAX)) throw_range_error(env, "allocate: byteLength too large");
-  const auto bytes = static_cast<size_t>(requested);
-  if (!state(env).external_buffers) return Napi::ArrayBuffer::New(env, bytes);
-  focal::BlockHold block = focal::BlockHold::allocate(bytes);
-  if (!block) throw_range_error(env, "allocate: cannot allocate " + std::to_string(bytes) + " bytes");
+  if (requested > static_cast<double>(SIZE_MAX)) throw_range_error(env, std::string(fn) + ": byteLength too large");
+  return static_cast<size_t>(requested);
+}
+
+// An external ArrayBuffer of `bytes` bytes over `block`, whose reference passes to the buffer's
+// finalizer; a plain ArrayBuffer where this runtime refuses external ones (the block is then
+// dropped here: nothing else refers to it).
+Napi::Value wrap_block(Napi::Env env, focal::BlockHold block, size_t bytes, const char* fn) {
   napi_value result;
   const napi_status status =
       napi_create_external_arraybuffer(env, block.data(), bytes, finalize_block, block.block(), &result);
@@ -106,9 +106,55 @@ Napi::Value Allocate(const Napi::CallbackInfo& info) {
     return Napi::ArrayBuffer::New(env, bytes);
   }
   if (status != napi_ok)
-    throw_range_error(env, "allocate: cannot create a buffer of " + std::to_string(bytes) + " bytes");
+    throw_range_error(env, std::string(fn) + ": cannot create a buffer of " + std::to_string(bytes) + " bytes");
   block.release_to_finalizer();  // the finalizer (its hint is the block) drops this reference
   return Napi::Value(env, result);
+}
+
+// allocate(byteLength): an ArrayBuffer of byteLength bytes (contents unspecified) that the async
+// exports accept. Normally an external buffer over a 64-byte aligned block the addon owns and
+// counts references to (native/binding/owned_memory.hpp), so that detaching or dropping it while a job
+// uses it cannot free the job's memory. Where external buffers are not allowed, a plain
+// ArrayBuffer: the async exports then copy (see FocalWorker).
+Napi::Value Allocate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t bytes = byte_length_argument(info, "allocate");
+  if (!state(env).external_buffers) return Napi::ArrayBuffer::New(env, bytes);
+  focal::BlockHold block = focal::BlockHold::allocate(bytes);
+  if (!block) throw_range_error(env, "allocate: cannot allocate " + std::to_string(bytes) + " bytes");
+  return wrap_block(env, std::move(block), bytes, "allocate");
+}
+
+// allocateResult(byteLength): the buffer of a large array a call returns (a new gradient, a
+// 'none' loss), contents unspecified (the kernels write every element). An external buffer over a
+// block from the result pool (native/binding/result_pool.hpp: huge pages, recycled), which the
+// async exports accept like allocate()'s. The block goes back to the pool when its last reference
+// goes: the buffer's finalizer (Node runs it on the event loop once the buffer's memory is freed,
+// never while JavaScript can reach it) and any job using it. Where external buffers are not
+// allowed (Electron: napi_no_external_buffers_allowed), or the pool's bound on memory out is
+// reached (a loop that never yields gets no block back), a plain ArrayBuffer: zeroed by the
+// runtime and paying its page faults, as `new Float32Array(n)` does.
+Napi::Value AllocateResult(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t bytes = byte_length_argument(info, "allocateResult");
+  if (!state(env).external_buffers || bytes == 0) return Napi::ArrayBuffer::New(env, bytes);
+  focal::BlockHold block = focal::BlockHold::allocate_result(bytes);
+  if (!block) return Napi::ArrayBuffer::New(env, bytes);
+  return wrap_block(env, std::move(block), bytes, "allocateResult");
+}
+
+// resultMemory(trim?): what the result pool holds and lends, in bytes and regions; with trim true,
+// first unmaps the pooled regions (for tests and bench/result-memory.mjs).
+Napi::Value ResultMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) focal::trim_regions();
+  const focal::RegionStats stats = focal::region_stats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pooledBytes", Napi::Number::New(env, static_cast<double>(stats.pooled_bytes)));
+  out.Set("pooledRegions", Napi::Number::New(env, static_cast<double>(stats.pooled_regions)));
+  out.Set("bytesOut", Napi::Number::New(env, static_cast<double>(stats.bytes_out)));
+  out.Set("regionsOut", Napi::Number::New(env, static_cast<double>(stats.regions_out)));
+  return out;
 }
 
 // Runs a job on the libuv thread pool, holding every array it reads or writes until it settles:
@@ -356,6 +402,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   addon_state->external_buffers = external_buffers_allowed(env);
   env.SetInstanceData(addon_state);  // deleted with the environment
   exports.Set("allocate", Napi::Function::New(env, Allocate, "allocate"));
+  exports.Set("allocateResult", Napi::Function::New(env, AllocateResult, "allocateResult"));
+  exports.Set("resultMemory", Napi::Function::New(env, ResultMemory, "resultMemory"));
   exports.Set("sigmoid", Napi::Function::New(env, RunSync<focal::read_sigmoid_plan>, "sigmoid"));
   exports.Set("softmax", Napi::Function::New(env, RunSync<focal::read_softmax_plan>, "softmax"));
   exports.Set("sigmoidAsync", Napi::Function::New(env, RunAsync<focal::read_sigmoid_plan>, "sigmoidAsync"));

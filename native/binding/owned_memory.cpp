@@ -1,5 +1,7 @@
 #include "owned_memory.hpp"
 
+#include "result_pool.hpp"
+
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -11,6 +13,7 @@ struct MemoryBlock {
   void* data;
   size_t bytes;
   size_t references;  // guarded by the registry's mutex
+  bool pooled;        // a result region (result_pool.hpp): given back to the pool, not deleted
 };
 
 namespace {
@@ -35,10 +38,22 @@ void release_block(MemoryBlock* block) {
   {
     std::lock_guard<std::mutex> lock(r.mutex);
     if (--block->references > 0) return;
+    // Unregistered before the memory can be reused: find() never returns a block that is free.
     r.blocks.erase(reinterpret_cast<uintptr_t>(block->data));
   }
-  ::operator delete(block->data, kAlignment);
+  if (block->pooled) {
+    give_region(Region{block->data, block->bytes});
+  } else {
+    ::operator delete(block->data, kAlignment);
+  }
   delete block;
+}
+
+BlockHold BlockHold::register_block(MemoryBlock* block) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.blocks.emplace(reinterpret_cast<uintptr_t>(block->data), block);
+  return BlockHold(block);
 }
 
 BlockHold& BlockHold::operator=(BlockHold&& other) noexcept {
@@ -60,15 +75,23 @@ BlockHold BlockHold::allocate(size_t bytes) {
   const size_t size = bytes == 0 ? 1 : bytes;
   void* data = ::operator new(size, kAlignment, std::nothrow);
   if (!data) return BlockHold();
-  auto* block = new (std::nothrow) MemoryBlock{data, size, 1};
+  auto* block = new (std::nothrow) MemoryBlock{data, size, 1, false};
   if (!block) {
     ::operator delete(data, kAlignment);
     return BlockHold();
   }
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  r.blocks.emplace(reinterpret_cast<uintptr_t>(data), block);
-  return BlockHold(block);
+  return register_block(block);
+}
+
+BlockHold BlockHold::allocate_result(size_t bytes) {
+  const Region region = take_region(bytes);
+  if (!region.data) return BlockHold();
+  auto* block = new (std::nothrow) MemoryBlock{region.data, region.bytes, 1, true};
+  if (!block) {
+    give_region(region);
+    return BlockHold();
+  }
+  return register_block(block);
 }
 
 BlockHold BlockHold::find(const void* data, size_t bytes) {

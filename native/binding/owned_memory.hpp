@@ -1,5 +1,6 @@
-// Memory the addon owns and lends to JavaScript as external ArrayBuffers (allocate()), and the
-// registry that tells the async exports whether an array lies in such memory. No N-API here.
+// Memory the addon owns and lends to JavaScript as external ArrayBuffers (allocate(), and
+// allocateResult() for the arrays a call returns), and the registry that tells the async exports
+// whether an array lies in such memory. No N-API here.
 //
 // A block has a reference count: the JavaScript buffer over it holds one (dropped by its
 // finalizer), and every async job that reads or writes the block holds one for its duration. So
@@ -31,6 +32,10 @@ class BlockHold {
   // A new registered block of `bytes` bytes, aligned to kBlockAlignment, with one reference (this
   // one). Empty when the memory is not available.
   static BlockHold allocate(size_t bytes);
+  // The same for a result array: a large region from result_pool.hpp (huge pages, recycled: its
+  // contents are whatever the last user left), given back to that pool when the last reference
+  // goes. At least `bytes` bytes, aligned to 2 MiB. Empty when the memory is not available.
+  static BlockHold allocate_result(size_t bytes);
   // A new reference to the registered block that holds all of [data, data + bytes); empty when
   // no block does.
   static BlockHold find(const void* data, size_t bytes);
@@ -44,10 +49,12 @@ class BlockHold {
 
  private:
   explicit BlockHold(MemoryBlock* block) : block_(block) {}
+  static BlockHold register_block(MemoryBlock* block);
   MemoryBlock* block_ = nullptr;
 };
 
-// Drops one reference (the finalizer's); the last one frees the block.
+// Drops one reference (the finalizer's); the last one frees the block (a result block goes back
+// to its pool). Until then no other block can be handed out over the same memory.
 void release_block(MemoryBlock* block);
 
 }  // namespace focal

@@ -23,6 +23,7 @@ import {
   type SigmoidArguments,
   type SoftmaxArguments,
 } from '../protocol.js';
+import { resultAllocator, type ResultMemoryStats } from './result-memory.js';
 
 export interface AddonInfo {
   planVersion: number;
@@ -47,6 +48,10 @@ export interface Addon {
   /** Memory the async exports accept (see native/binding/addon.cpp). */
   allocate(byteLength: number): ArrayBuffer;
   softmaxAsync(...plan: SoftmaxArguments): Promise<void>;
+  /** Memory for the arrays a call returns (see lib/backends/native/result-memory.ts). */
+  allocateResult?(byteLength: number): ArrayBuffer;
+  /** What the result pool holds and lends; `trim` first unmaps what it holds (tests, benchmarks). */
+  resultMemory?(trim?: boolean): ResultMemoryStats;
   /** The benchmark's memory floor (bench/backends/floor.mjs checks for it): not required here. */
   memoryFloor?(
     logits: Float32Array,
@@ -161,6 +166,8 @@ export function nativeKernels(addon: Addon, info: AddonInfo): Kernels {
       return readResult(own);
     },
     allocate: addon.allocate,
+    // (Optional, like memoryFloor: without it results are `new Ctor(n)`, as on the JS backend.)
+    allocateResult: addon.allocateResult ? resultAllocator(addon.allocateResult) : undefined,
   };
 }
 
