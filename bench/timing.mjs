@@ -25,7 +25,13 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** The time of one call (until its promise settles, for an async one); its value (the loss) is kept in `last`. */
 let last;
+// Each call starts on a fresh turn of the event loop, as a server's requests and an async training
+// step do: the finalizers of arrays the last call returned run there (N-API runs them on the event
+// loop), so the native result memory they held is recycled (docs/RESULT-MEMORY.md). A loop that
+// never yields recycles nothing; the yield itself is not timed.
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 async function timeOnce(fn) {
+  await nextTurn();
   const start = nowMs();
   let value = fn();
   if (value instanceof Promise) value = await value;
