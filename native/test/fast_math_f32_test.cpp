@@ -35,11 +35,12 @@ int main() {
   namespace f = focal::fast32;
   std::mt19937 g(7);
   std::uniform_real_distribution<float> U(0.0f, 1.0f);
-  Worst exp1{"exp_nonpositive", 1.6}, exp2{"exp_nonpositive2", 1.8}, l1p{"log1p_unit", 1.6}, lg{"log_positive", 1.6},
-      rc12{"reciprocal_1_2", 1.7}, rcp{"reciprocal_positive", 1.7};
+  Worst exp0{"exp_nonpositive_ftz", 1.6}, exp1{"exp_nonpositive", 1.6}, exp2{"exp_nonpositive2", 1.8},
+      l1p{"log1p_unit", 1.6}, lg{"log_positive", 1.6}, rc12{"reciprocal_1_2", 1.7}, rcp{"reciprocal_positive", 1.7};
   for (int i = 0; i < 4000000; ++i) {
     const float x = -U(g) * (i % 3 == 0 ? 1.0f : 87.0f);
     exp1.see(units(f::exp_nonpositive(x), std::exp(static_cast<long double>(x))), x);
+    if (x >= -87.0f) exp0.see(units(f::exp_nonpositive_ftz(x), std::exp(static_cast<long double>(x))), x);
     // A two-part argument: hi + lo with lo below half an ulp of hi.
     const float hi = -U(g) * 87.0f, lo = hi * (U(g) - 0.5f) * 0x1p-24f;
     exp2.see(units(f::exp_nonpositive2(hi, lo), std::exp(static_cast<long double>(hi) + lo)), hi);
@@ -60,6 +61,11 @@ int main() {
   expect(f::exp_nonpositive(-__builtin_inff()) == 0.0f, "exp(-inf) = 0");
   expect(std::isnan(f::exp_nonpositive(__builtin_nanf(""))), "exp(NaN) = NaN");
   expect(f::exp_nonpositive(-200.0f) == 0.0f, "exp(-200) = 0");
+  expect(f::exp_nonpositive_ftz(-87.34f) == 0.0f && f::exp_nonpositive_ftz(-__builtin_inff()) == 0.0f,
+         "exp_ftz below 2^-126 = 0");
+  expect(std::isnan(f::exp_nonpositive_ftz(__builtin_nanf(""))), "exp_ftz(NaN) = NaN");
+  expect(f::exp_nonpositive_ftz(0.0f) == 1.0f, "exp_ftz(0) = 1");
+  expect(units(f::exp_nonpositive_ftz(-87.33f), std::exp(static_cast<long double>(-87.33f))) <= 1.6, "exp_ftz(-87.33)");
   expect(std::fabs(f::exp_nonpositive(-100.0f) - std::exp(-100.0f)) <= 0x1p-149f, "exp(-100) subnormal");
   expect(f::log1p_unit(0.0f) == 0.0f, "log1p(0) = 0");
   expect(f::log1p_unit(0x1p-149f) == 0x1p-149f, "log1p(min subnormal)");
@@ -70,7 +76,7 @@ int main() {
   expect(f::reciprocal_1_2(1.0f) == 1.0f && f::reciprocal_1_2(2.0f) == 0.5f, "1/1, 1/2 exact");
   expect(f::reciprocal_positive(0x1p-125f) == 0x1p125f, "1/2^-125");
   bool ok = true;
-  for (const Worst* w : {&exp1, &exp2, &l1p, &lg, &rc12, &rcp}) ok &= w->report();
+  for (const Worst* w : {&exp0, &exp1, &exp2, &l1p, &lg, &rc12, &rcp}) ok &= w->report();
   std::printf("%d edge case(s) failed\n", edge);
   return ok && edge == 0 ? 0 : 1;
 }
