@@ -34,8 +34,10 @@ bool simd_level_supported(SimdLevel level) {
     case SimdLevel::kAvx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case SimdLevel::kAvx512:
+      // Exactly the features of simd_avx512.cpp's target pragma.
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
 #if defined(FOCAL_HAVE_NEON)
     case SimdLevel::kNeon:
