@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds native/test/vec_math_test.cpp once per ISA, checks that the loops over native/simd/vec_math.hpp
 # were vectorized for that ISA, runs each build the CPU can run, and prints an accuracy summary.
+# Then checks native/simd/fast_math.hpp and fast_math_f32.hpp (native/test/fast_math*_test.cpp).
 # Exit status 1 if any build fails, any loop is not vectorized as expected, or any accuracy or
 # edge-case check fails.
 #
@@ -205,23 +206,26 @@ if [ $BENCH -eq 1 ]; then
   done
 fi
 
-# native/simd/fast_math.hpp (the kernels' lean functions on their narrow domains), built as the AVX-512
-# kernels are (pragma + FOCAL_VEC_FMA) when the CPU has it, and as the scalar baseline.
-for variant in baseline avx512; do
-  flags=""
-  if [ "$variant" = avx512 ]; then
-    cpu_has "avx512f avx512dq avx512vl avx2 fma" || continue
-    flags="-mavx512f -mavx512dq -mavx512vl -mavx2 -mfma -DFOCAL_VEC_FMA=1"
-  fi
-  exe="$BUILD_DIR/fast_math_test-$variant"
-  echo "=== fast_math ($variant)"
-  # shellcheck disable=SC2086
-  if "$CXX" -O3 -std=c++17 -fno-math-errno -fno-trapping-math $flags native/test/fast_math_test.cpp -o "$exe" -lquadmath &&
-    "$exe" | sed 's/^/  /' && "$exe" >/dev/null; then
-    SUMMARY+=("fast_math $variant|ok")
-  else
-    FAILED+=("fast_math $variant")
-  fi
+# native/simd/fast_math.hpp and fast_math_f32.hpp (the kernels' lean float64 and float32 functions on
+# their narrow domains), built as the AVX-512 kernels are (pragma + FOCAL_VEC_FMA) when the CPU has
+# it, and as the scalar baseline (no FMA: the scalar build's rounding).
+for name in fast_math fast_math_f32; do
+  for variant in baseline avx512; do
+    flags=""
+    if [ "$variant" = avx512 ]; then
+      cpu_has "avx512f avx512dq avx512vl avx2 fma" || continue
+      flags="-mavx512f -mavx512dq -mavx512vl -mavx2 -mfma -DFOCAL_VEC_FMA=1"
+    fi
+    exe="$BUILD_DIR/${name}_test-$variant"
+    echo "=== $name ($variant)"
+    # shellcheck disable=SC2086
+    if "$CXX" -O3 -std=c++17 -fno-math-errno -fno-trapping-math $flags "native/test/${name}_test.cpp" -o "$exe" -lquadmath &&
+      "$exe" | sed 's/^/  /' && "$exe" >/dev/null; then
+      SUMMARY+=("$name $variant|ok")
+    else
+      FAILED+=("$name $variant")
+    fi
+  done
 done
 
 echo

@@ -1,6 +1,7 @@
 // Accuracy of native/simd/fast_math_f32.hpp against long double: max error in units of 2^-24
 // relative (the float32 contract of 1e-6 is about 17 of them) over random points and the whole
 // binade range of each function's domain, and the edge cases. Exit status 1 when a bound is exceeded.
+// Run by `npm run test:native-math` (scripts/test-vec-math.sh), or by hand:
 //   g++ -O2 -std=c++17 -mavx2 -mfma -DFOCAL_VEC_FMA=1 native/test/fast_math_f32_test.cpp && ./a.out  (and without
 //   FMA: the scalar build's rounding)
 #include <cmath>
