@@ -110,18 +110,21 @@ constexpr ReciprocalGuess kReciprocal1To1_5 = reciprocal_guess(1.0, 1.5);  // de
 constexpr ReciprocalGuess kReciprocalLogUnit =
     reciprocal_guess(1.7071067811865475, 2.4142135623730951);  // 1/67: 4 steps
 static_assert(kReciprocal1To2.steps == 4 && kReciprocal1To1_5.steps == 4 && kReciprocalLogUnit.steps == 4,
-              "the step counts stated in the comments above");
+              "reciprocal_newton4 takes four steps");
 
-template <int kSteps>
-FOCAL_FAST_INLINE double reciprocal_newton(double d, double c, double m) {
-  double r = FOCAL_MUL_ADD(-m, d, c);
-  for (int i = 0; i < kSteps; ++i) r = FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
-  return r;
+// The four Newton steps written out: a counted loop here is not unrolled inside the kernels' simd
+// loops, which then stay scalar.
+FOCAL_FAST_INLINE double reciprocal_newton4(double d, const ReciprocalGuess& g) {
+  double r = FOCAL_MUL_ADD(-g.m, d, g.c);
+  r = FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
+  r = FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
+  r = FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
+  return FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
 }
 
 // 1/d for d in [1, 2] (d = 1 + e, e = exp(-|x|), in the sigmoid kernel); NaN stays NaN.
 FOCAL_FAST_INLINE double reciprocal_1_2(double d) {
-  return reciprocal_newton<kReciprocal1To2.steps>(d, kReciprocal1To2.c, kReciprocal1To2.m);
+  return reciprocal_newton4(d, kReciprocal1To2);
 }
 
 // 2*atanh(t/2) = log((2 + t)/(2 - t)) from the doubled argument t = 2s (the series of two_atanh in
@@ -140,7 +143,7 @@ FOCAL_FAST_INLINE double two_atanh_half(double t) {
 // for u below 2^-53), so the result is accurate to a few ulps all the way to 0.
 // 15 terms: (1/9)^15 / 31 < 2e-16.
 FOCAL_FAST_INLINE double log1p_unit(double u) {
-  const double r = reciprocal_newton<kReciprocal1To1_5.steps>(1.0 + 0.5 * u, kReciprocal1To1_5.c, kReciprocal1To1_5.m);
+  const double r = reciprocal_newton4(1.0 + 0.5 * u, kReciprocal1To1_5);
   return two_atanh_half<15>(u * r);
 }
 
@@ -157,8 +160,7 @@ FOCAL_FAST_INLINE double log_unit(double m) {
   const bool high = f > 1.4142135623730951;
   f = high ? f * 0.5 : f;
   const double e = biased - 1023.0 + (high ? 1.0 : 0.0) - (subnormal ? 54.0 : 0.0);
-  const double log_f = two_atanh<10>(
-      (f - 1.0) * reciprocal_newton<kReciprocalLogUnit.steps>(f + 1.0, kReciprocalLogUnit.c, kReciprocalLogUnit.m));
+  const double log_f = two_atanh<10>((f - 1.0) * reciprocal_newton4(f + 1.0, kReciprocalLogUnit));
   const double result = e * 6.93147180369123816490e-01 + (log_f + e * 1.90821492927058770002e-10);
   return m == 0.0 ? -std::numeric_limits<double>::infinity() : (m != m ? m : result);
 }
