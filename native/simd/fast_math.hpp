@@ -8,6 +8,7 @@
 //
 // Domains (the callers guarantee them; no other input is handled):
 //   exp_nonpositive(x)  x <= 0 or NaN (exp(-|x|), exp(z - max), exp(gamma * log m)); -inf -> 0
+//   reciprocal_1_2(d)   d in [1, 2] (d = 1 + exp(-|x|)) or NaN: 1/d without a division
 //   log1p_unit(u)       u in [0, 1] (u = exp(-|x|)) or NaN
 //   log_unit(m)         m in [0, 1] (m = 1 - p_t), subnormals included; log(0) = -inf
 //   pow_unit(m, g)      m in [0, 1], g > 0: exp(g * log m)
@@ -82,15 +83,73 @@ FOCAL_FAST_INLINE double two_atanh(double s) {
   return 2.0 * s * p;
 }
 
-// log(1 + u) for u in [0, 1]: with s = u / (2 + u) in [0, 1/3], log1p(u) = 2*atanh(s). No
-// cancellation for tiny u (s ~ u/2), so the result is accurate to a few ulps all the way to 0.
+// 1/d for d in a known interval [lo, hi], without a division: the linear guess r0 = c - m*d that
+// minimizes the relative error 1 - d*r0 on the interval (max |1 - d*r0| = delta, equioscillating
+// at lo, hi and their middle), then Newton steps r += r*(1 - d*r), 2 FMAs each, which square the
+// relative error. Steps are counted at compile time until delta^(2^steps) <= 2^-60, well below the
+// final rounding: the result is within about an ulp of 1/d (fast_math_test measures it).
+struct ReciprocalGuess {
+  double c, m;  // r0 = c - m*d
+  int steps;
+};
+constexpr ReciprocalGuess reciprocal_guess(double lo, double hi) {
+  // With d = lo*y, y in [1, k]: 1 - y*(c_y - m_y*y) equioscillates for m_y = 8/(k^2 + 6k + 1),
+  // c_y = m_y*(1 + k), and then delta = 1 - m_y*k.
+  const double k = hi / lo;
+  const double m_y = 8.0 / (k * k + 6.0 * k + 1.0);
+  double delta = 1.0 - m_y * k;
+  int steps = 0;
+  while (delta > 0x1p-60) {
+    delta *= delta;
+    ++steps;
+  }
+  return {m_y * (1.0 + k) / lo, m_y / (lo * lo), steps};
+}
+constexpr ReciprocalGuess kReciprocal1To2 = reciprocal_guess(1.0, 2.0);    // delta = 1/17: 4 steps
+constexpr ReciprocalGuess kReciprocal1To1_5 = reciprocal_guess(1.0, 1.5);  // delta = 1/49: 4 steps
+constexpr ReciprocalGuess kReciprocalLogUnit =
+    reciprocal_guess(1.7071067811865475, 2.4142135623730951);  // 1/67: 4 steps
+static_assert(kReciprocal1To2.steps == 4 && kReciprocal1To1_5.steps == 4 && kReciprocalLogUnit.steps == 4,
+              "reciprocal_newton4 takes four steps");
+
+// The four Newton steps written out: a counted loop here is not unrolled inside the kernels' simd
+// loops, which then stay scalar.
+FOCAL_FAST_INLINE double reciprocal_newton4(double d, const ReciprocalGuess& g) {
+  double r = FOCAL_MUL_ADD(-g.m, d, g.c);
+  r = FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
+  r = FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
+  r = FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
+  return FOCAL_MUL_ADD(r, FOCAL_MUL_ADD(-d, r, 1.0), r);
+}
+
+// 1/d for d in [1, 2] (d = 1 + e, e = exp(-|x|), in the sigmoid kernel); NaN stays NaN.
+FOCAL_FAST_INLINE double reciprocal_1_2(double d) {
+  return reciprocal_newton4(d, kReciprocal1To2);
+}
+
+// 2*atanh(t/2) = log((2 + t)/(2 - t)) from the doubled argument t = 2s (the series of two_atanh in
+// s^2 = t^2/4), for |t| <= 2/3.
+template <int kTerms>
+FOCAL_FAST_INLINE double two_atanh_half(double t) {
+  const double s2 = 0.25 * (t * t);
+  double p = 1.0 / (2 * kTerms + 1);
+  for (int i = kTerms - 1; i >= 0; --i) p = FOCAL_MUL_ADD(p, s2, 1.0 / (2 * i + 1));
+  return t * p;
+}
+
+// log(1 + u) for u in [0, 1]: with s = u / (2 + u) in [0, 1/3], log1p(u) = 2*atanh(s), and
+// 2s = u * 1/(1 + u/2) with the reciprocal on [1, 1.5] by Newton steps (no division; u/2 is exact).
+// No cancellation for tiny u (2s ~ u, and 1/(1 + u/2) rounds to exactly 1 there, so log1p(u) = u
+// for u below 2^-53), so the result is accurate to a few ulps all the way to 0.
 // 15 terms: (1/9)^15 / 31 < 2e-16.
 FOCAL_FAST_INLINE double log1p_unit(double u) {
-  return two_atanh<15>(u / (2.0 + u));
+  const double r = reciprocal_newton4(1.0 + 0.5 * u, kReciprocal1To1_5);
+  return two_atanh_half<15>(u * r);
 }
 
 // log(m) for m in [0, 1]: m = 2^e * f with f in [sqrt(1/2), sqrt(2)), log f = 2*atanh((f-1)/(f+1))
-// with |s| <= 0.172 (10 terms: 0.0295^10 / 21 < 1e-16), plus e*ln2 in two parts.
+// with |s| <= 0.172 (10 terms: 0.0295^10 / 21 < 1e-16), plus e*ln2 in two parts. s = (f - 1) times
+// 1/(f + 1) by Newton steps on [1 + sqrt(1/2), 1 + sqrt(2)] (no division).
 FOCAL_FAST_INLINE double log_unit(double m) {
   const bool subnormal = m < 0x1p-1022;
   const double x = subnormal ? m * 0x1p54 : m;
@@ -101,7 +160,7 @@ FOCAL_FAST_INLINE double log_unit(double m) {
   const bool high = f > 1.4142135623730951;
   f = high ? f * 0.5 : f;
   const double e = biased - 1023.0 + (high ? 1.0 : 0.0) - (subnormal ? 54.0 : 0.0);
-  const double log_f = two_atanh<10>((f - 1.0) / (f + 1.0));
+  const double log_f = two_atanh<10>((f - 1.0) * reciprocal_newton4(f + 1.0, kReciprocalLogUnit));
   const double result = e * 6.93147180369123816490e-01 + (log_f + e * 1.90821492927058770002e-10);
   return m == 0.0 ? -std::numeric_limits<double>::infinity() : (m != m ? m : result);
 }

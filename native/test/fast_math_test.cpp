@@ -17,6 +17,7 @@ int main() {
   std::uniform_real_distribution<double> U(0, 1);
   double me = 0, ml = 0, mg = 0, mp = 0, rel_p = 0;
   double we = 0, wl = 0, wg = 0, wp = 0;
+  double mr = 0, wr = 0;
   for (int i = 0; i < 2000000; i++) {
     double x = -std::pow(10.0, U(g) * 6 - 3) * (i % 7 == 0 ? 1 : U(g));
     if (i % 11 == 0) x = -U(g) * 745;
@@ -31,6 +32,12 @@ int main() {
     if (l > ml) {
       ml = l;
       wl = u;
+    }
+    const double d = 1.0 + (i % 2 == 0 ? U(g) : u);  // 1 + e: all of [1, 2], and near 1
+    double rc = ulp_err(focal::fast::reciprocal_1_2(d), 1 / (__float128)d);
+    if (rc > mr) {
+      mr = rc;
+      wr = d;
     }
     double m = u;
     double lg = ulp_err(focal::fast::log_unit(m), logq((__float128)m));
@@ -49,10 +56,15 @@ int main() {
       }
     }
   }
+  printf("reciprocal_1_2 max %.2f ulp at %.17g\n", mr, wr);
   printf("exp max %.2f ulp at %g\nlog1p max %.2f ulp at %g\nlog max %.2f ulp at %g\npow max rel %.3g at m=%g\n", me, we,
          ml, wl, mg, wg, rel_p, wp);
   // Bounds: a few ulps, and for pow what |g log m| <= 708 allows (the kernels' contract is 1e-12).
   int failed = 0;
+  if (mr > 2) {
+    printf("FAIL reciprocal_1_2\n");
+    failed = 1;
+  }
   if (me > 4) {
     printf("FAIL exp\n");
     failed = 1;
@@ -72,8 +84,10 @@ int main() {
   const bool edges = focal::fast::exp_nonpositive(-746) == 0 && focal::fast::exp_nonpositive(-INFINITY) == 0 &&
                      std::isnan(focal::fast::exp_nonpositive(NAN)) && focal::fast::exp_nonpositive(0) == 1 &&
                      std::isinf(focal::fast::log_unit(0)) && focal::fast::log_unit(1) == 0 &&
-                     focal::fast::log1p_unit(0) == 0 && focal::fast::log1p_unit(1e-300) == 1e-300 &&
-                     focal::fast::pow_unit(0, 0.5) == 0 && focal::fast::pow_unit(1, 0.5) == 1;
+                     focal::fast::log1p_unit(0) == 0 && focal::fast::reciprocal_1_2(1) == 1 &&
+                     focal::fast::reciprocal_1_2(2) == 0.5 && std::isnan(focal::fast::reciprocal_1_2(NAN)) &&
+                     focal::fast::log1p_unit(1e-300) == 1e-300 && focal::fast::pow_unit(0, 0.5) == 0 &&
+                     focal::fast::pow_unit(1, 0.5) == 1;
   if (!edges) {
     printf("FAIL edge cases\n");
     failed = 1;
