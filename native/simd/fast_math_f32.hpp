@@ -134,12 +134,14 @@ FOCAL_FAST32_INLINE float log1p_reduced(float y) {
 }
 
 // log(1 + u) for u in [0, 1] without forming 1 + u: below 1/2 the polynomial takes u itself; above,
-// 1 + u = 2 (1 + y) with y = (u - 1)/2 in [-1/4, 0], exact (Sterbenz).
+// 1 + u = 2 (1 + y) with y = (u - 1)/2 = u/2 - 1/2 in [-1/4, 0], exact (Sterbenz), plus ln 2.
+// The choice is made once, as h = 0 or 1, and used in arithmetic (exact: u*1 - 0, l + 0): with
+// two selects on `u >= 0.5` GCC duplicates the polynomial for each side and blends.
 FOCAL_FAST32_INLINE float log1p_unit(float u) {
-  const bool high = u >= 0.5f;
-  const float y = high ? (u - 1.0f) * 0.5f : u;
+  const float h = u >= 0.5f ? 1.0f : 0.0f;
+  const float y = FOCAL_MUL_ADD_F32(u, FOCAL_MUL_ADD_F32(-0.5f, h, 1.0f), -0.5f * h);
   const float l = log1p_reduced(y);
-  return high ? (l + kLn2Lo) + kLn2Hi : l;
+  return FOCAL_MUL_ADD_F32(h, kLn2Hi, FOCAL_MUL_ADD_F32(h, kLn2Lo, l));
 }
 
 // log(x) for x > 0: x = 2^k f with f in [sqrt(1/2), sqrt(2)), log f = log1p(f - 1) (f - 1 exact),
