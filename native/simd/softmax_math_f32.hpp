@@ -11,8 +11,8 @@
 // returns 0 (the result would be under FLT_MIN; the kernels handle the rows where that matters).
 //
 // Included inside namespace focal::FOCAL_ISA by simd_softmax.inc (after the instruction set's target
-// pragma), and static: each instruction set gets its own copy (see simd_isa.inc). Needs <cstdint>
-// and <cstring> (simd.hpp includes them before the pragma).
+// pragma), and static: each instruction set gets its own copy (see simd_isa.inc). Uses
+// fast_math_f32.hpp's bit casts (simd_isa.inc includes it first).
 #pragma once
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -22,18 +22,6 @@
 #endif
 
 namespace f32 {
-
-FOCAL_F32_INLINE std::uint32_t bits(float x) {
-  std::uint32_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-}
-
-FOCAL_F32_INLINE float from_bits(std::uint32_t u) {
-  float x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
-}
 
 // The rounding error of a + b: a + b = fl(a + b) + two_sum_error(a, b, fl(a + b)) exactly (Knuth's
 // TwoSum; no assumption on the magnitudes). Additions only, so no contraction can change it.
@@ -66,8 +54,8 @@ FOCAL_F32_INLINE float exp_two_part(float hi, float lo) {
   p = p * r + 1.0f;
   // k + 127 as an unsigned integer (the low bits of kd), without a conversion; garbage only where
   // the result is flushed.
-  const std::uint32_t biased = bits(kd) - bits(shift) + 127u;
-  const float two_k = from_bits(biased << 23);
+  const std::uint32_t biased = fast32::bits(kd) - fast32::bits(shift) + 127u;
+  const float two_k = fast32::from_bits(biased << 23);
   return hi < kExpFlushBelow ? 0.0f : p * two_k;
 }
 
