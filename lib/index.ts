@@ -20,9 +20,13 @@ import type {
   NoUnknownOptions,
   NumericInput,
   ResultFor,
+  SigmoidFocalLossMeterOptions,
   SigmoidFocalLossOptions,
+  SoftmaxFocalLossMeterOptions,
   SoftmaxFocalLossOptions,
 } from './types.js';
+import type { FocalLossMeter } from './meter/meter.js';
+import type { FocalLossMeterState } from './meter/state.js';
 
 /**
  * The backend, chosen and loaded on the first call of any function below rather than at import, so
@@ -186,6 +190,77 @@ export function softmaxFocalLossAsync<
 }
 
 /**
+ * A streaming, mergeable evaluator of the sigmoid focal loss: add chunks of any size, in any order,
+ * on any thread count, merge meters or their states from other processes, and read the same loss,
+ * to the last bit, as one {@link sigmoidFocalLoss} call over all the data (`reduction: 'sum'` and
+ * `'mean'`). The sums are reproducible sums of the per-element losses (docs/NUMERICS.md), so they do
+ * not depend on how the data was split.
+ *
+ * @param options - gamma, alpha, labelSmoothing, input (as for {@link sigmoidFocalLoss}), shard
+ *   (the name of this meter's data; default a random UUID), threads, simd. See
+ *   {@link SigmoidFocalLossMeterOptions}.
+ * @returns A meter: `add(logits, targets, { weights }?)`, `addAsync(...)`, `merge(meterOrState)`,
+ *   `state()`, `result()`, `shards`. See {@link FocalLossMeter}.
+ * @throws The errors of {@link sigmoidFocalLoss} for bad options, now; those of its arguments from `add`.
+ * @example
+ * ```ts
+ * import { sigmoidFocalLoss, sigmoidFocalLossMeter } from 'focal-loss';
+ *
+ * const x = new Float32Array([2.1, -0.3, 0.7, -1.2]);
+ * const t = new Uint8Array([1, 0, 0, 1]);
+ * const m = sigmoidFocalLossMeter({ gamma: 2 });
+ * m.add(x.subarray(0, 1), t.subarray(0, 1)).add(x.subarray(1), t.subarray(1));
+ * m.result().sum === sigmoidFocalLoss(x, t, { reduction: 'sum' }).loss; // true
+ * ```
+ */
+export function sigmoidFocalLossMeter(options?: SigmoidFocalLossMeterOptions): FocalLossMeter {
+  return use().api.focalLossMeter('sigmoid', options);
+}
+
+/**
+ * A sigmoid meter holding a state from {@link FocalLossMeter.state} (of this process or another):
+ * checked, and refused with a TypeError or RangeError if it is not a sigmoid meter state.
+ */
+sigmoidFocalLossMeter.fromState = (state: FocalLossMeterState): FocalLossMeter =>
+  use().api.focalLossMeterFromState('sigmoid', state);
+
+/**
+ * A streaming, mergeable evaluator of the softmax focal loss, as {@link sigmoidFocalLossMeter}:
+ * the same bits as one {@link softmaxFocalLoss} call over all the data, whatever the chunking,
+ * order, threads or merges; with `perClass: true` also the count, loss, cross-entropy and share of
+ * the loss of every class.
+ *
+ * @param options - numClasses (required), gamma, alpha, ignoreIndex, labelSmoothing (as for
+ *   {@link softmaxFocalLoss}), perClass, shard, threads, simd. See {@link SoftmaxFocalLossMeterOptions}.
+ * @returns A meter: `add(logits, labels, { weights, shape, classAxis }?)`, `addAsync(...)`,
+ *   `merge(meterOrState)`, `state()`, `result()`, `shards`. See {@link FocalLossMeter}.
+ * @throws The errors of {@link softmaxFocalLoss} for bad options, now; those of its arguments from `add`.
+ * @example
+ * ```ts
+ * import { softmaxFocalLossMeter } from 'focal-loss';
+ *
+ * const a = softmaxFocalLossMeter({ numClasses: 3, perClass: true, shard: 'part-a' });
+ * a.add(new Float32Array([0.2, 1.5, -1, 3, 0, 0]), new Int32Array([1, 0]));
+ * const b = softmaxFocalLossMeter({ numClasses: 3, perClass: true, shard: 'part-b' });
+ * await b.addAsync(new Float32Array([0, 0, 4]), new Int32Array([2]));
+ * const state = JSON.stringify(b.state()); // to another process, a file, a queue
+ * a.merge(JSON.parse(state));
+ * a.result().count; // 3
+ * a.result().perClass?.[2]?.count; // 1
+ * ```
+ */
+export function softmaxFocalLossMeter(options: SoftmaxFocalLossMeterOptions): FocalLossMeter {
+  return use().api.focalLossMeter('softmax', options);
+}
+
+/**
+ * A softmax meter holding a state from {@link FocalLossMeter.state} (of this process or another):
+ * checked, and refused with a TypeError or RangeError if it is not a softmax meter state.
+ */
+softmaxFocalLossMeter.fromState = (state: FocalLossMeterState): FocalLossMeter =>
+  use().api.focalLossMeterFromState('softmax', state);
+
+/**
  * Which implementation computes, and why the native addon is not used when it is not.
  *
  * @returns `{ name, openmp, threads, simd, simdLevels }`, and `path` (the addon file) for the native
@@ -223,8 +298,15 @@ export function backend(): BackendInfo {
   };
 }
 
+export type { FocalLossMeter } from './meter/meter.js';
+export type { FocalLossMeterState } from './meter/state.js';
 export type {
   BackendInfo,
+  FocalLossMeterAddOptions,
+  FocalLossMeterClass,
+  FocalLossMeterResult,
+  SigmoidFocalLossMeterOptions,
+  SoftmaxFocalLossMeterOptions,
   DefaultOptions,
   FloatArray,
   FocalLossResult,

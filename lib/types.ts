@@ -177,3 +177,82 @@ export interface BackendInfo {
   /** Why the native addon is not in use, when it is not. */
   loadError?: string;
 }
+
+/** Options of {@link sigmoidFocalLossMeter}: what every chunk is evaluated with, and the meter's shard name. */
+export interface SigmoidFocalLossMeterOptions {
+  /** As for {@link SigmoidFocalLossOptions}. Default 2. */
+  gamma?: number;
+  /** As for {@link SigmoidFocalLossOptions}. Default 0.25. */
+  alpha?: number | null;
+  /** As for {@link SigmoidFocalLossOptions}. Default 0. */
+  labelSmoothing?: number;
+  /** As for {@link SigmoidFocalLossOptions}. Default `'logits'`. */
+  input?: 'logits' | 'probabilities';
+  /**
+   * The name of the data this meter adds (a file, a shard of a distributed run). A meter's state
+   * lists the shards in it, and merging a state whose shards are already in the meter is an error,
+   * so a retried shard can never be counted twice. Default: a random UUID.
+   */
+  shard?: string;
+  /** As for {@link SigmoidFocalLossOptions}: the bits of the result do not depend on it. */
+  threads?: number;
+  /** As for {@link SigmoidFocalLossOptions}. */
+  simd?: 'avx512' | 'avx2' | 'neon' | 'scalar';
+}
+
+/** Options of {@link softmaxFocalLossMeter}. */
+export interface SoftmaxFocalLossMeterOptions {
+  /** The number of classes C (required): every chunk is `[N, C]`, or `[N, C, ...]` with the `shape` of {@link FocalLossMeterAddOptions}. */
+  numClasses: number;
+  /** As for {@link SoftmaxFocalLossOptions}. Default 2. */
+  gamma?: number;
+  /** As for {@link SoftmaxFocalLossOptions}. Default none. */
+  alpha?: number | readonly number[] | FloatArray | null;
+  /** As for {@link SoftmaxFocalLossOptions}. Default -100. */
+  ignoreIndex?: number;
+  /** As for {@link SoftmaxFocalLossOptions}. Default 0. */
+  labelSmoothing?: number;
+  /** Also keep count, loss and cross-entropy per class (needs integer labels). Default false. */
+  perClass?: boolean;
+  /** As for {@link SigmoidFocalLossMeterOptions}. */
+  shard?: string;
+  threads?: number;
+  simd?: 'avx512' | 'avx2' | 'neon' | 'scalar';
+}
+
+/** Per-chunk options of a meter's `add` and `addAsync`. */
+export interface FocalLossMeterAddOptions {
+  /** Weights of this chunk's elements (sigmoid) or samples (softmax), as for the loss functions. */
+  weights?: FloatArray | readonly number[];
+  /** Softmax only: this chunk's shape `[N, C, ...]` (C must be the meter's numClasses), as for softmaxFocalLoss. */
+  shape?: readonly number[];
+  /** Softmax only: the class axis of `shape` (default 1). */
+  classAxis?: number;
+}
+
+/** One class in a softmax meter's result (with `perClass: true`). */
+export interface FocalLossMeterClass {
+  class: number;
+  /** Samples of this class that were not ignored. */
+  count: number;
+  /** The mean focal loss of those samples (0 when there are none). */
+  loss: number;
+  /** Their mean cross-entropy: the same loss with gamma = 0 (alpha, weights and smoothing kept). */
+  crossEntropy: number;
+  /** This class's part of the total focal loss sum, in [0, 1] (0 when the total is 0). */
+  share: number;
+}
+
+/** What a meter reports: the same numbers as one call over all the data it was given. */
+export interface FocalLossMeterResult {
+  /** The mean focal loss: `sum / count` (0 for no data), as reduction `'mean'` gives it. */
+  loss: number;
+  /** The focal loss summed over every element or sample, as reduction `'sum'` gives it. */
+  sum: number;
+  /** Elements (sigmoid) or non-ignored samples (softmax) added. */
+  count: number;
+  /** The mean cross-entropy: the same loss with gamma = 0 (alpha, weights and smoothing kept). */
+  crossEntropy: number;
+  /** With `perClass: true`: one entry per class, in class order. */
+  perClass?: FocalLossMeterClass[];
+}

@@ -5,6 +5,8 @@ import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../backend
 import { assertLive, snapshot } from '../async/snapshot.js';
 import { prepareSigmoid } from './sigmoid.js';
 import { prepareSoftmax } from './softmax.js';
+import { FocalLossMeter } from '../meter/meter.js';
+import type { MeterKind } from '../meter/state.js';
 import type {
   DefaultOptions,
   FocalLossResult,
@@ -56,6 +58,10 @@ export interface FocalLossApi {
     labels: NumericInput,
     options: O,
   ): Promise<ResultFor<L, O>>;
+  /** A streaming meter of this backend (lib/meter/meter.ts); `options` as the public factories take them. */
+  focalLossMeter(kind: MeterKind, options: unknown): FocalLossMeter;
+  /** A meter of this backend holding a state from outside. */
+  focalLossMeterFromState(kind: MeterKind, state: unknown): FocalLossMeter;
 }
 
 const NOTHING: KernelResult = { sum: 0, count: 0 };
@@ -103,7 +109,10 @@ export function createFocalLoss(kernels: Kernels): FocalLossApi {
   // (The arrays a call returns could be allocated there instead, saving the copy of a new
   // gradient: later, with the addon's pooled result memory.)
   const copyOwned = kernels.allocate !== undefined;
+  const meters = { kernels, pool, copyOwned };
   const api = {
+    focalLossMeter: (kind: MeterKind, options: unknown) => FocalLossMeter.create(kind, meters, options),
+    focalLossMeterFromState: (kind: MeterKind, state: unknown) => FocalLossMeter.fromState(kind, meters, state),
     sigmoidFocalLoss(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions): FocalLossResult {
       return computeSync(
         runSync(prepareSigmoid(logits, targets, options, kernels.simd, kernels.allocateResult)),

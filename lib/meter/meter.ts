@@ -1,0 +1,315 @@
+/**
+ * The streaming meters: sigmoidFocalLossMeter and softmaxFocalLossMeter. A meter evaluates chunks
+ * with the same validation and kernels as the loss functions and keeps reproducible sums of the
+ * per-element losses (lib/reduce/reproducible-sum.ts), so its result is the same bits whatever the
+ * chunking, the order of the chunks, the number of threads and the order of merges, and equals one
+ * call over all the data. Its state is plain JSON that another process can merge.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BufferPool } from '../async/buffer-pool.js';
+import { assertLive, snapshot } from '../async/snapshot.js';
+import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../backends/contract.js';
+import { baseConstructor, borrowLike, bufferOfView, copyRange, lengthOfView } from '../facade/arrays.js';
+import { meanOf, runSliced, runSync, type Prepared } from '../facade/call.js';
+import { prepareSigmoid } from '../facade/sigmoid.js';
+import { prepareSoftmax } from '../facade/softmax.js';
+import { conflictError, rangeError, readBoolean, readOptions } from '../facade/validate.js';
+import type {
+  FloatArray,
+  FocalLossMeterAddOptions,
+  FocalLossMeterResult,
+  IntegerArray,
+  NumericInput,
+  Logits,
+} from '../types.js';
+import {
+  readShard,
+  readState,
+  writeState,
+  type FocalLossMeterState,
+  type Identity,
+  type MeterKind,
+  type SoftmaxIdentity,
+} from './state.js';
+import { emptyTotals, mergeTotals, sharedShards, type Totals } from './totals.js';
+
+type Plan = SigmoidPlan | SoftmaxPlan;
+
+/** What a meter needs of the backend it was made with. */
+export interface MeterBinding {
+  kernels: Kernels;
+  pool: BufferPool;
+  /** The async kernels take only the pool's memory (see Kernels.allocate). */
+  copyOwned: boolean;
+}
+
+const METER_OPTIONS = {
+  sigmoid: ['gamma', 'alpha', 'labelSmoothing', 'input', 'shard', 'threads', 'simd'],
+  softmax: ['numClasses', 'gamma', 'alpha', 'ignoreIndex', 'labelSmoothing', 'perClass', 'shard', 'threads', 'simd'],
+} as const;
+const ADD_OPTIONS = { sigmoid: ['weights'], softmax: ['weights', 'shape', 'classAxis'] } as const;
+const FACTORY = { sigmoid: 'sigmoidFocalLossMeter', softmax: 'softmaxFocalLossMeter' } as const;
+
+function prepare(
+  kind: MeterKind,
+  binding: MeterBinding,
+  logits: unknown,
+  targets: unknown,
+  options: Record<string, unknown>,
+) {
+  const simd = binding.kernels.simd;
+  return (
+    kind === 'sigmoid' ? prepareSigmoid(logits, targets, options, simd) : prepareSoftmax(logits, targets, options, simd)
+  ) as Generator<void, Prepared<Plan>>;
+}
+
+/** The identity (the options every loss depends on) of a validated plan: one place for the defaults, the facade's. */
+function identityOf(kind: MeterKind, plan: Plan, perClass: boolean): Identity {
+  if (kind === 'sigmoid') {
+    const p = plan as SigmoidPlan;
+    return {
+      gamma: p.gamma,
+      alpha: p.alpha,
+      labelSmoothing: p.labelSmoothing,
+      input: p.probabilities ? 'probabilities' : 'logits',
+    };
+  }
+  const p = plan as SoftmaxPlan;
+  return {
+    numClasses: p.classes,
+    gamma: p.gamma,
+    // alpha: null and alpha: 1 scale every class by 1: one identity.
+    alpha: p.alpha ? Array.from(p.alpha) : p.alphaScale,
+    ignoreIndex: p.ignoreIndex,
+    labelSmoothing: p.labelSmoothing,
+    perClass,
+  };
+}
+
+/** The loss functions' options that give every chunk the meter's identity. */
+function callOptionsOf(kind: MeterKind, identity: Identity, run: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  if (kind === 'sigmoid') Object.assign(options, identity);
+  else {
+    const { numClasses, gamma, alpha, ignoreIndex, labelSmoothing } = identity as SoftmaxIdentity;
+    Object.assign(options, { numClasses, gamma, ignoreIndex, labelSmoothing });
+    options.alpha = Array.isArray(alpha) ? Float64Array.from(alpha) : alpha;
+  }
+  if (run.threads !== undefined) options.threads = run.threads;
+  if (run.simd !== undefined) options.simd = run.simd;
+  return options;
+}
+
+function sameIdentity(a: Identity, b: Identity, name: string): void {
+  for (const key of Object.keys(a) as (keyof Identity)[]) {
+    const x = JSON.stringify(a[key]);
+    const y = JSON.stringify(b[key]);
+    if (x !== y) {
+      throw conflictError(
+        `${name}.options.${key}`,
+        `${name} was made with ${key} ${y}, this meter with ${key} ${x}: they do not merge`,
+      );
+    }
+  }
+}
+
+/** A meter (the public interface of lib/index.ts describes it for users). */
+export class FocalLossMeter {
+  readonly #kind: MeterKind;
+  readonly #binding: MeterBinding;
+  readonly #identity: Identity;
+  readonly #callOptions: Record<string, unknown>;
+  readonly #totals: Totals;
+
+  private constructor(
+    kind: MeterKind,
+    binding: MeterBinding,
+    identity: Identity,
+    run: Record<string, unknown>,
+    totals: Totals,
+  ) {
+    this.#kind = kind;
+    this.#binding = binding;
+    this.#identity = identity;
+    this.#callOptions = callOptionsOf(kind, identity, run);
+    this.#totals = totals;
+  }
+
+  /** The shards whose data is in this meter, sorted: its own (the `shard` option) and every merged one's. */
+  get shards(): string[] {
+    return [...this.#totals.shards].sort();
+  }
+
+  /** A new meter: options read once and validated now (the same errors as the loss function's). */
+  static create(kind: MeterKind, binding: MeterBinding, optionsArg: unknown): FocalLossMeter {
+    if (kind === 'softmax' && optionsArg === undefined) {
+      throw rangeError('an options object with numClasses', `the options of ${FACTORY[kind]}`, optionsArg);
+    }
+    const options = readOptions(optionsArg, FACTORY[kind], METER_OPTIONS[kind]);
+    const shard = options.shard === undefined ? randomUUID() : readShard(options.shard, 'options.shard');
+    const perClass = kind === 'softmax' && readBoolean(options.perClass, 'options.perClass', false);
+    const { shard: _s, perClass: _p, ...callOptions } = options;
+    // An empty call validates every option, with the loss function's messages, and resolves the defaults.
+    const empty =
+      kind === 'sigmoid' ? [new Float64Array(0), new Float64Array(0)] : [new Float64Array(0), new Int32Array(0)];
+    const { plan } = runSync(prepare(kind, binding, empty[0], empty[1], { ...callOptions, reduction: 'none' }));
+    const identity = identityOf(kind, plan, perClass);
+    const classes = perClass ? (identity as SoftmaxIdentity).numClasses : null;
+    return new FocalLossMeter(kind, binding, identity, options, emptyTotals(shard, classes));
+  }
+
+  /** A meter holding a state from outside (checked: see state.ts). */
+  static fromState(kind: MeterKind, binding: MeterBinding, value: unknown): FocalLossMeter {
+    const { kind: stateKind, identity, totals } = readState(value, 'state');
+    if (stateKind !== kind) throw rangeError(`a ${kind} meter state`, 'state.loss', stateKind);
+    return new FocalLossMeter(kind, binding, identity, {}, totals);
+  }
+
+  #prepare(logits: unknown, targets: unknown, addOptions: unknown): Generator<void, Prepared<Plan>> {
+    const add = readOptions(addOptions, `${FACTORY[this.#kind]}().add`, ADD_OPTIONS[this.#kind]);
+    return prepare(this.#kind, this.#binding, logits, targets, {
+      ...this.#callOptions,
+      ...add,
+      // The per-sample losses, each added to the sums (and to its class's).
+      reduction: 'none',
+    });
+  }
+
+  /** Adds one chunk: the same arguments as the loss function (options: weights, and shape / classAxis for softmax). */
+  add(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): this {
+    const call = runSync(this.#prepare(logits, targets, options));
+    if (call.empty) return this;
+    assertLive(call.plan);
+    const plan = call.plan;
+    if (this.#totals.perClass) (plan as SoftmaxPlan).labels = this.#ownLabels(plan as SoftmaxPlan);
+    const kernel = (this.#kind === 'sigmoid' ? this.#binding.kernels.sigmoid : this.#binding.kernels.softmax) as (
+      p: Plan,
+    ) => KernelResult;
+    const focal = kernel(plan);
+    call.complete(focal); // throws for a bad element: nothing is added
+    const ceOut = new (baseConstructor(plan.lossOut!))(lengthOfView(plan.lossOut!));
+    const ce = kernel({ ...plan, gamma: 0, lossOut: ceOut });
+    call.complete(ce);
+    this.#deposit(plan, focal, plan.lossOut!, ceOut);
+    return this;
+  }
+
+  /** {@link add} off the main thread (the loss function's async path); the meter changes when it resolves. */
+  async addAsync(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): Promise<this> {
+    const ready = runSliced(this.#prepare(logits, targets, options));
+    const call = ready instanceof Promise ? await ready : ready;
+    if (call.empty) return this;
+    const { pool, copyOwned, kernels } = this.#binding;
+    if (this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
+    // The snapshot copies every caller array: the labels the kernel checks are the ones counted per class.
+    const own = await snapshot(call.plan, call.arrays, pool, copyOwned);
+    const kernel = (this.#kind === 'sigmoid' ? kernels.sigmoidAsync : kernels.softmaxAsync) as (
+      p: Plan,
+    ) => Promise<KernelResult>;
+    let ceOut: FloatArray | null = null;
+    try {
+      const focal = await kernel(own.plan);
+      call.complete(focal);
+      ceOut = borrowLike(own.plan.lossOut!, pool);
+      const ce = await kernel({ ...own.plan, gamma: 0, lossOut: ceOut });
+      call.complete(ce);
+      this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut);
+    } finally {
+      own.release();
+      if (ceOut) pool.give(bufferOfView(ceOut) as ArrayBuffer);
+    }
+    return this;
+  }
+
+  #requireLabels(plan: SoftmaxPlan): IntegerArray {
+    if (!plan.labels) throw rangeError('integer labels (perClass counts samples by class)', 'labels', plan.targets);
+    return plan.labels;
+  }
+
+  /** The labels, copied (read once): the kernel checks and the meter counts the same values. */
+  #ownLabels(plan: SoftmaxPlan): IntegerArray {
+    const labels = this.#requireLabels(plan);
+    const copy = new (baseConstructor(labels))(lengthOfView(labels));
+    copyRange(copy, labels, 0, copy.length);
+    return copy;
+  }
+
+  #deposit(plan: Plan, focal: KernelResult, losses: FloatArray, crossEntropies: FloatArray): void {
+    const totals = this.#totals;
+    totals.count += focal.count;
+    if (!totals.perClass) {
+      totals.sum.addAll(losses);
+      totals.crossEntropy.addAll(crossEntropies);
+      return;
+    }
+    const { labels, ignoreIndex } = plan as SoftmaxPlan;
+    const classes = totals.perClass;
+    for (let i = 0; i < losses.length; i++) {
+      const y = labels![i]!;
+      if (y === ignoreIndex) continue;
+      const c = classes[y]!; // the kernel checked every label that is not ignored
+      c.count++;
+      c.sum.add(losses[i]!);
+      c.crossEntropy.add(crossEntropies[i]!);
+    }
+    // The totals are kept alongside: the merge of the classes' sums, which is the same value.
+    totals.sum.addAll(losses);
+    totals.crossEntropy.addAll(crossEntropies);
+  }
+
+  /**
+   * Adds another meter of the same loss and options, or a state (from `state()`, here or in
+   * another process). A state whose shards are already in this meter is refused: data is never
+   * counted twice. The other meter is left as it was.
+   */
+  merge(other: FocalLossMeter | FocalLossMeterState): this {
+    const incoming = FocalLossMeter.#isMeter(other)
+      ? { kind: other.#kind, identity: other.#identity, totals: other.#totals }
+      : readState(other, 'state');
+    if (incoming.kind !== this.#kind) throw rangeError(`a ${this.#kind} meter or state`, 'state.loss', incoming.kind);
+    sameIdentity(this.#identity, incoming.identity, 'state');
+    const twice = sharedShards(this.#totals, incoming.totals);
+    if (twice.length > 0) {
+      throw conflictError(
+        'state.shards',
+        `shard ${twice.map((s) => `'${s}'`).join(', ')} is already in this meter: merging it again would count its data twice`,
+      );
+    }
+    mergeTotals(this.#totals, incoming.totals);
+    return this;
+  }
+
+  static #isMeter(value: unknown): value is FocalLossMeter {
+    return typeof value === 'object' && value !== null && #totals in value;
+  }
+
+  /** The state: plain JSON, exact; fromState or merge reads it back (here or elsewhere). */
+  state(): FocalLossMeterState {
+    return writeState(this.#kind, this.#identity, this.#totals);
+  }
+
+  /** The loss, sum, count and cross-entropy of everything added and merged (and per class). */
+  result(): FocalLossMeterResult {
+    const t = this.#totals;
+    const sum = t.sum.toDouble();
+    const result: FocalLossMeterResult = {
+      loss: meanOf(sum, t.count),
+      sum,
+      count: t.count,
+      crossEntropy: meanOf(t.crossEntropy.toDouble(), t.count),
+    };
+    if (t.perClass) {
+      result.perClass = t.perClass.map((c, k) => {
+        const classSum = c.sum.toDouble();
+        return {
+          class: k,
+          count: c.count,
+          loss: meanOf(classSum, c.count),
+          crossEntropy: meanOf(c.crossEntropy.toDouble(), c.count),
+          share: sum > 0 ? classSum / sum : 0,
+        };
+      });
+    }
+    return result;
+  }
+}
