@@ -30,17 +30,15 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Inputs large enough for many blocks (2^20 elements; 2^17 samples of 8 classes). */
-function sigmoidInputs(seed: number) {
+function sigmoidInputs(seed: number, n = 1 << 20) {
   const random = rng(seed);
-  const n = 1 << 20;
   return {
     logits: new Float32Array(n).map(() => (random() - 0.5) * 10),
     targets: new Uint8Array(n).map(() => (random() < 0.3 ? 1 : 0)),
   };
 }
-function softmaxInputs(seed: number) {
+function softmaxInputs(seed: number, samples = 1 << 17) {
   const random = rng(seed);
-  const samples = 1 << 17;
   return {
     logits: new Float64Array(samples * 8).map(() => (random() - 0.5) * 10),
     labels: new Int32Array(samples).map(() => Math.floor(random() * 8)),
@@ -157,8 +155,8 @@ for (const { name, api } of backends) {
     it('aborted after it settled: no effect; a long-lived signal keeps no listener', async () => {
       const controller = new AbortController();
       const { signal } = controller;
-      const { logits, targets } = sigmoidInputs(6);
-      const soft = softmaxInputs(7);
+      const { logits, targets } = sigmoidInputs(6, 4096);
+      const soft = softmaxInputs(7, 512);
       const results = [];
       for (let i = 0; i < 20; i++) {
         results.push(await api.sigmoidFocalLossAsync(logits, targets, { gradient: true, signal }));
@@ -175,8 +173,8 @@ for (const { name, api } of backends) {
     });
 
     it('concurrent calls: only the aborted one rejects, the others return what the sync call returns', async () => {
-      const { logits, targets } = sigmoidInputs(8);
-      const soft = softmaxInputs(9);
+      const { logits, targets } = sigmoidInputs(8, 1 << 17); // 4 blocks
+      const soft = softmaxInputs(9, 1 << 14);
       const controller = new AbortController();
       const spy = observed(kernels, () => {});
       const grad = new Float32Array(logits.length).fill(7);
