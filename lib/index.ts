@@ -20,8 +20,10 @@ import type {
   NoUnknownOptions,
   NumericInput,
   ResultFor,
+  SigmoidFocalLossAsyncOptions,
   SigmoidFocalLossMeterOptions,
   SigmoidFocalLossOptions,
+  SoftmaxFocalLossAsyncOptions,
   SoftmaxFocalLossMeterOptions,
   SoftmaxFocalLossOptions,
 } from './types.js';
@@ -142,22 +144,31 @@ export function softmaxFocalLoss<
  * out-of-bounds access, and a failed call never writes your `out` buffers. (Internally the inputs
  * are copied progressively, for memory safety; that is not a license to modify them.)
  *
+ * With `options.signal` (an AbortSignal, see {@link AsyncOptions}) the call can be aborted: the
+ * work stops between blocks and the promise rejects with an `AbortError` (`code: 'ABORT_ERR'`, the
+ * signal's reason as `cause`), as Node's own promise APIs do; `out` buffers are left untouched.
+ *
  * @param logits - As for {@link sigmoidFocalLoss}.
  * @param targets - As for {@link sigmoidFocalLoss}.
- * @param options - As for {@link sigmoidFocalLoss}.
+ * @param options - As for {@link sigmoidFocalLoss}, and `signal` ({@link AsyncOptions}).
  * @returns A Promise of the same result as {@link sigmoidFocalLoss}.
- * @throws Never synchronously: the errors of {@link sigmoidFocalLoss} reject the promise instead.
+ * @throws Never synchronously: the errors of {@link sigmoidFocalLoss} reject the promise instead,
+ *   and so does an abort (an `AbortError`); a `signal` that is not an AbortSignal is a TypeError
+ *   naming `options.signal`.
  * @example
  * ```ts
  * import { sigmoidFocalLossAsync } from 'focal-loss';
  *
  * const r = await sigmoidFocalLossAsync(new Float32Array([2.1, -0.3]), new Uint8Array([1, 0]));
  * r.loss; // number, the same as the sync call's
+ *
+ * // With a deadline: if the call takes longer than 1 s, it rejects with an AbortError.
+ * await sigmoidFocalLossAsync(new Float32Array([2.1]), new Uint8Array([1]), { signal: AbortSignal.timeout(1000) });
  * ```
  */
 export function sigmoidFocalLossAsync<
   L extends Logits,
-  const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
+  const O extends SigmoidFocalLossAsyncOptions & NoUnknownOptions<O, SigmoidFocalLossAsyncOptions> = DefaultOptions,
 >(logits: L, targets: NumericInput, options?: O): Promise<ResultFor<L, O>> {
   return useAsync((api) => api.sigmoidFocalLossAsync(logits, targets, options));
 }
@@ -169,11 +180,14 @@ export function sigmoidFocalLossAsync<
  * unspecified, but never a crash or an out-of-bounds access, and a failed call never writes your
  * `out` buffers.
  *
+ * `options.signal` aborts it as it does {@link sigmoidFocalLossAsync} (see {@link AsyncOptions}).
+ *
  * @param logits - As for {@link softmaxFocalLoss}.
  * @param labels - As for {@link softmaxFocalLoss}.
- * @param options - As for {@link softmaxFocalLoss}.
+ * @param options - As for {@link softmaxFocalLoss}, and `signal` ({@link AsyncOptions}).
  * @returns A Promise of the same result as {@link softmaxFocalLoss}.
- * @throws Never synchronously: the errors of {@link softmaxFocalLoss} reject the promise instead.
+ * @throws Never synchronously: the errors of {@link softmaxFocalLoss} reject the promise instead,
+ *   and so does an abort (an `AbortError`).
  * @example
  * ```ts
  * import { softmaxFocalLossAsync } from 'focal-loss';
@@ -184,7 +198,7 @@ export function sigmoidFocalLossAsync<
  */
 export function softmaxFocalLossAsync<
   L extends Logits,
-  const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
+  const O extends SoftmaxFocalLossAsyncOptions & NoUnknownOptions<O, SoftmaxFocalLossAsyncOptions>,
 >(logits: L, labels: NumericInput, options: O): Promise<ResultFor<L, O>> {
   return useAsync((api) => api.softmaxFocalLossAsync(logits, labels, options));
 }
@@ -301,6 +315,7 @@ export function backend(): BackendInfo {
 export type { FocalLossMeter } from './meter/meter.js';
 export type { FocalLossMeterState } from './meter/state.js';
 export type {
+  AsyncOptions,
   BackendInfo,
   FocalLossMeterAddOptions,
   FocalLossMeterClass,
@@ -320,6 +335,8 @@ export type {
   OutputBuffers,
   Reduction,
   ResultFor,
+  SigmoidFocalLossAsyncOptions,
   SigmoidFocalLossOptions,
+  SoftmaxFocalLossAsyncOptions,
   SoftmaxFocalLossOptions,
 } from './types.js';

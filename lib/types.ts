@@ -79,6 +79,26 @@ export interface SoftmaxFocalLossOptions extends CommonOptions {
 }
 
 /**
+ * The option only the async functions take ({@link sigmoidFocalLossAsync}, {@link softmaxFocalLossAsync}).
+ */
+export interface AsyncOptions {
+  /**
+   * Aborts the call. Aborted before the call, it rejects without copying or computing anything;
+   * aborted while the call runs, the work stops between blocks and the promise rejects with an
+   * `AbortError`, as Node's own promise APIs do (fs.promises, timers/promises): an Error with
+   * `name` 'AbortError', `code` 'ABORT_ERR' and the signal's `reason` as its `cause`. An aborted
+   * call leaves the `out` buffers untouched. Aborted after the computation finished (while the
+   * results are copied into `out`, or after the promise settled), it has no effect.
+   */
+  signal?: AbortSignal;
+}
+
+/** The options of {@link sigmoidFocalLossAsync}. */
+export type SigmoidFocalLossAsyncOptions = SigmoidFocalLossOptions & AsyncOptions;
+/** The options of {@link softmaxFocalLossAsync}. */
+export type SoftmaxFocalLossAsyncOptions = SoftmaxFocalLossOptions & AsyncOptions;
+
+/**
  * The result of a call, for options not known at compile time. `loss` is a number for
  * `'sum'`/`'mean'`/normalizer, an array for `'none'`; `grad` is there with `gradient: true` or
  * `out.grad`. The functions return the narrower {@link ResultFor} of their options.

@@ -107,7 +107,10 @@ for (const { name, api } of backends) {
         let reads = 0;
         const x = [0.5, -1, 2, 0.25];
         Object.defineProperty(x, 2, { get: () => (++reads, 2), enumerable: true });
-        const f = async ? api.sigmoidFocalLossAsync : api.sigmoidFocalLoss;
+        // (typed as their common shape: the async options also take `signal`, so the union is not callable)
+        const f: (x: number[], t: Uint8Array, o: { reduction: 'sum' }) => unknown = async
+          ? api.sigmoidFocalLossAsync
+          : api.sigmoidFocalLoss;
         await f(x, plainTargets(), { reduction: 'sum' });
         expect(reads).toBe(1);
       }

@@ -85,12 +85,26 @@ function copyChecked(
   copyRange(target, source, begin, end);
 }
 
-/** The same for all elements, in slices through the shared slice queue. */
-async function copyInSlices(target: ArrayBufferView, source: ArrayBufferView, length: number, name: string) {
+/** Throws (an aborted call's AbortError) to stop a copy between slices. */
+export interface CopyGuard {
+  check(): void;
+}
+
+/** The same for all elements, in slices through the shared slice queue; `guard` is checked before each slice. */
+async function copyInSlices(
+  target: ArrayBufferView,
+  source: ArrayBufferView,
+  length: number,
+  name: string,
+  guard?: CopyGuard,
+) {
   const step = Math.max(1, Math.floor(SLICE_BYTES / bytesPerElement(target)));
   for (let begin = 0; begin < length; begin += step) {
     const end = Math.min(length, begin + step);
-    await inSlice(() => copyChecked(target, source, length, name, begin, end));
+    await inSlice(() => {
+      guard?.check();
+      copyChecked(target, source, length, name, begin, end);
+    });
   }
 }
 
@@ -106,13 +120,15 @@ export interface Snapshot<P extends Plan> {
 /**
  * `owned`: the arrays the call allocated, which need no copy unless `copyOwned` (the kernels accept
  * only the pool's memory: the native async kernels, see Kernels.allocate); `pool`: where the copies'
- * memory comes from.
+ * memory comes from; `guard`: checked before each slice of the input copies (an aborted call
+ * stops copying). If the copies fail or are stopped, their memory goes back to the pool at once.
  */
 export async function snapshot<P extends Plan>(
   plan: P,
   owned: CallArrays = new CallArrays(),
   pool: BufferPool = poolFor(undefined),
   copyOwned = false,
+  guard?: CopyGuard,
 ): Promise<Snapshot<P>> {
   // Everything is checked and allocated before the first turn of the event loop, while the arrays
   // are known to be as validated.
@@ -130,9 +146,17 @@ export async function snapshot<P extends Plan>(
   const inputs = copies.filter(({ key }) => !OUTPUTS.has(key));
   const name = (key: string) => `${NAMES[key]} (while the async call copied it)`;
   const small = ({ mine }: { mine: ArrayBufferView }) => mine.byteLength <= COPY_AT_ONCE_BYTES;
-  for (const { key, mine, theirs } of inputs.filter(small)) copyChecked(mine, theirs, lengthOfView(mine), name(key));
-  for (const { key, mine, theirs } of inputs.filter((c) => !small(c))) {
-    await copyInSlices(mine, theirs, lengthOfView(mine), name(key));
+  const release = () => {
+    for (const { mine } of copies) pool.give(bufferOfView(mine) as ArrayBuffer);
+  };
+  try {
+    for (const { key, mine, theirs } of inputs.filter(small)) copyChecked(mine, theirs, lengthOfView(mine), name(key));
+    for (const { key, mine, theirs } of inputs.filter((c) => !small(c))) {
+      await copyInSlices(mine, theirs, lengthOfView(mine), name(key), guard);
+    }
+  } catch (error) {
+    release();
+    throw error;
   }
   return {
     plan: copy as P,
@@ -142,8 +166,6 @@ export async function snapshot<P extends Plan>(
           await copyInSlices(theirs, mine, lengthOfView(mine), `${NAMES[key]} (when the async call settled)`);
       }
     },
-    release() {
-      for (const { mine } of copies) pool.give(bufferOfView(mine) as ArrayBuffer);
-    },
+    release,
   };
 }

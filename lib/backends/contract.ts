@@ -27,6 +27,18 @@ export interface KernelResult {
   /** Elements (sigmoid) or non-ignored samples (softmax) counted. */
   count: number;
   error?: KernelInputError;
+  /** Set when an async kernel stopped part way on request (StopRequest): sum and count mean nothing. */
+  stopped?: true;
+}
+
+/**
+ * How the facade asks an async kernel to stop (an aborted call): `requested` is true from the
+ * moment the call's signal is aborted, and `onRequest`'s listeners run once, then. The kernel
+ * stops before its next block (or step) and resolves with `stopped` set.
+ */
+export interface StopRequest {
+  readonly requested: boolean;
+  onRequest(listener: () => void): void;
 }
 
 /** The instruction sets of a native backend, and the one a call uses when it does not say. */
@@ -40,9 +52,12 @@ export interface Kernels {
   simd: SimdSupport | null;
   sigmoid(plan: SigmoidPlan): KernelResult;
   softmax(plan: SoftmaxPlan): KernelResult;
-  /** The same work off the caller's path; the plan's arrays must not change until it settles. */
-  sigmoidAsync(plan: SigmoidPlan): Promise<KernelResult>;
-  softmaxAsync(plan: SoftmaxPlan): Promise<KernelResult>;
+  /**
+   * The same work off the caller's path; the plan's arrays must not change until it settles. With
+   * `stop`, it stops between blocks once asked to (the result then has `stopped` set).
+   */
+  sigmoidAsync(plan: SigmoidPlan, stop?: StopRequest): Promise<KernelResult>;
+  softmaxAsync(plan: SoftmaxPlan, stop?: StopRequest): Promise<KernelResult>;
   /**
    * Present when the async kernels accept only arrays on buffers from it (the native addon: memory
    * it owns and reference-counts, so that a transfer cannot free what a job reads). A buffer of

@@ -1,8 +1,9 @@
 /** The public functions, bound to one backend. Validation is the same whatever the backend. */
 import { poolFor, type BufferPool } from '../async/buffer-pool.js';
 import { runSliced, runSync, type Prepared } from './call.js';
-import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../backends/contract.js';
+import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan, StopRequest } from '../backends/contract.js';
 import { assertLive, snapshot } from '../async/snapshot.js';
+import { CallAbort } from '../async/abort.js';
 import { prepareSigmoid } from './sigmoid.js';
 import { prepareSoftmax } from './softmax.js';
 import { FocalLossMeter } from '../meter/meter.js';
@@ -14,7 +15,9 @@ import type {
   NoUnknownOptions,
   NumericInput,
   ResultFor,
+  SigmoidFocalLossAsyncOptions,
   SigmoidFocalLossOptions,
+  SoftmaxFocalLossAsyncOptions,
   SoftmaxFocalLossOptions,
 } from '../types.js';
 
@@ -44,7 +47,7 @@ export interface FocalLossApi {
   ): ResultFor<L, O>;
   sigmoidFocalLossAsync<
     L extends Logits,
-    const O extends SigmoidFocalLossOptions & NoUnknownOptions<O, SigmoidFocalLossOptions> = DefaultOptions,
+    const O extends SigmoidFocalLossAsyncOptions & NoUnknownOptions<O, SigmoidFocalLossAsyncOptions> = DefaultOptions,
   >(
     logits: L,
     targets: NumericInput,
@@ -52,7 +55,7 @@ export interface FocalLossApi {
   ): Promise<ResultFor<L, O>>;
   softmaxFocalLossAsync<
     L extends Logits,
-    const O extends SoftmaxFocalLossOptions & NoUnknownOptions<O, SoftmaxFocalLossOptions>,
+    const O extends SoftmaxFocalLossAsyncOptions & NoUnknownOptions<O, SoftmaxFocalLossAsyncOptions>,
   >(
     logits: L,
     labels: NumericInput,
@@ -81,10 +84,17 @@ function computeSync<P extends SigmoidPlan | SoftmaxPlan>(call: Prepared<P>, ker
  * transfer or resize the arrays until the promise settles (Node's rule for buffers handed to async
  * work); one who does gets unspecified numbers or a TypeError, never a crash, and a failed call
  * never writes the caller's `out` buffers.
+ *
+ * With a `signal`: aborted before the call, it rejects before copying or computing anything;
+ * aborted while the inputs are copied or the kernel runs, the copy or the kernel stops before its
+ * next slice or block and the call rejects with an AbortError once the kernel has let go of the
+ * call's memory (so a pooled buffer is never lent again while a kernel writes it). The caller's
+ * `out` buffers are written only after the kernel finished unaborted: from then on the call
+ * completes, whatever the signal does.
  */
 async function computeAsync<P extends SigmoidPlan | SoftmaxPlan>(
   steps: Generator<void, Prepared<P>>,
-  kernel: (plan: P) => Promise<KernelResult>,
+  kernel: (plan: P, stop: StopRequest) => Promise<KernelResult>,
   pool: BufferPool,
   copyOwned: boolean,
 ): Promise<FocalLossResult> {
@@ -92,14 +102,21 @@ async function computeAsync<P extends SigmoidPlan | SoftmaxPlan>(
   // then read, validated and their small arrays copied before the async function returns.
   const ready = runSliced(steps);
   const call = ready instanceof Promise ? await ready : ready; // (await on a value would wait a turn)
-  if (call.empty) return call.complete({ ...NOTHING });
-  const own = await snapshot(call.plan, call.arrays, pool, copyOwned);
+  const abort = new CallAbort(call.signal);
   try {
-    const result = await kernel(own.plan);
-    if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
-    return call.complete(result);
+    abort.check();
+    if (call.empty) return call.complete({ ...NOTHING });
+    const own = await snapshot(call.plan, call.arrays, pool, copyOwned, abort);
+    try {
+      const result = await kernel(own.plan, abort);
+      abort.check(); // (a stopped result, or an abort that came as the kernel finished)
+      if (!result.error) await own.deliver(); // else complete() throws, and out is left alone
+      return call.complete(result);
+    } finally {
+      own.release();
+    }
   } finally {
-    own.release();
+    abort.dispose();
   }
 }
 
@@ -127,17 +144,17 @@ export function createFocalLoss(kernels: Kernels): FocalLossApi {
     },
     // Validation errors reject the promise (they are not thrown synchronously). Small arguments are
     // read and validated before the function returns; large plain arrays are converted in slices.
-    async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossOptions) {
+    async sigmoidFocalLossAsync(logits: Logits, targets: NumericInput, options?: SigmoidFocalLossAsyncOptions) {
       return computeAsync(
-        prepareSigmoid(logits, targets, options, kernels.simd, kernels.allocateResult),
+        prepareSigmoid(logits, targets, options, kernels.simd, kernels.allocateResult, true),
         kernels.sigmoidAsync,
         pool,
         copyOwned,
       );
     },
-    async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossOptions) {
+    async softmaxFocalLossAsync(logits: Logits, labels: NumericInput, options: SoftmaxFocalLossAsyncOptions) {
       return computeAsync(
-        prepareSoftmax(logits, labels, options, kernels.simd, kernels.allocateResult),
+        prepareSoftmax(logits, labels, options, kernels.simd, kernels.allocateResult, true),
         kernels.softmaxAsync,
         pool,
         copyOwned,

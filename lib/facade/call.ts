@@ -42,11 +42,16 @@ export const COMMON_OPTIONS = [
   'simd',
 ] as const;
 
+/** The options only the async calls take (the sync ones refuse them as unknown). */
+export const ASYNC_OPTIONS = ['signal'] as const;
+
 /** A validated call: the plan for a backend, and how to turn the kernel's result into the caller's. */
 export interface Prepared<P> {
   plan: P;
   /** The arrays this call allocated (a snapshot need not copy them). */
   arrays: CallArrays;
+  /** The `signal` option of an async call (null when absent, always for a sync call). */
+  signal: AbortSignal | null;
   /** Nothing to compute (no element, no sample): the kernel is not called. */
   empty: boolean;
   complete(result: KernelResult): FocalLossResult;

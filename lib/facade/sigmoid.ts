@@ -1,6 +1,8 @@
 /** sigmoidFocalLoss: binary and multi-label focal loss, every element its own binary problem. */
 import { CallArrays, lengthOfView, typeName } from './arrays.js';
+import { readSignal } from '../async/abort.js';
 import {
+  ASYNC_OPTIONS,
   COMMON_OPTIONS,
   FLOAT_INPUT,
   finish,
@@ -23,6 +25,7 @@ import type { FloatArray, IntegerArray } from '../types.js';
 import { isIntegerArray, rangeError, readChoice, readNumberInRange } from './validate.js';
 
 const SIGMOID_OPTIONS = [...COMMON_OPTIONS, 'alpha', 'input'] as const;
+const SIGMOID_OPTIONS_ASYNC = [...SIGMOID_OPTIONS, ...ASYNC_OPTIONS] as const;
 
 /** Probabilities are clamped to [eps, 1 - eps]; eps depends on the precision of the input. */
 export const PROBABILITY_EPSILON = { float32: 1e-7, float64: 1e-15 } as const;
@@ -55,9 +58,11 @@ export function* prepareSigmoid(
   optionsArg: unknown,
   simd: SimdSupport | null,
   allocateResult?: Kernels['allocateResult'],
+  asyncCall = false,
 ): Generator<void, Prepared<SigmoidPlan>> {
   const arrays = new CallArrays();
-  const options = readAllOptions(optionsArg, 'sigmoidFocalLoss', SIGMOID_OPTIONS);
+  const options = readAllOptions(optionsArg, 'sigmoidFocalLoss', asyncCall ? SIGMOID_OPTIONS_ASYNC : SIGMOID_OPTIONS);
+  const signal = readSignal(options.signal);
   const logitsIn = isTypedInput(logitsArg, true)
     ? logitsArg
     : yield* numericSteps(logitsArg, 'logits', arrays, FLOAT_INPUT, true);
@@ -105,6 +110,7 @@ export function* prepareSigmoid(
   return {
     plan,
     arrays,
+    signal,
     empty: n === 0,
     complete(result) {
       if (result.error) throw kernelInputError(result.error, { targetsAreIntegers: isIntegerArray(targets) });

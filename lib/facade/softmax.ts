@@ -1,6 +1,8 @@
 /** softmaxFocalLoss: multi-class focal loss over [N, C] or [N, C, ...spatial] logits. */
 import { CallArrays, lengthOfView } from './arrays.js';
+import { readSignal } from '../async/abort.js';
 import {
+  ASYNC_OPTIONS,
   COMMON_OPTIONS,
   FLOAT_INPUT,
   convertSteps,
@@ -34,6 +36,7 @@ import {
 } from './validate.js';
 
 const SOFTMAX_OPTIONS = [...COMMON_OPTIONS, 'numClasses', 'shape', 'classAxis', 'alpha', 'ignoreIndex'] as const;
+const SOFTMAX_OPTIONS_ASYNC = [...SOFTMAX_OPTIONS, ...ASYNC_OPTIONS] as const;
 
 /** The logits seen as [outer, classes, inner]. */
 interface Layout {
@@ -180,9 +183,11 @@ export function* prepareSoftmax(
   optionsArg: unknown,
   simd: SimdSupport | null,
   allocateResult?: Kernels['allocateResult'],
+  asyncCall = false,
 ): Generator<void, Prepared<SoftmaxPlan>> {
   const arrays = new CallArrays();
-  const options = readAllOptions(optionsArg, 'softmaxFocalLoss', SOFTMAX_OPTIONS);
+  const options = readAllOptions(optionsArg, 'softmaxFocalLoss', asyncCall ? SOFTMAX_OPTIONS_ASYNC : SOFTMAX_OPTIONS);
+  const signal = readSignal(options.signal);
   if (Array.isArray(options.shape)) options.shape = readShortList(options.shape, 'options.shape');
   else if (options.shape !== undefined) throw typeError('an array of dimensions', 'options.shape', options.shape);
   const logitsIn = isTypedInput(logitsArg, true)
@@ -243,6 +248,7 @@ export function* prepareSoftmax(
   return {
     plan,
     arrays,
+    signal,
     empty: samples === 0,
     complete(result) {
       if (result.error)

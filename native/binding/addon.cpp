@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -165,13 +166,23 @@ Napi::Value ResultMemory(const Napi::CallbackInfo& info) {
 //   - without them, private copies: every input is copied here, on the calling thread, and each
 //     output is written back when the job is done, only into an array that is still live with the
 //     same type and length (else the promise rejects with a TypeError naming it).
+// A job can be stopped (stopAsync): its flag, shared with the result array it was given, is checked
+// before each block; a job stopped before it settles writes neither outputs nor result and
+// rejects with an Error of code 'ABORT_ERR'.
 class FocalWorker : public Napi::AsyncWorker {
  public:
+  using StopFlag = std::shared_ptr<std::atomic<bool>>;
+
   FocalWorker(Napi::Env env, Job job, Napi::Value result)
       : Napi::AsyncWorker(env, "focal-loss"),
         deferred_(Napi::Promise::Deferred::New(env)),
         job_(std::move(job)),
-        result_array_(Napi::Persistent(result)) {}
+        result_array_(Napi::Persistent(result)),
+        stop_(std::make_shared<std::atomic<bool>>(false)) {
+    job_.stop = stop_.get();
+  }
+
+  const StopFlag& Stop() const { return stop_; }
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -218,6 +229,12 @@ class FocalWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
+    if (stop_->load()) {
+      Napi::Error stopped = Napi::Error::New(env, "focal-loss (native): the async call was stopped");
+      stopped.Set("code", Napi::String::New(env, "ABORT_ERR"));
+      deferred_.Reject(stopped.Value());
+      return;
+    }
     if (result_.error == focal::InputError::kNone && !outputs_.empty()) {
       // Every output is checked before any is written: all are delivered, or none.
       for (const Output& o : outputs_) {
@@ -289,7 +306,35 @@ class FocalWorker : public Napi::AsyncWorker {
   std::vector<Output> outputs_;
   KernelResult result_;
   bool out_of_memory_ = false;
+  StopFlag stop_;  // job_.stop points into it; stopAsync holds it too, through the result array
 };
+
+// The result array of an async call carries (napi_wrap) a reference to its job's stop flag, so that
+// stopAsync(result) can find it: dropped when the array is collected, never before the job ends.
+void finalize_stop_flag(napi_env, void* data, void*) {
+  delete static_cast<FocalWorker::StopFlag*>(data);
+}
+
+void attach_stop_flag(Napi::Env env, napi_value result, const FocalWorker::StopFlag& stop) {
+  auto* held = new FocalWorker::StopFlag(stop);
+  if (napi_wrap(env, result, held, finalize_stop_flag, nullptr, nullptr) != napi_ok) {
+    delete held;
+    focal::throw_type_error(env, "an async call needs a result array of its own, received one already used");
+  }
+}
+
+// stopAsync(result): asks the async call that was given `result` to stop before its next block
+// (nothing happens if it has settled). A TypeError for any other value.
+Napi::Value StopAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data = nullptr;
+  if (info.Length() != 1 || !info[0].IsObject() || napi_unwrap(env, info[0], &data) != napi_ok || data == nullptr) {
+    focal::throw_type_error(env, "stopAsync(result) takes the result array of an async call, received " +
+                                     (info.Length() == 0 ? std::string("nothing") : focal::describe(env, info[0])));
+  }
+  static_cast<FocalWorker::StopFlag*>(data)->get()->store(true);
+  return env.Undefined();
+}
 
 KernelResult run_on_this_thread(Napi::Env env, const Job& job) {
   try {
@@ -319,6 +364,7 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   auto worker = std::make_unique<FocalWorker>(env, std::move(plan.job), plan.result_array);
   const bool external_buffers = state(env).external_buffers;
   for (const focal::PlanArray& a : plan.arrays) worker->Hold(a, external_buffers);
+  attach_stop_flag(env, plan.result_array, worker->Stop());
   Napi::Promise promise = worker->Promise();
   worker.release()->Queue();  // deletes itself when done
   return promise;
@@ -408,6 +454,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmax", Napi::Function::New(env, RunSync<focal::read_softmax_plan>, "softmax"));
   exports.Set("sigmoidAsync", Napi::Function::New(env, RunAsync<focal::read_sigmoid_plan>, "sigmoidAsync"));
   exports.Set("softmaxAsync", Napi::Function::New(env, RunAsync<focal::read_softmax_plan>, "softmaxAsync"));
+  exports.Set("stopAsync", Napi::Function::New(env, StopAsync, "stopAsync"));
   exports.Set("memoryFloor", Napi::Function::New(env, MemoryFloor, "memoryFloor"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   return exports;

@@ -1,5 +1,7 @@
 #include "job.hpp"
 
+#include "parallel.hpp"  // current_stop_flag
+
 #include <cstdint>
 #include <type_traits>
 
@@ -53,9 +55,22 @@ KernelResult run_typed(const Job& job) {
   return KernelResult{};
 }
 
+// Makes the job's stop flag the one run_blocks sees on this thread, until the job returns or throws.
+class StopFlagScope {
+ public:
+  explicit StopFlagScope(const std::atomic<bool>* stop) : previous_(current_stop_flag) { current_stop_flag = stop; }
+  ~StopFlagScope() { current_stop_flag = previous_; }
+  StopFlagScope(const StopFlagScope&) = delete;
+  StopFlagScope& operator=(const StopFlagScope&) = delete;
+
+ private:
+  const std::atomic<bool>* previous_;
+};
+
 }  // namespace
 
 KernelResult run_job(const Job& job) {
+  const StopFlagScope scope(job.stop);
   return job.dtype == DType::kFloat32 ? run_typed<float>(job) : run_typed<double>(job);
 }
 

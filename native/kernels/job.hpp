@@ -2,6 +2,7 @@
 // binding runs it at once, the async binding on the libuv pool). No N-API here.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct Job {
   SigmoidOptions sigmoid;
   SoftmaxOptions softmax;     // its alpha pointer is set from `alpha` when the job runs
   std::vector<double> alpha;  // per-class alpha, owned (empty: none)
+  // Set (from any thread) to stop the job between blocks; null: runs to the end. Its owner keeps
+  // it alive until run_job returns.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // The arrays of a job, by the part they play (the binding holds each for as long as the job runs).
@@ -66,7 +70,8 @@ inline void set_job_array(Job& job, JobArray which, void* data) {
   }
 }
 
-// Runs the kernel. Throws std::bad_alloc when the kernel's private copies of the labels and
+// Runs the kernel; with job.stop set meanwhile, the blocks not yet started are skipped and the
+// result is meaningless. Throws std::bad_alloc when the kernel's private copies of the labels and
 // weights (read once: see read_once in kernel_types.hpp) do not fit in memory.
 KernelResult run_job(const Job& job);
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #include "kernel_types.hpp"
@@ -31,14 +32,29 @@ class Blocks {
   int64_t count_;
 };
 
+// The stop flag of the job running on this thread (set by run_job for its duration, null when the
+// job cannot be stopped): an aborted async call sets it from the main thread, and run_blocks skips
+// every block not yet started. A thread-local rather than a parameter so that the kernels between
+// run_job and run_blocks need not pass it on; run_blocks reads it on the calling thread, before
+// any OpenMP thread starts.
+inline thread_local const std::atomic<bool>* current_stop_flag = nullptr;
+
+inline bool stop_requested(const std::atomic<bool>* stop) {
+  return stop != nullptr && stop->load(std::memory_order_relaxed);
+}
+
 // Runs block(begin, end) -> KernelResult for every block on up to `threads` threads and merges the
 // results in block order: sums added in order, counts added, the lowest-index error kept.
 // One block (any call below kMinBlockWork, whatever `threads` says) runs inline on the calling
 // thread: no parallel region, no table of partial results. Its sum is added to 0.0 as the merge
 // below would add it, so the bits are the same either way.
+// A block that starts after the job's stop flag was set is skipped (its part stays empty): the job's
+// result is then meaningless, and the binding discards it (see FocalWorker in addon.cpp).
 template <typename BlockFn>
 KernelResult run_blocks(const Blocks& blocks, int threads, const BlockFn& block) {
   const int64_t n = blocks.count();
+  const std::atomic<bool>* const stop = current_stop_flag;
+  if (stop_requested(stop)) return KernelResult{};
   if (n == 1) {
     KernelResult only = block(blocks.begin(0), blocks.end(0));
     only.sum = 0.0 + only.sum;
@@ -49,7 +65,9 @@ KernelResult run_blocks(const Blocks& blocks, int threads, const BlockFn& block)
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
 #endif
-  for (int64_t b = 0; b < n; ++b) parts[b] = block(blocks.begin(b), blocks.end(b));
+  for (int64_t b = 0; b < n; ++b) {
+    if (!stop_requested(stop)) parts[b] = block(blocks.begin(b), blocks.end(b));
+  }
   (void)team;
   KernelResult total;
   for (int64_t b = 0; b < n; ++b) {

@@ -4,7 +4,7 @@
  * backend runs the async functions block by block in short time slices, giving the event loop a turn
  * between slices, and sums the same way in the sync ones, so both return the same bits.
  */
-import type { KernelResult } from '../contract.js';
+import type { KernelResult, StopRequest } from '../contract.js';
 import { inSlice } from '../../async/slices.js';
 import { MAX_BLOCKS, MIN_BLOCK_WORK } from '../protocol.js';
 
@@ -72,20 +72,29 @@ export function runSteppedBlocks(blocks: Blocks, block: SteppedBlockFn): KernelR
   return runBlocks(blocks, (begin, end) => block(begin, end).step(Infinity)!);
 }
 
-/** runSteppedBlocks for the async functions: the same blocks and sums, in steps of STEP_WORK, in shared time slices. */
-export async function runSteppedBlocksAsync(blocks: Blocks, block: SteppedBlockFn): Promise<KernelResult> {
+/**
+ * runSteppedBlocks for the async functions: the same blocks and sums, in steps of STEP_WORK, in
+ * shared time slices. Once `stop` is requested, no further step runs: the result is `stopped`.
+ */
+export async function runSteppedBlocksAsync(
+  blocks: Blocks,
+  block: SteppedBlockFn,
+  stop?: StopRequest,
+): Promise<KernelResult> {
   const total: KernelResult = { sum: 0, count: 0 };
+  const STOPPED: KernelResult = { sum: 0, count: 0, stopped: true };
   for (let b = 0; b < blocks.count; b++) {
     const stepper = block(blocks.begin(b), blocks.end(b));
     let part: KernelResult | null;
-    do part = await inSlice(() => stepper.step(STEP_WORK));
+    do part = await inSlice(() => (stop?.requested ? STOPPED : stepper.step(STEP_WORK)));
     while (part === null);
+    if (part.stopped) return part;
     if (mergeInto(total, part).error) break;
   }
   return total;
 }
 
 /** runBlocks for the async functions: the same blocks and sums, a block per step. */
-export function runBlocksAsync(blocks: Blocks, block: BlockFn): Promise<KernelResult> {
-  return runSteppedBlocksAsync(blocks, (begin, end) => ({ step: () => block(begin, end) }));
+export function runBlocksAsync(blocks: Blocks, block: BlockFn, stop?: StopRequest): Promise<KernelResult> {
+  return runSteppedBlocksAsync(blocks, (begin, end) => ({ step: () => block(begin, end) }), stop);
 }

@@ -480,8 +480,8 @@ export const jsKernels: Kernels = {
   sigmoid(plan) {
     return runBlocks(...sigmoidWork(plan));
   },
-  async sigmoidAsync(plan) {
-    return runBlocksAsync(...sigmoidWork(plan));
+  async sigmoidAsync(plan, stop) {
+    return runBlocksAsync(...sigmoidWork(plan), stop);
   },
   softmax(plan) {
     if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 }; // nothing to read, whatever the classes
@@ -491,12 +491,12 @@ export const jsKernels: Kernels = {
     const result = runSteppedBlocks(work.blocks, work.compute(checked.count));
     return { ...result, count: checked.count };
   },
-  async softmaxAsync(plan) {
+  async softmaxAsync(plan, stop) {
     if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 };
     const work = softmaxWork(plan);
-    const checked = await runBlocksAsync(work.blocks, work.check);
-    if (checked.error) return checked;
-    const result = await runSteppedBlocksAsync(work.blocks, work.compute(checked.count));
+    const checked = await runBlocksAsync(work.blocks, work.check, stop);
+    if (checked.error || checked.stopped) return checked;
+    const result = await runSteppedBlocksAsync(work.blocks, work.compute(checked.count), stop);
     return { ...result, count: checked.count };
   },
 };

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
-import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../contract.js';
+import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan, StopRequest } from '../contract.js';
 import { packageRoot } from '../../package-root.js';
 import { checkBinaryFile } from './binary-file.js';
 import { defaultSimd, type SimdLevels, type SimdName } from '../simd.js';
@@ -48,6 +48,11 @@ export interface Addon {
   /** Memory the async exports accept (see native/binding/addon.cpp). */
   allocate(byteLength: number): ArrayBuffer;
   softmaxAsync(...plan: SoftmaxArguments): Promise<void>;
+  /**
+   * Asks the async call given `result` to stop before its next block; its promise then rejects
+   * with code 'ABORT_ERR'. Optional: an addon built without it runs every call to its end.
+   */
+  stopAsync?(result: Float64Array): void;
   /** Memory for the arrays a call returns (see lib/backends/native/result-memory.ts). */
   allocateResult?(byteLength: number): ArrayBuffer;
   /** What the result pool holds and lends; `trim` first unmaps what it holds (tests, benchmarks). */
@@ -142,6 +147,18 @@ export function readResult(slots: Float64Array): KernelResult {
 
 /** The addon as the facade's backend: each plan handed over as its values (see Addon). */
 export function nativeKernels(addon: Addon, info: AddonInfo): Kernels {
+  const { stopAsync } = addon;
+  /** An async call's result; a stop request reaches the addon (stopAsync), whose stopped call rejects. */
+  async function settled(call: Promise<void>, own: Float64Array, stop?: StopRequest): Promise<KernelResult> {
+    if (stop && stopAsync) stop.onRequest(() => stopAsync(own));
+    try {
+      await call;
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code === 'ABORT_ERR') return { sum: 0, count: 0, stopped: true };
+      throw error;
+    }
+    return readResult(own);
+  }
   const { sigmoid, softmax, sigmoidAsync, softmaxAsync } = addon;
   // One result array for every sync call: no JavaScript runs during one, and it is read at once.
   const slots = new Float64Array(RESULT_LENGTH);
@@ -155,15 +172,13 @@ export function nativeKernels(addon: Addon, info: AddonInfo): Kernels {
       callSoftmaxPlan(softmax, plan, slots);
       return readResult(slots);
     },
-    async sigmoidAsync(plan: SigmoidPlan) {
+    async sigmoidAsync(plan: SigmoidPlan, stop?: StopRequest) {
       const own = new Float64Array(RESULT_LENGTH);
-      await callSigmoidPlan(sigmoidAsync, plan, own);
-      return readResult(own);
+      return settled(callSigmoidPlan(sigmoidAsync, plan, own), own, stop);
     },
-    async softmaxAsync(plan: SoftmaxPlan) {
+    async softmaxAsync(plan: SoftmaxPlan, stop?: StopRequest) {
       const own = new Float64Array(RESULT_LENGTH);
-      await callSoftmaxPlan(softmaxAsync, plan, own);
-      return readResult(own);
+      return settled(callSoftmaxPlan(softmaxAsync, plan, own), own, stop);
     },
     allocate: addon.allocate,
     // (Optional, like memoryFloor: without it results are `new Ctor(n)`, as on the JS backend.)
