@@ -187,6 +187,27 @@ describe.each(backends)('meters ($name)', (b) => {
     expect(JSON.stringify(m.state())).toBe(before);
   });
 
+  it('addAsync with an aborted signal rejects with an AbortError and adds nothing; add takes no signal', async () => {
+    const m = b.api.focalLossMeter('softmax', { numClasses: 2, shard: 's' });
+    m.add([0, 1], [1]);
+    const before = JSON.stringify(m.state());
+    const big = new Float32Array(2 * 200_000).fill(0.5);
+    const labels = new Int32Array(200_000);
+    await expect(m.addAsync(big, labels, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    const controller = new AbortController();
+    const pending = m.addAsync(big, labels, { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(JSON.stringify(m.state())).toBe(before);
+    expect(() => m.add([0, 1], [1], { signal: controller.signal } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    await m.addAsync(big, labels, { signal: new AbortController().signal });
+    expect(m.result().count).toBe(200_001);
+  });
+
   it('validates its options and add options with the loss functions\u2019 errors', () => {
     expect(() => b.api.focalLossMeter('softmax', {})).toThrow(
       expect.objectContaining({ argument: 'options.numClasses' }),

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BufferPool } from '../async/buffer-pool.js';
+import { CallAbort } from '../async/abort.js';
 import { assertLive, snapshot } from '../async/snapshot.js';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../backends/contract.js';
 import { baseConstructor, borrowLike, bufferOfView, copyRange, lengthOfView } from '../facade/arrays.js';
@@ -48,6 +49,10 @@ const METER_OPTIONS = {
   softmax: ['numClasses', 'gamma', 'alpha', 'ignoreIndex', 'labelSmoothing', 'perClass', 'shard', 'threads', 'simd'],
 } as const;
 const ADD_OPTIONS = { sigmoid: ['weights'], softmax: ['weights', 'shape', 'classAxis'] } as const;
+const ADD_ASYNC_OPTIONS = {
+  sigmoid: [...ADD_OPTIONS.sigmoid, 'signal'],
+  softmax: [...ADD_OPTIONS.softmax, 'signal'],
+} as const;
 const FACTORY = { sigmoid: 'sigmoidFocalLossMeter', softmax: 'softmaxFocalLossMeter' } as const;
 
 function prepare(
@@ -56,10 +61,13 @@ function prepare(
   logits: unknown,
   targets: unknown,
   options: Record<string, unknown>,
+  async = false,
 ) {
   const simd = binding.kernels.simd;
   return (
-    kind === 'sigmoid' ? prepareSigmoid(logits, targets, options, simd) : prepareSoftmax(logits, targets, options, simd)
+    kind === 'sigmoid'
+      ? prepareSigmoid(logits, targets, options, simd, undefined, async)
+      : prepareSoftmax(logits, targets, options, simd, undefined, async)
   ) as Generator<void, Prepared<Plan>>;
 }
 
@@ -165,19 +173,22 @@ export class FocalLossMeter {
     return new FocalLossMeter(kind, binding, identity, {}, totals);
   }
 
-  #prepare(logits: unknown, targets: unknown, addOptions: unknown): Generator<void, Prepared<Plan>> {
-    const add = readOptions(addOptions, `${FACTORY[this.#kind]}().add`, ADD_OPTIONS[this.#kind]);
-    return prepare(this.#kind, this.#binding, logits, targets, {
+  #prepare(logits: unknown, targets: unknown, addOptions: unknown, async: boolean): Generator<void, Prepared<Plan>> {
+    const add = async
+      ? readOptions(addOptions, `${FACTORY[this.#kind]}().addAsync`, ADD_ASYNC_OPTIONS[this.#kind])
+      : readOptions(addOptions, `${FACTORY[this.#kind]}().add`, ADD_OPTIONS[this.#kind]);
+    const options = {
       ...this.#callOptions,
       ...add,
       // The per-sample losses, each added to the sums (and to its class's).
       reduction: 'none',
-    });
+    };
+    return prepare(this.#kind, this.#binding, logits, targets, options, async);
   }
 
   /** Adds one chunk: the same arguments as the loss function (options: weights, and shape / classAxis for softmax). */
   add(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): this {
-    const call = runSync(this.#prepare(logits, targets, options));
+    const call = runSync(this.#prepare(logits, targets, options, false));
     if (call.empty) return this;
     assertLive(call.plan);
     const plan = call.plan;
@@ -194,31 +205,47 @@ export class FocalLossMeter {
     return this;
   }
 
-  /** {@link add} off the main thread (the loss function's async path); the meter changes when it resolves. */
-  async addAsync(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): Promise<this> {
-    const ready = runSliced(this.#prepare(logits, targets, options));
+  /**
+   * {@link add} off the main thread (the loss function's async path); the meter changes when it
+   * resolves. With `signal`: an aborted call rejects with an AbortError and adds nothing.
+   */
+  async addAsync(
+    logits: Logits,
+    targets: NumericInput,
+    options?: FocalLossMeterAddOptions & { signal?: AbortSignal },
+  ): Promise<this> {
+    const ready = runSliced(this.#prepare(logits, targets, options, true));
     const call = ready instanceof Promise ? await ready : ready;
-    if (call.empty) return this;
-    const { pool, copyOwned, kernels } = this.#binding;
-    if (this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
-    // The snapshot copies every caller array: the labels the kernel checks are the ones counted per class.
-    const own = await snapshot(call.plan, call.arrays, pool, copyOwned);
-    const kernel = (this.#kind === 'sigmoid' ? kernels.sigmoidAsync : kernels.softmaxAsync) as (
-      p: Plan,
-    ) => Promise<KernelResult>;
-    let ceOut: FloatArray | null = null;
+    const abort = new CallAbort(call.signal);
     try {
-      const focal = await kernel(own.plan);
-      call.complete(focal);
-      ceOut = borrowLike(own.plan.lossOut!, pool);
-      const ce = await kernel({ ...own.plan, gamma: 0, lossOut: ceOut });
-      call.complete(ce);
-      this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut);
+      abort.check();
+      if (call.empty) return this;
+      if (this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
+      const { pool, copyOwned, kernels } = this.#binding;
+      // The snapshot copies every caller array: the labels the kernel checks are the ones counted per class.
+      const own = await snapshot(call.plan, call.arrays, pool, copyOwned, abort);
+      const kernel = (this.#kind === 'sigmoid' ? kernels.sigmoidAsync : kernels.softmaxAsync) as (
+        p: Plan,
+        stop: CallAbort,
+      ) => Promise<KernelResult>;
+      let ceOut: FloatArray | null = null;
+      try {
+        const focal = await kernel(own.plan, abort);
+        abort.check();
+        call.complete(focal);
+        ceOut = borrowLike(own.plan.lossOut!, pool);
+        const ce = await kernel({ ...own.plan, gamma: 0, lossOut: ceOut }, abort);
+        abort.check();
+        call.complete(ce);
+        this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut);
+      } finally {
+        own.release();
+        if (ceOut) pool.give(bufferOfView(ceOut) as ArrayBuffer);
+      }
+      return this;
     } finally {
-      own.release();
-      if (ceOut) pool.give(bufferOfView(ceOut) as ArrayBuffer);
+      abort.dispose();
     }
-    return this;
   }
 
   #requireLabels(plan: SoftmaxPlan): IntegerArray {
