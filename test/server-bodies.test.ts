@@ -401,9 +401,12 @@ describe(`example server limits, FOCAL_LOSS_BACKEND=${limitsBackend}`, () => {
     const server = await startServer(limitsBackend, ['--request-timeout-ms', '300']);
     try {
       const slow = await rawConnection(server.port);
+      const started = Date.now();
       startRequest(slow.socket, '/v1/models/detector/loss', detectorBody, 100);
       await slow.closed;
       expect(slow.received()).toMatch(/^HTTP\/1\.1 408 /);
+      // A generous bound, only to tell the 300 ms timeout from Node's default check every 30 s.
+      expect(Date.now() - started).toBeLessThan(15_000);
       expect((await post(server.port, '/v1/models/detector/loss', detectorBody)).status).toBe(200);
     } finally {
       expect(await stopServer(server)).toBe(0);
