@@ -251,6 +251,27 @@ function badBodies(): { what: string; model: string; body: Buffer; status: numbe
       reason: /labels/,
     },
     {
+      what: 'NaN logits (not counted in the total)',
+      model: 'detector',
+      body: Buffer.concat([npy('<f4', [600], new Float32Array(600).fill(NaN)), npy('|u1', [600], detectorTargets)]),
+      status: 400,
+      reason: /logits: the loss is NaN .*not counted/,
+    },
+    {
+      what: 'an infinite logit',
+      model: 'classifier',
+      body: Buffer.concat([
+        npy(
+          '<f4',
+          [50, 10],
+          classifierLogits.map((x, i) => (i === 0 ? -Infinity : x)),
+        ),
+        npy('<i4', [50], new Int32Array(50)),
+      ]),
+      status: 400,
+      reason: /logits: the loss is Infinity/,
+    },
+    {
       what: 'a soft target above 1',
       model: 'detector',
       body: Buffer.concat([npy('<f4', [600], detectorLogits), npy('<f4', [600], new Float32Array(600).fill(1.5))]),
@@ -325,12 +346,16 @@ describe.each(names)('example server, FOCAL_LOSS_BACKEND=%s', (backendName) => {
   });
 
   it.each(badBodies())(
-    'refuses $what with $status and a one-line reason, then serves the next request',
+    'refuses $what with $status and a one-line reason, counts nothing, then serves the next request',
     async (bad) => {
+      const total = async () =>
+        (await post(server.port, `/v1/models/${bad.model}`, Buffer.alloc(0), agent, 'GET')).text;
+      const before = await total();
       const answer = await post(server.port, `/v1/models/${bad.model}/loss`, bad.body, agent);
       expect(answer.status, answer.text).toBe(bad.status);
       expect(answer.text).toMatch(bad.reason);
       expect(answer.text.trimEnd()).not.toContain('\n');
+      expect(await total()).toBe(before);
       const after = await post(server.port, '/v1/models/detector/loss', detectorBody, agent);
       expect(after.status, after.text).toBe(200);
     },

@@ -91,6 +91,10 @@ export function createLossServer(options) {
       } finally {
         gate.done();
       }
+      // Finite logits always give a finite loss; NaN or infinite ones would poison the running total.
+      if (!Number.isFinite(result.sum)) {
+        throw new BadBody(400, `logits: the loss is ${result.sum} (logits that are NaN or infinite); not counted`);
+      }
       totals.add(name, result.sum, result.count);
       const mean = result.count > 0 ? result.sum / result.count : 0;
       send(res, 200, { model: name, loss: mean, sum: result.sum, count: result.count, total: totals.read(name) });
@@ -160,12 +164,19 @@ export function createLossServer(options) {
       connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
     },
     (req, res) => {
+      let handled;
       try {
-        handle(req, res);
+        handled = handle(req, res);
       } catch (error) {
         // A bad URL (decodeURIComponent of '%zz') and the like: the request's fault.
         refuse(req, res, 400, `bad request: ${firstLine(String(error?.message ?? error))}`);
+        return;
       }
+      // handleLoss answers its own errors; anything that escapes it must not end the process.
+      Promise.resolve(handled).catch((error) => {
+        console.error(`focal-loss server: ${req.method} ${req.url}: ${error?.stack ?? error}`);
+        res.destroy();
+      });
     },
   );
   // A client that sends garbage instead of HTTP: answer 400 if the socket can still take it.
