@@ -4,6 +4,8 @@
  * this run tests (FOCAL_LOSS_BACKEND, else native when the addon is built). The script checks every
  * answer; here its correctness facts are asserted and its timing figures printed, not asserted
  * (the machine is shared: docs/SERVER.md has the figures of a full 60 s run).
+ *
+ * Run alone, not by `npm test`: `npx vitest run --config vitest.load.config.ts` (a CI step of its own).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
