@@ -169,7 +169,9 @@ async function startServer() {
     ],
     { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
   );
-  const [message] = await once(child, 'message');
+  const exited = once(child, 'exit').then(([code]) => Promise.reject(new Error(`the server exited (${code})`)));
+  const [message] = await Promise.race([once(child, 'message'), exited]);
+  exited.catch(() => {}); // it exits later, on SIGTERM, which is awaited below
   return { child, url: `http://127.0.0.1:${message.listening}` };
 }
 
