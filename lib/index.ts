@@ -213,8 +213,9 @@ export function softmaxFocalLossAsync<
  * @param options - gamma, alpha, labelSmoothing, input (as for {@link sigmoidFocalLoss}), shard
  *   (the name of this meter's data; default a random UUID), threads, simd. See
  *   {@link SigmoidFocalLossMeterOptions}.
- * @returns A meter: `add(logits, targets, { weights }?)`, `addAsync(...)`, `merge(meterOrState)`,
- *   `state()`, `result()`, `shards`. See {@link FocalLossMeter}.
+ * @returns A meter: `add(logits, targets, { weights }?)` (returns the chunk's own result),
+ *   `addAsync(..., { signal }?)`, `merge(meterOrState)`, `state()`, `result()`, `shards`. See
+ *   {@link FocalLossMeter}.
  * @throws The errors of {@link sigmoidFocalLoss} for bad options, now; those of its arguments from `add`.
  * @example
  * ```ts
@@ -223,7 +224,8 @@ export function softmaxFocalLossAsync<
  * const x = new Float32Array([2.1, -0.3, 0.7, -1.2]);
  * const t = new Uint8Array([1, 0, 0, 1]);
  * const m = sigmoidFocalLossMeter({ gamma: 2 });
- * m.add(x.subarray(0, 1), t.subarray(0, 1)).add(x.subarray(1), t.subarray(1));
+ * m.add(x.subarray(0, 1), t.subarray(0, 1)); // this chunk's { loss, sum, count, crossEntropy }
+ * m.add(x.subarray(1), t.subarray(1));
  * m.result().sum === sigmoidFocalLoss(x, t, { reduction: 'sum' }).loss; // true
  * ```
  */

@@ -149,7 +149,13 @@ describe.each(backends)('meters ($name)', (b) => {
 
   it('keeps per-class totals that add up to the whole', () => {
     const m = b.api.focalLossMeter('softmax', { numClasses: 3, perClass: true, ignoreIndex: 9 });
-    m.add([0, 1, 2, 3, 0, 0, 5, 5, 5, 1, 1, 1], [2, 0, 9, 1]);
+    m.add([0, 1, 2], [2]);
+    const chunk = m.add([3, 0, 0, 5, 5, 5, 1, 1, 1], [0, 9, 1]);
+    // add returns the chunk's own result: that of a meter given only this chunk.
+    const alone = b.api.focalLossMeter('softmax', { numClasses: 3, perClass: true, ignoreIndex: 9 });
+    alone.add([3, 0, 0, 5, 5, 5, 1, 1, 1], [0, 9, 1]);
+    expect(chunk).toEqual(alone.result());
+    expect(chunk.count).toBe(2);
     const r = m.result();
     expect(r.count).toBe(3);
     expect(r.perClass!.map((c) => c.count)).toEqual([1, 1, 1]);

@@ -186,10 +186,14 @@ export class FocalLossMeter {
     return prepare(this.#kind, this.#binding, logits, targets, options, async);
   }
 
-  /** Adds one chunk: the same arguments as the loss function (options: weights, and shape / classAxis for softmax). */
-  add(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): this {
+  /**
+   * Adds one chunk: the same arguments as the loss function (options: weights, and shape /
+   * classAxis for softmax). Returns the chunk's own result (as {@link result} of a meter given only
+   * this chunk): a server can answer a batch and keep the running total in one computation.
+   */
+  add(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): FocalLossMeterResult {
     const call = runSync(this.#prepare(logits, targets, options, false));
-    if (call.empty) return this;
+    if (call.empty) return this.#emptyResult();
     assertLive(call.plan);
     const plan = call.plan;
     if (this.#totals.perClass) (plan as SoftmaxPlan).labels = this.#ownLabels(plan as SoftmaxPlan);
@@ -201,8 +205,7 @@ export class FocalLossMeter {
     const ceOut = new (baseConstructor(plan.lossOut!))(lengthOfView(plan.lossOut!));
     const ce = kernel({ ...plan, gamma: 0, lossOut: ceOut });
     call.complete(ce);
-    this.#deposit(plan, focal, plan.lossOut!, ceOut);
-    return this;
+    return this.#deposit(plan, focal, plan.lossOut!, ceOut);
   }
 
   /**
@@ -213,13 +216,13 @@ export class FocalLossMeter {
     logits: Logits,
     targets: NumericInput,
     options?: FocalLossMeterAddOptions & { signal?: AbortSignal },
-  ): Promise<this> {
+  ): Promise<FocalLossMeterResult> {
     const ready = runSliced(this.#prepare(logits, targets, options, true));
     const call = ready instanceof Promise ? await ready : ready;
     const abort = new CallAbort(call.signal);
     try {
       abort.check();
-      if (call.empty) return this;
+      if (call.empty) return this.#emptyResult();
       if (this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
       const { pool, copyOwned, kernels } = this.#binding;
       // The snapshot copies every caller array: the labels the kernel checks are the ones counted per class.
@@ -237,12 +240,11 @@ export class FocalLossMeter {
         const ce = await kernel({ ...own.plan, gamma: 0, lossOut: ceOut }, abort);
         abort.check();
         call.complete(ce);
-        this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut);
+        return this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut);
       } finally {
         own.release();
         if (ceOut) pool.give(bufferOfView(ceOut) as ArrayBuffer);
       }
-      return this;
     } finally {
       abort.dispose();
     }
@@ -261,27 +263,29 @@ export class FocalLossMeter {
     return copy;
   }
 
-  #deposit(plan: Plan, focal: KernelResult, losses: FloatArray, crossEntropies: FloatArray): void {
-    const totals = this.#totals;
-    totals.count += focal.count;
-    if (!totals.perClass) {
-      totals.sum.addAll(losses);
-      totals.crossEntropy.addAll(crossEntropies);
-      return;
+  /** The chunk's totals (added to this meter's), and its result. */
+  #deposit(plan: Plan, focal: KernelResult, losses: FloatArray, crossEntropies: FloatArray): FocalLossMeterResult {
+    const chunk = emptyTotals(null, this.#totals.perClass ? this.#totals.perClass.length : null);
+    chunk.count = focal.count;
+    chunk.sum.addAll(losses);
+    chunk.crossEntropy.addAll(crossEntropies);
+    if (chunk.perClass) {
+      const { labels, ignoreIndex } = plan as SoftmaxPlan;
+      for (let i = 0; i < losses.length; i++) {
+        const y = labels![i]!;
+        if (y === ignoreIndex) continue;
+        const c = chunk.perClass[y]!; // the kernel checked every label that is not ignored
+        c.count++;
+        c.sum.add(losses[i]!);
+        c.crossEntropy.add(crossEntropies[i]!);
+      }
     }
-    const { labels, ignoreIndex } = plan as SoftmaxPlan;
-    const classes = totals.perClass;
-    for (let i = 0; i < losses.length; i++) {
-      const y = labels![i]!;
-      if (y === ignoreIndex) continue;
-      const c = classes[y]!; // the kernel checked every label that is not ignored
-      c.count++;
-      c.sum.add(losses[i]!);
-      c.crossEntropy.add(crossEntropies[i]!);
-    }
-    // The totals are kept alongside: the merge of the classes' sums, which is the same value.
-    totals.sum.addAll(losses);
-    totals.crossEntropy.addAll(crossEntropies);
+    mergeTotals(this.#totals, chunk);
+    return resultOf(chunk);
+  }
+
+  #emptyResult(): FocalLossMeterResult {
+    return resultOf(emptyTotals(null, this.#totals.perClass ? this.#totals.perClass.length : null));
   }
 
   /**
@@ -317,26 +321,29 @@ export class FocalLossMeter {
 
   /** The loss, sum, count and cross-entropy of everything added and merged (and per class). */
   result(): FocalLossMeterResult {
-    const t = this.#totals;
-    const sum = t.sum.toDouble();
-    const result: FocalLossMeterResult = {
-      loss: meanOf(sum, t.count),
-      sum,
-      count: t.count,
-      crossEntropy: meanOf(t.crossEntropy.toDouble(), t.count),
-    };
-    if (t.perClass) {
-      result.perClass = t.perClass.map((c, k) => {
-        const classSum = c.sum.toDouble();
-        return {
-          class: k,
-          count: c.count,
-          loss: meanOf(classSum, c.count),
-          crossEntropy: meanOf(c.crossEntropy.toDouble(), c.count),
-          share: sum > 0 ? classSum / sum : 0,
-        };
-      });
-    }
-    return result;
+    return resultOf(this.#totals);
   }
+}
+
+function resultOf(t: Totals): FocalLossMeterResult {
+  const sum = t.sum.toDouble();
+  const result: FocalLossMeterResult = {
+    loss: meanOf(sum, t.count),
+    sum,
+    count: t.count,
+    crossEntropy: meanOf(t.crossEntropy.toDouble(), t.count),
+  };
+  if (t.perClass) {
+    result.perClass = t.perClass.map((c, k) => {
+      const classSum = c.sum.toDouble();
+      return {
+        class: k,
+        count: c.count,
+        loss: meanOf(classSum, c.count),
+        crossEntropy: meanOf(c.crossEntropy.toDouble(), c.count),
+        share: sum > 0 ? classSum / sum : 0,
+      };
+    });
+  }
+  return result;
 }

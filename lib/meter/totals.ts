@@ -25,9 +25,10 @@ export function emptyClass(): ClassTotals {
   return { count: 0, sum: new ReproducibleSum(), crossEntropy: new ReproducibleSum() };
 }
 
-export function emptyTotals(shard: string, classes: number | null): Totals {
+/** `shard` null: a chunk's totals, which name no shard (they are merged into a meter's). */
+export function emptyTotals(shard: string | null, classes: number | null): Totals {
   return {
-    shards: new Set([shard]),
+    shards: new Set(shard === null ? [] : [shard]),
     count: 0,
     sum: new ReproducibleSum(),
     crossEntropy: new ReproducibleSum(),
