@@ -255,7 +255,7 @@ function badBodies(): { what: string; model: string; body: Buffer; status: numbe
       model: 'detector',
       body: Buffer.concat([npy('<f4', [600], new Float32Array(600).fill(NaN)), npy('|u1', [600], detectorTargets)]),
       status: 400,
-      reason: /logits: the loss is NaN .*not counted/,
+      reason: /logits: element 0 is NaN; logits must be finite/,
     },
     {
       what: 'an infinite logit',
@@ -269,7 +269,7 @@ function badBodies(): { what: string; model: string; body: Buffer; status: numbe
         npy('<i4', [50], new Int32Array(50)),
       ]),
       status: 400,
-      reason: /logits: the loss is Infinity/,
+      reason: /logits: element 0 is -Infinity; logits must be finite/,
     },
     {
       what: 'a soft target above 1',
@@ -310,24 +310,31 @@ describe.each(names)('example server, FOCAL_LOSS_BACKEND=%s', (backendName) => {
         expected: direct(api, 'classifier', classifierLogits, classifierLabels),
       },
     ];
-    const sums: Record<string, { sum: number; count: number; batches: number }> = {};
-    for (const { model, body, expected } of batches) {
+    // What the totals must be: one meter per model over the same batches, in this process.
+    const meters: Record<string, { meter: ReturnType<typeof api.focalLossMeter>; batches: number }> = {};
+    const data = [
+      [detectorLogits, detectorTargets],
+      [detectorLogits, softTargets],
+      [classifierLogits, classifierLabels],
+    ] as const;
+    for (const [i, { model, body, expected }] of batches.entries()) {
       const answer = await post(server.port, `/v1/models/${model}/loss`, body, agent);
       expect(answer.status, answer.text).toBe(200);
       const json = JSON.parse(answer.text);
       expect(json.loss).toBe(expected.loss); // the same bits as the direct call
       expect(json.count).toBe(expected.count);
-      const total = (sums[model] ??= { sum: 0, count: 0, batches: 0 });
-      total.sum += json.sum;
-      total.count += json.count;
-      total.batches += 1;
+      const { kind, ...options } = MODELS[model]!;
+      const m = (meters[model] ??= { meter: api.focalLossMeter(kind, options), batches: 0 });
+      m.meter.add(data[i]![0], data[i]![1]);
+      m.batches += 1;
     }
     expect(batches[2]!.expected.count).toBe(50 - 8); // the ignored samples do not count
-    for (const [model, expected] of Object.entries(sums)) {
+    for (const [model, { meter, batches: n }] of Object.entries(meters)) {
       const answer = await post(server.port, `/v1/models/${model}`, Buffer.alloc(0), agent, 'GET');
       const { total } = JSON.parse(answer.text);
-      // One request at a time: the server added in the same order as here, so the same bits.
-      expect(total).toEqual({ ...expected, mean: expected.sum / expected.count });
+      const r = meter.result();
+      // The server's meter and this one hold the same values: the same bits, in any order.
+      expect(total).toEqual({ sum: r.sum, count: r.count, batches: n, mean: r.loss, crossEntropy: r.crossEntropy });
     }
   });
 

@@ -13,7 +13,6 @@
 import { createServer, STATUS_CODES } from 'node:http';
 import { endianness } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { sigmoidFocalLossAsync, softmaxFocalLossAsync } from 'focal-loss';
 import { Gate } from './gate.mjs';
 import { BadBody, readBatch } from './npy-body.mjs';
 import { RunningTotals } from './totals.mjs';
@@ -47,7 +46,7 @@ export function createLossServer(options) {
   if (endianness() !== 'LE') throw new Error('the wire format is little-endian; this machine is not');
   const config = { ...DEFAULTS, ...options };
   const models = new Map(Object.entries(config.models));
-  const totals = new RunningTotals([...models.keys()]);
+  const totals = new RunningTotals(models, config.threads);
   const gate = new Gate(config.maxInFlight, config.maxQueued);
   // Sampled every 1 ms: each value is the whole interval between two samples, so it overstates the
   // delay by up to 1 ms (at the default 10 ms the floor would be 10 ms, half the 20 ms target).
@@ -84,24 +83,24 @@ export function createLossServer(options) {
     try {
       const bytes = await readBody(req, config.maxBodyBytes);
       const { logits, labels } = readBatch(bytes, LABEL_DESCRS[model.kind]);
+      checkBatch(model, logits, labels);
+      // The client going away before the answer (a closed connection) aborts the computation.
+      const abort = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
       await gate.turn();
-      let result;
+      let batch;
       try {
-        result = await computeLoss(model, logits, labels, config.threads);
+        batch = await totals.add(name, logits.array, labels.array, abort.signal);
       } finally {
         gate.done();
       }
-      // Finite logits always give a finite loss; NaN or infinite ones would poison the running total.
-      if (!Number.isFinite(result.sum)) {
-        throw new BadBody(400, `logits: the loss is ${result.sum} (logits that are NaN or infinite); not counted`);
-      }
-      totals.add(name, result.sum, result.count);
-      const mean = result.count > 0 ? result.sum / result.count : 0;
-      send(res, 200, { model: name, loss: mean, sum: result.sum, count: result.count, total: totals.read(name) });
+      send(res, 200, { model: name, loss: batch.loss, sum: batch.sum, count: batch.count, total: totals.read(name) });
     } catch (error) {
       if (error instanceof BadBody) send(res, error.status, error.message);
       else if (isArgumentError(error)) send(res, 400, firstLine(error.message));
-      else if (error instanceof BodyAborted) res.destroy();
+      else if (error instanceof BodyAborted || error?.name === 'AbortError') res.destroy();
       else {
         console.error(`focal-loss server: ${req.method} ${req.url}: ${error?.stack ?? error}`);
         send(res, 500, 'internal error');
@@ -293,27 +292,28 @@ function readBody(req, limit) {
 }
 
 /**
- * The batch's loss sum and count, with the model's options. The labels' shape is checked here so
- * the reason names the shapes; the library checks the values (a label out of range is its RangeError).
+ * The batch's shapes against the model (the reason names the shapes; the library checks the values:
+ * a label out of range is its RangeError), and finite logits: finite logits always give a finite
+ * loss, while a NaN or infinite one would poison the running total for good.
  */
-async function computeLoss(model, logits, labels, threads) {
-  const { kind, ...options } = model;
-  if (kind === 'sigmoid') {
+function checkBatch(model, logits, labels) {
+  if (model.kind === 'sigmoid') {
     if (labels.array.length !== logits.array.length) {
       throw new BadBody(400, `labels: ${labels.array.length} targets for ${logits.array.length} logits`);
     }
-    const r = await sigmoidFocalLossAsync(logits.array, labels.array, { ...options, reduction: 'sum', threads });
-    return { sum: r.loss, count: r.count };
+  } else {
+    const [n, c] = logits.shape;
+    if (logits.shape.length !== 2 || c !== model.numClasses) {
+      throw new BadBody(400, `logits: shape (${logits.shape.join(', ')}) is not (N, ${model.numClasses})`);
+    }
+    if (labels.shape.length !== 1 || labels.shape[0] !== n) {
+      throw new BadBody(400, `labels: shape (${labels.shape.join(', ')}) is not (${n},)`);
+    }
   }
-  const [n, c] = logits.shape;
-  if (logits.shape.length !== 2 || c !== model.numClasses) {
-    throw new BadBody(400, `logits: shape (${logits.shape.join(', ')}) is not (N, ${model.numClasses})`);
+  const x = logits.array;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new BadBody(400, `logits: element ${i} is ${x[i]}; logits must be finite`);
   }
-  if (labels.shape.length !== 1 || labels.shape[0] !== n) {
-    throw new BadBody(400, `labels: shape (${labels.shape.join(', ')}) is not (${n},)`);
-  }
-  const r = await softmaxFocalLossAsync(logits.array, labels.array, { ...options, reduction: 'sum', threads });
-  return { sum: r.loss, count: r.count };
 }
 
 /** The library's TypeError / RangeError for a bad argument or element (they carry a `code`). */

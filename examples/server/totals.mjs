@@ -1,46 +1,61 @@
 /**
- * The running total of each model: every batch's loss sum and count, added as the batches finish.
+ * The running total of each model: one focal-loss meter per model, shared by all its requests.
  *
- * This is the one place the server accumulates, so that the library's streaming meter can take its
- * place without touching the rest of the server. Until then it is a plain float64 sum: batches
- * finish in whatever order the thread pool completes them, and float addition is not associative,
- * so two runs with the same batches can differ in the last bits of `sum` (each batch's own loss is
- * exact to the library's contract; only the total depends on arrival order).
+ * A batch is evaluated straight into its model's meter (`addAsync`), which returns the batch's own
+ * result, so a request costs one computation. The meter's sums are reproducible: the total's bits do
+ * not depend on the order in which the thread pool finishes the batches, and they equal one call over
+ * all the batches' data.
  */
+import { sigmoidFocalLossMeter, softmaxFocalLossMeter } from 'focal-loss';
+
 export class RunningTotals {
-  /** @type {Map<string, { sum: number, count: number, batches: number }>} */
-  #totals = new Map();
+  /** @type {Map<string, { meter: import('focal-loss').FocalLossMeter, batches: number }>} */
+  #models = new Map();
 
   /**
-   * @param {readonly string[]} models the model names, fixed when the server starts
+   * @param {Map<string, { kind: 'sigmoid' | 'softmax' } & Record<string, unknown>>} models the models
+   *   and their loss options, fixed when the server starts
+   * @param {number} threads the `threads` of every computation
    */
-  constructor(models) {
-    for (const name of models) this.#totals.set(name, { sum: 0, count: 0, batches: 0 });
+  constructor(models, threads) {
+    for (const [name, { kind, ...options }] of models) {
+      const meterOptions = { ...options, threads, shard: name };
+      const meter = kind === 'sigmoid' ? sigmoidFocalLossMeter(meterOptions) : softmaxFocalLossMeter(meterOptions);
+      this.#models.set(name, { meter, batches: 0 });
+    }
+  }
+
+  #model(name) {
+    const model = this.#models.get(name);
+    if (!model) throw new Error(`no model '${name}'`);
+    return model;
   }
 
   /**
-   * Adds one batch's loss sum over `count` elements (sigmoid) or non-ignored samples (softmax).
+   * Evaluates one batch into its model's total; resolves to the batch's own `{ loss, sum, count,
+   * crossEntropy }`. An aborted `signal` (the client went away) stops the work and adds nothing.
    *
-   * @param {string} model
-   * @param {number} sum
-   * @param {number} count
+   * @param {string} name
+   * @param {Float32Array} logits
+   * @param {Float32Array | Uint8Array | Int32Array} labels
+   * @param {AbortSignal} signal
    */
-  add(model, sum, count) {
-    const total = this.#totals.get(model);
-    if (!total) throw new Error(`no model '${model}'`);
-    total.sum += sum;
-    total.count += count;
-    total.batches += 1;
+  async add(name, logits, labels, signal) {
+    const model = this.#model(name);
+    const batch = await model.meter.addAsync(logits, labels, { signal });
+    model.batches += 1;
+    return batch;
   }
 
   /**
-   * The total of one model so far, with its mean (0 before anything counted, as the library's 'mean').
+   * The total of one model so far: sum, count, mean (0 before anything counted, as the library's
+   * 'mean'), mean cross-entropy, and the number of batches.
    *
-   * @param {string} model
+   * @param {string} name
    */
-  read(model) {
-    const total = this.#totals.get(model);
-    if (!total) throw new Error(`no model '${model}'`);
-    return { ...total, mean: total.count > 0 ? total.sum / total.count : 0 };
+  read(name) {
+    const { meter, batches } = this.#model(name);
+    const r = meter.result();
+    return { sum: r.sum, count: r.count, batches, mean: r.loss, crossEntropy: r.crossEntropy };
   }
 }
