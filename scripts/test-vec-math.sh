@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds native/test/vec_math_test.cpp once per ISA, checks that the loops over native/simd/vec_math.hpp
 # were vectorized for that ISA, runs each build the CPU can run, and prints an accuracy summary.
-# Then checks native/simd/fast_math.hpp and fast_math_f32.hpp (native/test/fast_math*_test.cpp).
+# Then checks native/simd/fast_math.hpp and fast_math_f32.hpp (native/test/fast_math*_test.cpp), and
+# native/reduce/reproducible_sum.hpp (native/test/reproducible_sum_test.cpp).
 # Exit status 1 if any build fails, any loop is not vectorized as expected, or any accuracy or
 # edge-case check fails.
 #
@@ -226,6 +227,27 @@ for name in fast_math fast_math_f32; do
       FAILED+=("$name $variant")
     fi
   done
+done
+
+# native/reduce/reproducible_sum.hpp (the order-free sum of the kernels' losses): the same state bits in
+# any order, chunking, merge tree and lane count, and known sums at the ends of the range; built as the
+# baseline kernels are, and with AVX2+FMA and AVX-512 where the CPU has them (contraction must not
+# change a bit).
+for variant in baseline avx2 avx512; do
+  flags=""
+  case "$variant" in
+    avx2) cpu_has "avx2 fma" || continue; flags="-mavx2 -mfma" ;;
+    avx512) cpu_has "avx512f avx512dq avx512vl avx2 fma" || continue; flags="-mavx512f -mavx512dq -mavx512vl -mavx2 -mfma" ;;
+  esac
+  exe="$BUILD_DIR/reproducible_sum_test-$variant"
+  echo "=== reproducible_sum ($variant)"
+  # shellcheck disable=SC2086
+  if "$CXX" $BASE_FLAGS -fopenmp-simd $flags native/test/reproducible_sum_test.cpp -o "$exe" && "$exe" | sed 's/^/  /' &&
+    "$exe" >/dev/null; then
+    SUMMARY+=("reproducible_sum $variant|ok")
+  else
+    FAILED+=("reproducible_sum $variant")
+  fi
 done
 
 echo

@@ -13,6 +13,15 @@ export const MAX_BLOCKS = 256;
 /** Below this much work (elements touched) per block, a thread costs more than it saves. */
 export const MIN_BLOCK_WORK = 32768;
 
+/** The version of the accumulator's state: bump it when the grid, the folds or the canonical form change. */
+export const REPRO_STATE_VERSION = 1;
+/** Bits per bin of the global grid: bin b has unit 2^(-1074 + binWidth * b). */
+export const REPRO_BIN_WIDTH = 40;
+/** Bins kept below and including the top one (the index): binWidth * folds bits of every element. */
+export const REPRO_FOLDS = 3;
+/** The most deposits into one accumulator between renormalizations (each moves a primary by at most 2^-13 of its bin's U). */
+export const REPRO_RENORM_INTERVAL = 1024;
+
 /** The most threads a plan may ask for (its `threads` range; the option `threads` takes the same). */
 export const MAX_THREADS = 1024;
 

@@ -12,6 +12,18 @@ constexpr int64_t kMaxBlocks = 256;
 // Below this much work (elements touched) per block, a thread costs more than it saves.
 constexpr int64_t kMinBlockWork = 32768;
 
+// The binned accumulator that sums losses independently of order (native/reduce/reproducible_sum.hpp,
+// lib/reduce/reproducible-sum.ts; docs/NUMERICS.md). The version of the accumulator's state: bump it when the grid, the
+// folds or the canonical form change.
+constexpr int kReproStateVersion = 1;
+// Bits per bin of the global grid: bin b has unit 2^(-1074 + binWidth * b).
+constexpr int kReproBinWidth = 40;
+// Bins kept below and including the top one (the index): binWidth * folds bits of every element.
+constexpr int kReproFolds = 3;
+// The most deposits into one accumulator between renormalizations (each moves a primary by at most 2^-13 of its bin's
+// U).
+constexpr int kReproRenormInterval = 1024;
+
 }  // namespace focal
 
 // The element types of integer labels: X(LabelType enumerator, element type). The LabelType enum, the
