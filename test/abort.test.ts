@@ -1,6 +1,7 @@
 // The `signal` option of the async functions: an aborted call rejects with Node's AbortError,
 // stops its work between blocks, leaves `out` untouched, gives its pooled memory back and removes
 // its listener from the signal.
+import { ReproducibleSum } from '../lib/reduce/reproducible-sum.js';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { backends, nativeBackend } from './backends.js';
@@ -266,7 +267,7 @@ describe('js: the async block runners stop between blocks', () => {
     let ran = 0;
     const result = await runBlocksAsync(
       blocks,
-      (begin, end) => (ran++, { sum: end - begin, count: end - begin }),
+      (begin, end) => (ran++, { sum: new ReproducibleSum(), count: end - begin }),
       stopAfter(3, () => ran),
     );
     expect(ran).toBe(3);
@@ -277,7 +278,7 @@ describe('js: the async block runners stop between blocks', () => {
     let steps = 0;
     const result: KernelResult = await runSteppedBlocksAsync(
       blocks,
-      () => ({ step: () => (++steps < 1000 ? null : { sum: 1, count: 1 }) }),
+      () => ({ step: () => (++steps < 1000 ? null : { sum: new ReproducibleSum(), count: 1 }) }),
       stopAfter(5, () => steps),
     );
     expect(steps).toBe(5);

@@ -5,6 +5,7 @@
  */
 import type { SimdLevels, SimdName } from './simd.js';
 import type { SigmoidPlan, SoftmaxPlan } from './protocol.js';
+import type { ReproducibleSumState } from '../reduce/reproducible-sum.js';
 
 /**
  * The plans: generated from native/protocol.json (the one description of the plan protocol both
@@ -22,8 +23,13 @@ export interface KernelInputError {
 }
 
 export interface KernelResult {
-  /** Sum of the (weighted) losses, accumulated in float64. */
+  /**
+   * Sum of the (weighted) losses: the value of `sumState`, a reproducible sum (lib/reduce/reproducible-sum.ts)
+   * whose bits depend only on the multiset of losses, not on blocks, threads or order.
+   */
   sum: number;
+  /** The canonical state behind `sum` (absent only where nothing was computed); a meter merges these. */
+  sumState?: ReproducibleSumState;
   /** Elements (sigmoid) or non-ignored samples (softmax) counted. */
   count: number;
   error?: KernelInputError;

@@ -5,8 +5,8 @@
  * the native addon (native/binding/plan_protocol.hpp and native/kernels/protocol.hpp come from the same native/protocol.json).
  */
 
-/** The plan layout this package builds; the addon's info().planVersion must equal it (a stale build is refused). 4: async plans take only arrays on buffers from allocate(). 5: a plan is passed as its values, one argument each, in the listed order, then a result array the addon writes (was: one plan object, and a new result object). */
-export const PLAN_VERSION = 5;
+/** The plan layout this package builds; the addon's info().planVersion must equal it (a stale build is refused). 4: async plans take only arrays on buffers from allocate(). 5: a plan is passed as its values, one argument each, in the listed order, then a result array the addon writes (was: one plan object, and a new result object). 6: the result carries the canonical state of the reproducible sum behind sum (the sum* slots). */
+export const PLAN_VERSION = 6;
 
 /** More blocks than any machine has cores, few enough that their partial results live on the stack. */
 export const MAX_BLOCKS = 256;
@@ -47,8 +47,22 @@ export const LABEL_ARRAYS = {
 export const FLOAT_ARRAYS = { Float32Array, Float64Array } as const;
 
 /** The last argument of every kernel export: a Float64Array of these slots, which the addon writes (the sync exports before they return, the async ones before their promise resolves). */
-export const RESULT_SLOTS = { sum: 0, count: 1, errorKind: 2, errorIndex: 3, errorValue: 4 } as const;
-export const RESULT_LENGTH = 5;
+export const RESULT_SLOTS = {
+  sum: 0,
+  count: 1,
+  errorKind: 2,
+  errorIndex: 3,
+  errorValue: 4,
+  sumIndex: 5,
+  sumPrimary0: 6,
+  sumPrimary1: 7,
+  sumPrimary2: 8,
+  sumCarry0: 9,
+  sumCarry1: 10,
+  sumCarry2: 11,
+  sumNonFinite: 12,
+} as const;
+export const RESULT_LENGTH = 13;
 /** errorKind: 0 for none, else 1 + the position of the kind in this list (a bad element at errorIndex, of value errorValue). */
 export const ERROR_KINDS = ['target', 'weight', 'label', 'probability'] as const;
 

@@ -64,8 +64,7 @@ export function readReproducibleSumState(value: unknown, name: string): Reproduc
     const carry = c[k];
     if (typeof carry !== 'number') throw typeError('a number', `${name}.carries`, carry, k);
     if (!Number.isSafeInteger(carry)) throw rangeError('a safe integer', `${name}.carries`, carry, k);
-    acc.primaries[k] = p;
-    acc.carries[k] = carry + 0; // -0 from JSON is the carry 0
+    acc.setFold(k, p, carry + 0); // -0 from JSON is the carry 0
   }
   if (nonFinite !== null) {
     if (typeof nonFinite !== 'string' || !Object.hasOwn(NON_FINITE, nonFinite)) {

@@ -12,10 +12,12 @@
  * what is left below the last fold is dropped. The slices depend only on x and the grid, so every
  * fold is an exact sum of per-element numbers, and exact sums do not depend on order.
  */
-import { REPRO_BIN_WIDTH, REPRO_FOLDS, REPRO_RENORM_INTERVAL } from '../backends/protocol.js';
+import { REPRO_BIN_WIDTH, REPRO_FOLDS, REPRO_RENORM_INTERVAL, REPRO_STATE_VERSION } from '../backends/protocol.js';
 
 const W = REPRO_BIN_WIDTH;
 const K = REPRO_FOLDS;
+// The accumulator keeps its folds in fields (as the C++ lane loop is written for three folds).
+if (K !== 3) throw new Error('lib/reduce/reproducible-sum.ts is written for 3 folds (native/protocol.json)');
 
 /** 2^e for e in [-1074, 1023], built from its bits (exact, whatever Math.pow does). */
 export function pow2(e: number): number {
@@ -55,6 +57,14 @@ for (let b = 0; b <= TOP_BIN; b++) {
   STORED_EXP.push(stored);
   STORED_U.push(pow2(stored + 52));
   LIMIT.push(b === TOP_BIN ? Infinity : pow2(e + W - 1));
+}
+/**
+ * Per index, half the unit of each of its folds (top first), the size of a tie there; Infinity for
+ * bin 0, where every double is a whole number of units (no ties). The top bin is not used (odd()).
+ */
+const HALF_UNIT: number[][] = [];
+for (let i = 0; i <= TOP_BIN; i++) {
+  HALF_UNIT.push(Array.from({ length: K }, (_, k) => (i - k > 0 ? pow2(UNIT_EXP[i - k]! - 1) : Infinity)));
 }
 /** How far the top bin's stored values are scaled down. */
 const TOP_SCALE = UNIT_EXP[TOP_BIN]! - STORED_EXP[TOP_BIN]!;
@@ -100,19 +110,47 @@ export interface ReproducibleSumState {
 }
 
 export class ReproducibleSum {
-  /** The top bin; folds are bins index, index - 1, ..., index - K + 1. */
+  /** The top bin; folds are bins index, index - 1 and index - 2. */
   index = MIN_INDEX;
-  readonly primaries: number[] = [];
-  readonly carries: number[] = [];
+  // The folds, top first, as fields (the hot path of the JS kernels): P_k and c_k.
+  private p0: number;
+  private p1: number;
+  private p2: number;
+  private c0 = 0;
+  private c1 = 0;
+  private c2 = 0;
   /** 0, or the IEEE sum of the non-finite values added. */
   nonFinite = 0;
   /** Deposits since the last renormalization. */
   private pending = 0;
 
   constructor() {
-    for (let k = 0; k < K; k++) {
-      this.primaries.push(1.5 * STORED_U[this.index - k]!);
-      this.carries.push(0);
+    this.p0 = 1.5 * STORED_U[MIN_INDEX]!;
+    this.p1 = 1.5 * STORED_U[MIN_INDEX - 1]!;
+    this.p2 = 1.5 * STORED_U[MIN_INDEX - 2]!;
+  }
+
+  /** P_k (k = 0 is the top fold). */
+  primary(k: number): number {
+    return k === 0 ? this.p0 : k === 1 ? this.p1 : this.p2;
+  }
+
+  /** c_k. */
+  carry(k: number): number {
+    return k === 0 ? this.c0 : k === 1 ? this.c1 : this.c2;
+  }
+
+  /** Sets fold k (for the state reader and the cold paths here). */
+  setFold(k: number, primary: number, carry: number): void {
+    if (k === 0) {
+      this.p0 = primary;
+      this.c0 = carry;
+    } else if (k === 1) {
+      this.p1 = primary;
+      this.c1 = carry;
+    } else {
+      this.p2 = primary;
+      this.c2 = carry;
     }
   }
 
@@ -123,24 +161,41 @@ export class ReproducibleSum {
       return;
     }
     if (Math.abs(x) >= LIMIT[this.index]!) this.raise(binOf(x));
-    const P = this.primaries;
-    let k = 0;
+    const half = HALF_UNIT[this.index]!;
+    // Each fold rounds x half-way cases away from zero, as the C++ does by depositing odd(x) (see odd):
+    // round to nearest even, and where that met a tie towards zero (the rest is half a unit, of the
+    // sign of x), one unit more. The same slices as odd(x) gives, without its bit operations.
     if (this.index === TOP_BIN) {
       // The top bin's primary is stored times 2^-TOP_SCALE: so is x while it is deposited there.
       const xs = x * pow2(-TOP_SCALE);
-      const q = P[0]! + odd(xs);
-      const r = q - P[0]!;
-      P[0] = q;
+      const q = this.p0 + odd(xs);
+      const r = q - this.p0;
+      this.p0 = q;
       if (r !== 0) x = (xs - r) * pow2(TOP_SCALE);
-      k = 1;
+    } else {
+      let q0 = this.p0 + x;
+      let rest0 = x - (q0 - this.p0);
+      const h0 = half[0]!;
+      if ((rest0 === h0 && x > 0) || (rest0 === -h0 && x < 0)) {
+        q0 += 2 * rest0;
+        rest0 = -rest0;
+      }
+      this.p0 = q0;
+      x = rest0;
     }
-    for (; k < K - 1; k++) {
-      const q = P[k]! + odd(x);
-      x -= q - P[k]!;
-      P[k] = q;
+    let q1 = this.p1 + x;
+    let rest1 = x - (q1 - this.p1);
+    const h1 = half[1]!;
+    if ((rest1 === h1 && x > 0) || (rest1 === -h1 && x < 0)) {
+      q1 += 2 * rest1;
+      rest1 = -rest1;
     }
-    // Bin 0's unit is 2^-1074, the unit of every double: nothing to round there (and odd() would add 1).
-    P[K - 1]! += this.index === MIN_INDEX ? x : odd(x);
+    this.p1 = q1;
+    let q2 = this.p2 + rest1;
+    const rest2 = rest1 - (q2 - this.p2);
+    const h2 = half[2]!;
+    if ((rest2 === h2 && rest1 > 0) || (rest2 === -h2 && rest1 < 0)) q2 += 2 * rest2;
+    this.p2 = q2;
     if (++this.pending === REPRO_RENORM_INTERVAL) this.renormalize();
   }
 
@@ -153,16 +208,9 @@ export class ReproducibleSum {
   raise(index: number): void {
     const shift = index - this.index;
     if (shift <= 0) return;
-    const P = this.primaries;
-    const c = this.carries;
     for (let k = K - 1; k >= 0; k--) {
-      if (k - shift >= 0) {
-        P[k] = P[k - shift]!;
-        c[k] = c[k - shift]!;
-      } else {
-        P[k] = 1.5 * STORED_U[index - k]!;
-        c[k] = 0;
-      }
+      if (k - shift >= 0) this.setFold(k, this.primary(k - shift), this.carry(k - shift));
+      else this.setFold(k, 1.5 * STORED_U[index - k]!, 0);
     }
     this.index = index;
   }
@@ -173,16 +221,11 @@ export class ReproducibleSum {
    * start, REPRO_RENORM_INTERVAL deposits (or one merge) move P_k by less than U_k/8, so one step does.
    */
   renormalize(): void {
-    const P = this.primaries;
     for (let k = 0; k < K; k++) {
       const U = STORED_U[this.index - k]!;
-      if (P[k]! >= 1.625 * U) {
-        P[k]! -= 0.25 * U;
-        this.carries[k]! += 1;
-      } else if (P[k]! < 1.375 * U) {
-        P[k]! += 0.25 * U;
-        this.carries[k]! -= 1;
-      }
+      const p = this.primary(k);
+      if (p >= 1.625 * U) this.setFold(k, p - 0.25 * U, this.carry(k) + 1);
+      else if (p < 1.375 * U) this.setFold(k, p + 0.25 * U, this.carry(k) - 1);
     }
     this.pending = 0;
   }
@@ -193,12 +236,11 @@ export class ReproducibleSum {
     other.renormalize();
     const shift = this.index - other.index;
     this.raise(other.index);
-    const P = this.primaries;
     for (let k = 0; k < K; k++) {
       const j = k - Math.max(0, shift); // the other's fold at this bin
       if (j < 0 || j >= K) continue;
-      P[k]! += other.primaries[j]! - 1.5 * STORED_U[other.index - j]!;
-      this.carries[k]! += other.carries[j]!;
+      const d = other.primary(j) - 1.5 * STORED_U[other.index - j]!;
+      this.setFold(k, this.primary(k) + d, this.carry(k) + other.carry(j));
     }
     this.nonFinite += other.nonFinite;
     this.renormalize();
@@ -209,10 +251,10 @@ export class ReproducibleSum {
     this.renormalize();
     const n = this.nonFinite;
     return {
-      version: 1,
+      version: REPRO_STATE_VERSION,
       index: this.index,
-      primaries: this.primaries.slice(),
-      carries: this.carries.slice(),
+      primaries: [this.p0, this.p1, this.p2],
+      carries: [this.c0, this.c1, this.c2],
       nonFinite: n === 0 ? null : n !== n ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity',
     };
   }
@@ -230,9 +272,9 @@ export class ReproducibleSum {
     let n = 0n;
     for (let k = 0; k < K; k++) {
       const bin = this.index - k;
-      const d = scale(this.primaries[k]! - 1.5 * STORED_U[bin]!, -STORED_EXP[bin]!);
+      const d = scale(this.primary(k) - 1.5 * STORED_U[bin]!, -STORED_EXP[bin]!);
       const shift = BigInt(W * (K - 1 - k));
-      n += (BigInt(d) + (BigInt(this.carries[k]!) << 50n)) << shift;
+      n += (BigInt(d) + (BigInt(this.carry(k)) << 50n)) << shift;
     }
     return roundScaled(n, UNIT_EXP[this.index - K + 1]!);
   }

@@ -51,7 +51,18 @@ focal::ResultError result_error(focal::InputError e) {
 void write_result(double* slots, const KernelResult& r) {
   using namespace focal::result_slots;  // NOLINT(build/namespaces): kSum...
   const focal::ResultError error = result_error(r.error);
-  slots[kSum] = r.sum;
+  slots[kSum] = r.sum.to_double();
+  focal::repro::ReproducibleSum state = r.sum;  // canonical, for the sum* slots
+  state.renormalize();
+  slots[kSumIndex] = static_cast<double>(state.index);
+  const size_t primaries[] = {kSumPrimary0, kSumPrimary1, kSumPrimary2};
+  const size_t carries[] = {kSumCarry0, kSumCarry1, kSumCarry2};
+  static_assert(focal::repro::kK == 3, "one sum* slot per fold (native/protocol.json)");
+  for (int k = 0; k < focal::repro::kK; ++k) {
+    slots[primaries[k]] = state.primary[k];
+    slots[carries[k]] = state.carry[k];
+  }
+  slots[kSumNonFinite] = state.non_finite;
   slots[kCount] = static_cast<double>(r.count);
   slots[kErrorKind] = static_cast<double>(static_cast<int>(error));
   slots[kErrorIndex] = error == focal::ResultError::kNone ? -1.0 : static_cast<double>(r.error_index);

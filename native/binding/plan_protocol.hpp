@@ -12,8 +12,9 @@ namespace focal {
 
 // The plan layout: the loader refuses an addon built with another value. 4: async plans take only arrays on buffers
 // from allocate(). 5: a plan is passed as its values, one argument each, in the listed order, then a result array the
-// addon writes (was: one plan object, and a new result object).
-constexpr int32_t kPlanVersion = 5;
+// addon writes (was: one plan object, and a new result object). 6: the result carries the canonical state of the
+// reproducible sum behind sum (the sum* slots).
+constexpr int32_t kPlanVersion = 6;
 
 // The values a whole-number plan field may take.
 struct IntegerRange {
@@ -114,7 +115,22 @@ constexpr IntegerRange kSimdRange{-1.0, 3.0};
 // The last argument of every kernel export: a Float64Array of these slots, which the addon writes (the sync exports
 // before they return, the async ones before their promise resolves).
 namespace result_slots {
-enum Slot : size_t { kSum, kCount, kErrorKind, kErrorIndex, kErrorValue, kSlotCount };
+enum Slot : size_t {
+  kSum,
+  kCount,
+  kErrorKind,
+  kErrorIndex,
+  kErrorValue,
+  kSumIndex,
+  kSumPrimary0,
+  kSumPrimary1,
+  kSumPrimary2,
+  kSumCarry0,
+  kSumCarry1,
+  kSumCarry2,
+  kSumNonFinite,
+  kSlotCount
+};
 }  // namespace result_slots
 // errorKind: 0 for none, else 1 + the position of the kind in this list (a bad element at errorIndex, of value
 // errorValue).

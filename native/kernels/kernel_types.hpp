@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../reduce/reproducible_sum.hpp"
+
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>  // _ReadWriteBarrier
 #endif
@@ -16,7 +18,9 @@ namespace focal {
 enum class InputError { kNone = 0, kTarget, kWeight, kLabel, kProbability };
 
 struct KernelResult {
-  double sum = 0.0;   // sum of the (weighted) losses, accumulated in double
+  // The (weighted) losses, summed so that the bits depend only on the multiset of losses: not on the
+  // block partition, the thread count, the lanes or the order (native/reduce/reproducible_sum.hpp).
+  repro::ReproducibleSum sum;
   int64_t count = 0;  // elements (sigmoid) or non-ignored samples (softmax) counted
   InputError error = InputError::kNone;
   int64_t error_index = -1;

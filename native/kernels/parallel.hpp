@@ -1,7 +1,8 @@
 // Threads without changing the answer: the work is cut into blocks by a rule that depends only on
-// the size of the work, never on the number of threads; each block is summed on its own (in
-// double) and the block sums are added in block order. So 'sum' and 'mean' are the same bits for
-// 1, 2, 3 or 8 threads. No N-API here.
+// the size of the work, never on the number of threads, and each block's losses go into a
+// reproducible sum (native/reduce/reproducible_sum.hpp), whose merge is exact. So 'sum' and 'mean'
+// are the same bits for 1, 2, 3 or 8 threads, and for any other cut of the same losses. The blocks
+// still decide which thread does what, and which error is reported first. No N-API here.
 #pragma once
 
 #include <algorithm>
@@ -44,10 +45,9 @@ inline bool stop_requested(const std::atomic<bool>* stop) {
 }
 
 // Runs block(begin, end) -> KernelResult for every block on up to `threads` threads and merges the
-// results in block order: sums added in order, counts added, the lowest-index error kept.
-// One block (any call below kMinBlockWork, whatever `threads` says) runs inline on the calling
-// thread: no parallel region, no table of partial results. Its sum is added to 0.0 as the merge
-// below would add it, so the bits are the same either way.
+// results: sums merged (exactly: any order gives the same bits), counts added, the lowest-index
+// error kept. One block (any call below kMinBlockWork, whatever `threads` says) runs inline on the
+// calling thread: no parallel region, no table of partial results.
 // A block that starts after the job's stop flag was set is skipped (its part stays empty): the job's
 // result is then meaningless, and the binding discards it (see FocalWorker in addon.cpp).
 template <typename BlockFn>
@@ -56,9 +56,7 @@ KernelResult run_blocks(const Blocks& blocks, int threads, const BlockFn& block)
   const std::atomic<bool>* const stop = current_stop_flag;
   if (stop_requested(stop)) return KernelResult{};
   if (n == 1) {
-    KernelResult only = block(blocks.begin(0), blocks.end(0));
-    only.sum = 0.0 + only.sum;
-    return only;
+    return block(blocks.begin(0), blocks.end(0));
   }
   KernelResult parts[kMaxBlocks];
   const int team = static_cast<int>(std::min<int64_t>(std::max(threads, 1), n));
@@ -71,7 +69,7 @@ KernelResult run_blocks(const Blocks& blocks, int threads, const BlockFn& block)
   (void)team;
   KernelResult total;
   for (int64_t b = 0; b < n; ++b) {
-    total.sum += parts[b].sum;
+    total.sum.merge(parts[b].sum);
     total.count += parts[b].count;
     if (parts[b].error != InputError::kNone) total.report(parts[b].error, parts[b].error_index, parts[b].error_value);
   }

@@ -21,7 +21,8 @@ KernelResult probability_block(const T* probabilities, const L* targets, const T
   constexpr int64_t kChunk = 256;
   KernelResult result;
   const double eps = o.probability_epsilon;
-  double sum = 0.0;
+  repro::ReproBlockSum sum;
+  repro::block_sum_init(sum);
   L target_chunk[kChunk];
   T weight_chunk[kChunk];
   T input_chunk[kChunk];
@@ -53,12 +54,12 @@ KernelResult probability_block(const T* probabilities, const L* targets, const T
       // w and the gradient scale are applied inside (a zero weight silences the element even when its
       // loss is infinite; products too small for a double are formed in scaled form there).
       const LossAndGrad lg = sigmoid_focal_from_probability(p, st.t, st.u, a, w, o.gamma, o.grad_scale);
-      sum += lg.loss;
+      repro::block_sum_add(sum, lg.loss);
       if (loss_out) loss_out[i] = static_cast<T>(lg.loss);
       if (grad_out) grad_out[i] = static_cast<T>(lg.grad);
     }
   }
-  result.sum = sum;
+  result.sum = repro::block_sum_finish(sum);
   result.count = end - begin;
   return result;
 }

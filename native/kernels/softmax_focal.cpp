@@ -266,6 +266,8 @@ KernelResult softmax_focal_loss_labels(const T* logits, const L* caller_labels, 
   }
   KernelResult result = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
     KernelResult part;
+    repro::ReproBlockSum sum;
+    repro::block_sum_init(sum);
     for (int64_t sample = begin; sample < end; ++sample) {
       const int64_t base = sample_base(shape, sample);
       const Row<T> row{logits + base, shape.inner, C};
@@ -283,9 +285,10 @@ KernelResult softmax_focal_loss_labels(const T* logits, const L* caller_labels, 
         const auto target = [&](int64_t j) { return (j == y ? 1.0 - smoothing : 0.0) + smoothing / C; };
         loss = soft_target_sample(row, target, o.alpha, o.alpha_scale, w, o.gamma, scale, grad);
       }
-      part.sum += loss;
+      repro::block_sum_add(sum, loss);
       if (loss_out) loss_out[sample] = static_cast<T>(loss);
     }
+    part.sum = repro::block_sum_finish(sum);
     return part;
   });
   result.count = checked.count;
@@ -309,6 +312,8 @@ KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const
   const double smoothing = o.label_smoothing;
   KernelResult result = run_blocks(blocks, o.threads, [&](int64_t begin, int64_t end) {
     KernelResult part;
+    repro::ReproBlockSum sum;
+    repro::block_sum_init(sum);
     for (int64_t sample = begin; sample < end; ++sample) {
       const int64_t base = sample_base(shape, sample);
       // The sample's targets, read once, are checked before it is computed: a bad one stops the block.
@@ -323,9 +328,10 @@ KernelResult softmax_focal_loss_targets(const T* logits, const T* targets, const
       const double w = weights ? static_cast<double>(weights[sample]) : 1.0;
       const double loss = soft_target_sample(row, target, o.alpha, o.alpha_scale, w, o.gamma, scale,
                                              grad_out ? grad_out + base : nullptr);
-      part.sum += loss;
+      repro::block_sum_add(sum, loss);
       if (loss_out) loss_out[sample] = static_cast<T>(loss);
     }
+    part.sum = repro::block_sum_finish(sum);
     return part;
   });
   result.count = checked.count;

@@ -14,8 +14,9 @@
 // Two forms: ReproducibleSum (one accumulator, one value at a time) and ReproLanes<L> (L accumulators
 // sharing one index, for a vector loop: a strip of values is deposited lane by lane and the lanes are
 // merged into a ReproducibleSum at the end of a block). Their results are the same bits, as for any
-// order. The lane functions are static and always inlined, so that each instruction set's kernels
-// (native/simd/simd_isa.inc) get their own copy, vectorized for that set.
+// order. The lane functions are in reproducible_lanes.inc, static, and included once more per
+// instruction set by native/simd/simd_isa.inc, so that each vector kernel gets a copy vectorized for
+// its set.
 //
 // Compile without -ffast-math (the project never uses it): every step relies on IEEE rounding.
 #pragma once
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "../kernels/protocol.hpp"  // kReproBinWidth, kReproFolds, kReproRenormInterval, kReproStateVersion
 
@@ -262,116 +264,20 @@ struct ReproLanes {
   double carry[kK][L];
 };
 
-template <int L>
-FOCAL_REPRO_INLINE void lanes_reset(ReproLanes<L>& lanes, int index) {
-  lanes.index = index;
-  for (int k = 0; k < kK; ++k) {
-    const double empty = 1.5 * stored_u(index - k);
-    for (int l = 0; l < L; ++l) {
-      lanes.primary[k][l] = empty;
-      lanes.carry[k][l] = 0.0;
-    }
-  }
-}
+// What a kernel sums one block into: values are buffered, deposited lane-parallel a buffer at a
+// time, and the lanes merged into one accumulator at the end. block_sum_add for one value at a time
+// (a sample's loss), block_sum_add_all for a strip the kernel already holds (a chunk of losses).
+constexpr int kBlockLanes = 8;
+constexpr int kBlockBuffer = 256;
+struct ReproBlockSum {
+  ReproLanes<kBlockLanes> lanes;
+  ReproducibleSum rest;
+  double buffer[kBlockBuffer];
+  int buffered = 0;
+};
 
-// Merges the lanes into `into` and empties them.
-template <int L>
-FOCAL_REPRO_INLINE void lanes_flush(ReproLanes<L>& lanes, ReproducibleSum& into) {
-  for (int l = 0; l < L; ++l) {
-    ReproducibleSum one;
-    one.index = lanes.index;
-    for (int k = 0; k < kK; ++k) {
-      one.primary[k] = lanes.primary[k][l];
-      one.carry[k] = lanes.carry[k][l];
-    }
-    one.pending = 1;  // merge renormalizes it
-    into.merge(one);
-  }
-  lanes_reset(lanes, lanes.index);
-}
-
-// Deposits x[0, n) (n <= L * kReproRenormInterval: at most that many deposits per lane) into the lanes,
-// or into `rest` value by value where the lanes' fast path does not apply (a non-finite value in the
-// strip, or the top bin, whose stored values are scaled). The lanes end renormalized.
-template <int L, typename T>
-FOCAL_REPRO_INLINE void lanes_add_strip(ReproLanes<L>& lanes, ReproducibleSum& rest, const T* x, int64_t n) {
-  // The largest |x| as the largest of the bits of |x| (non-negative doubles order as their bits, and
-  // infinities and NaNs above every finite one): one integer max, which vectorizes.
-  int64_t max_bits = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double v = static_cast<double>(x[i]);
-    int64_t b;
-    std::memcpy(&b, &v, sizeof b);
-    b &= INT64_MAX;
-    max_bits = b > max_bits ? b : max_bits;
-  }
-  double max_abs;
-  std::memcpy(&max_abs, &max_bits, sizeof max_abs);
-  if (!(max_abs <= std::numeric_limits<double>::max())) {  // a non-finite value: the careful path
-    for (int64_t i = 0; i < n; ++i) rest.add(static_cast<double>(x[i]));
-    return;
-  }
-  if (max_abs >= limit(lanes.index)) {
-    const int to = bin_of(max_abs);
-    if (to == kTopBin) {  // the top bin's scaled deposits: the careful path
-      for (int64_t i = 0; i < n; ++i) rest.add(static_cast<double>(x[i]));
-      return;
-    }
-    ReproducibleSum lanes_so_far;
-    lanes_flush(lanes, lanes_so_far);
-    rest.merge(lanes_so_far);
-    lanes_reset(lanes, to);
-  }
-  static_assert(kK == 3, "the lane loop is written for three folds");
-  const uint64_t last_mask = lanes.index == kMinIndex ? 0 : 1;
-  // The primaries in local arrays: they cannot alias x, so they stay in registers.
-  double p0[L], p1[L], p2[L];
-  for (int l = 0; l < L; ++l) {
-    p0[l] = lanes.primary[0][l];
-    p1[l] = lanes.primary[1][l];
-    p2[l] = lanes.primary[2][l];
-  }
-  int64_t i = 0;
-  for (; i + L <= n; i += L) {
-    FOCAL_REPRO_SIMD
-    for (int l = 0; l < L; ++l) {
-      double v = static_cast<double>(x[i + l]);
-      double q = p0[l] + odd(v, 1);
-      v -= q - p0[l];
-      p0[l] = q;
-      q = p1[l] + odd(v, 1);
-      v -= q - p1[l];
-      p1[l] = q;
-      p2[l] += odd(v, last_mask);
-    }
-  }
-  for (int l = 0; i < n; ++i, ++l) {  // the last n % L values, one per lane
-    double v = static_cast<double>(x[i]);
-    double q = p0[l] + odd(v, 1);
-    v -= q - p0[l];
-    p0[l] = q;
-    q = p1[l] + odd(v, 1);
-    v -= q - p1[l];
-    p1[l] = q;
-    p2[l] += odd(v, last_mask);
-  }
-  double* const p[kK] = {p0, p1, p2};
-  for (int k = 0; k < kK; ++k) {  // renormalize (the canonical step of ReproducibleSum::renormalize)
-    const double U = stored_u(lanes.index - k), hi = 1.625 * U, lo = 1.375 * U, quarter = 0.25 * U;
-    for (int l = 0; l < L; ++l) {
-      const double up = p[k][l] >= hi ? 1.0 : 0.0, down = p[k][l] < lo ? 1.0 : 0.0;
-      lanes.primary[k][l] = p[k][l] - (up - down) * quarter;
-      lanes.carry[k][l] += up - down;
-    }
-  }
-}
-
-// lanes_add_strip over any number of values.
-template <int L, typename T>
-FOCAL_REPRO_INLINE void lanes_add(ReproLanes<L>& lanes, ReproducibleSum& rest, const T* x, int64_t n) {
-  constexpr int64_t kStrip = int64_t{L} * kReproRenormInterval;
-  for (int64_t i = 0; i < n; i += kStrip) lanes_add_strip(lanes, rest, x + i, n - i < kStrip ? n - i : kStrip);
-}
+// The lane functions (lanes_add, block_sum_add, ...), this copy for the baseline kernels.
+#include "reproducible_lanes.inc"  // NOLINT(build/include): included again per instruction set
 
 }  // namespace repro
 }  // namespace focal

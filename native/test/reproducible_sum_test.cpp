@@ -8,7 +8,8 @@
 //                                      lane forms must give the same (test/reproducible-sum-native.test.ts
 //                                      compares the lines with lib/reduce/reproducible-sum.ts)
 //   reproducible_sum_test --bench      instructions per value are measured with callgrind on this mode:
-//                                      2^22 deposits, scalar (argument "scalar") or 4 lanes ("lanes"),
+//                                      2^22 deposits, scalar (argument "scalar"), 8 lanes ("lanes") or
+//                                      8 lanes from float ("float"),
 //                                      or the same values summed plainly ("plain": the setup to subtract)
 // Only C headers and <string>/<vector>: the TypeScript test compiles this file, on a busy machine.
 #include <cinttypes>
@@ -215,7 +216,9 @@ int bench(const char* form) {
     std::printf("%.17g\n", s);
     return 0;
   }
-  const ReproducibleSum s = std::strcmp(form, "scalar") == 0 ? scalar_sum(v) : lane_sum<4, double>(v);
+  const ReproducibleSum s = std::strcmp(form, "scalar") == 0  ? scalar_sum(v)
+                            : std::strcmp(form, "float") == 0 ? lane_sum<8, float>(v)
+                                                              : lane_sum<8, double>(v);
   std::printf("%.17g\n", s.to_double());
   return 0;
 }

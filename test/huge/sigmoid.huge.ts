@@ -10,6 +10,8 @@
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Blocks, MAX_BLOCKS, runBlocks } from '../../lib/backends/js/blocks.js';
+import { ReproducibleSum } from '../../lib/reduce/reproducible-sum.js';
+import { readReproducibleSumState } from '../../lib/reduce/reproducible-state.js';
 import { jsBackend, nativeBackend } from '../backends.js';
 import { Checker, TOL, gradArray, lossArray, lossNumber } from '../helpers.js';
 import { refSigmoid, refSigmoidDecimal } from '../reference.js';
@@ -212,19 +214,24 @@ describe('JS index arithmetic past 2^31', () => {
 
   it('runBlocks adds counts past 2^31 and keeps the lowest error index', () => {
     const blocks = new Blocks(N, 1);
-    const total = runBlocks(blocks, (begin, end) => ({ sum: 1, count: end - begin }));
-    expect(total).toEqual({ sum: MAX_BLOCKS, count: N });
+    const one = (): ReproducibleSum => {
+      const acc = new ReproducibleSum();
+      acc.add(1);
+      return acc;
+    };
+    const total = runBlocks(blocks, (begin, end) => ({ sum: one(), count: end - begin }));
+    expect([total.sum, total.count]).toEqual([MAX_BLOCKS, N]);
     const bad = [2147483700, N - 1];
     const failed = runBlocks(blocks, (begin, end) => {
       const index = bad.find((i) => i >= begin && i < end);
       return index === undefined
-        ? { sum: 0, count: end - begin }
-        : { sum: 0, count: index - begin, error: { kind: 'target', index, value: 7 } };
+        ? { sum: new ReproducibleSum(), count: end - begin }
+        : { sum: new ReproducibleSum(), count: index - begin, error: { kind: 'target', index, value: 7 } };
     });
     expect(failed.error).toEqual({ kind: 'target', index: 2147483700, value: 7 });
   });
 
-  it('the JS backend over all N elements: the closed form, and the bits of its own summation order', () => {
+  it('the JS backend over all N elements: the closed form, and the reproducible sum of its own losses', () => {
     const r = timed('JS sum over N elements', () =>
       jsBackend.api.sigmoidFocalLoss(logits, targets, { ...OPTIONS, reduction: 'sum' }),
     );
@@ -232,31 +239,30 @@ describe('JS index arithmetic past 2^31', () => {
     const sum = lossNumber(r.loss);
     const err = relativeError(sum, exactSum(OPTIONS));
     log(`JS: relative error ${err.toExponential(2)}`);
-    // The JS kernel adds each block's ~8.4M losses one by one (no chunks): the bound is ~8.4M ulps.
     expect(err).toBeLessThanOrEqual(JS_SUM_REL);
-    // Stronger: the same bits as adding the JS backend's own per-element losses (float64 'none' on
-    // one period) in its order: element by element within each block, block sums in block order.
-    // A single element read at a wrong index would change them.
+    // Stronger: the same bits as the reproducible sum of the JS backend's own per-element losses
+    // (float64 'none' on one period): the multiset is N / PERIOD copies of the period plus its first
+    // N % PERIOD elements, summed here by merging doubled copies (the sum depends only on the multiset).
+    // A single element read at a wrong index would change it.
     const one = jsBackend.api.sigmoidFocalLoss(
       Float64Array.from({ length: PERIOD }, (_, k) => xAt(k)),
       Uint8Array.from({ length: PERIOD }, (_, k) => tAt(k)),
       { ...OPTIONS, reduction: 'none' },
     );
     const loss = lossArray(one.loss);
-    const blocks = new Blocks(N, 1);
-    let expected = 0;
-    timed('replay the JS summation order', () => {
-      for (let b = 0; b < blocks.count; b++) {
-        const end = blocks.end(b);
-        let part = 0;
-        for (let i = blocks.begin(b), k = i % PERIOD; i < end; i++) {
-          part += loss[k]!;
-          if (++k === PERIOD) k = 0;
-        }
-        expected += part;
+    const expected = new ReproducibleSum();
+    timed('the reproducible sum of the multiset', () => {
+      const copy = (acc: ReproducibleSum) => readReproducibleSumState(acc.state(), 'copy');
+      const doubled = new ReproducibleSum();
+      doubled.addAll(loss);
+      for (let m = Math.floor(N / PERIOD); m > 0; m = Math.floor(m / 2)) {
+        if (m % 2 === 1) expected.merge(copy(doubled));
+        doubled.merge(copy(doubled));
       }
+      expected.addAll(loss, 0, N % PERIOD);
     });
-    expect(Object.is(sum, expected), `JS sum ${sum}, replayed ${expected}`).toBe(true);
+    expect(Object.is(sum, expected.toDouble()), `JS sum ${sum}, expected ${expected.toDouble()}`).toBe(true);
+    expect(r.count).toBe(N);
   });
 });
 

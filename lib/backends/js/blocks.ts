@@ -1,10 +1,12 @@
 /**
  * The JS twin of native/kernels/parallel.hpp: the work is cut into blocks by a rule that depends only on
- * its size, each block is summed on its own, and the block sums are added in block order. The JS
- * backend runs the async functions block by block in short time slices, giving the event loop a turn
- * between slices, and sums the same way in the sync ones, so both return the same bits.
+ * its size, and each block's losses go into a reproducible sum (lib/reduce/reproducible-sum.ts) whose
+ * merge is exact, so the result depends only on the losses. The JS backend runs the async functions
+ * block by block in short time slices, giving the event loop a turn between slices; the sync ones
+ * return the same bits.
  */
-import type { KernelResult, StopRequest } from '../contract.js';
+import type { KernelInputError, KernelResult, StopRequest } from '../contract.js';
+import { ReproducibleSum } from '../../reduce/reproducible-sum.js';
 import { inSlice } from '../../async/slices.js';
 import { MAX_BLOCKS, MIN_BLOCK_WORK } from '../protocol.js';
 
@@ -33,15 +35,29 @@ export class Blocks {
   }
 }
 
-/** Adds block results in block order; keeps the error of the lowest index. */
-export function mergeInto(total: KernelResult, part: KernelResult): KernelResult {
-  total.sum += part.sum;
+/** What a block returns: its losses' reproducible sum, its count, its first bad element. */
+export interface BlockResult {
+  sum: ReproducibleSum;
+  count: number;
+  error?: KernelInputError;
+}
+
+/** Merges a block's result (the sums exactly, in any order); keeps the error of the lowest index. */
+export function mergeInto(total: BlockResult, part: BlockResult): BlockResult {
+  total.sum.merge(part.sum);
   total.count += part.count;
   if (part.error && (!total.error || part.error.index < total.error.index)) total.error = part.error;
   return total;
 }
 
-export type BlockFn = (begin: number, end: number) => KernelResult;
+/** The kernel's result from the merged blocks: the sum's value and its canonical state. */
+export function toKernelResult(total: BlockResult): KernelResult {
+  const result: KernelResult = { sum: total.sum.toDouble(), count: total.count, sumState: total.sum.state() };
+  if (total.error) result.error = total.error;
+  return result;
+}
+
+export type BlockFn = (begin: number, end: number) => BlockResult;
 
 /**
  * A block that can stop part way (one softmax sample may hold millions of classes): step(budget)
@@ -50,7 +66,7 @@ export type BlockFn = (begin: number, end: number) => KernelResult;
  * never changes what is summed in which order.
  */
 export interface Stepper {
-  step(budget: number): KernelResult | null;
+  step(budget: number): BlockResult | null;
 }
 
 export type SteppedBlockFn = (begin: number, end: number) => Stepper;
@@ -59,12 +75,12 @@ export type SteppedBlockFn = (begin: number, end: number) => Stepper;
 export const STEP_WORK = 1 << 16;
 
 export function runBlocks(blocks: Blocks, block: BlockFn): KernelResult {
-  const total: KernelResult = { sum: 0, count: 0 };
+  const total: BlockResult = { sum: new ReproducibleSum(), count: 0 };
   for (let b = 0; b < blocks.count; b++) {
     const part = mergeInto(total, block(blocks.begin(b), blocks.end(b)));
     if (part.error) break;
   }
-  return total;
+  return toKernelResult(total);
 }
 
 /** runBlocks for blocks that can stop part way: each one runs to its end in one step. */
@@ -81,17 +97,17 @@ export async function runSteppedBlocksAsync(
   block: SteppedBlockFn,
   stop?: StopRequest,
 ): Promise<KernelResult> {
-  const total: KernelResult = { sum: 0, count: 0 };
-  const STOPPED: KernelResult = { sum: 0, count: 0, stopped: true };
+  const total: BlockResult = { sum: new ReproducibleSum(), count: 0 };
   for (let b = 0; b < blocks.count; b++) {
     const stepper = block(blocks.begin(b), blocks.end(b));
-    let part: KernelResult | null;
-    do part = await inSlice(() => (stop?.requested ? STOPPED : stepper.step(STEP_WORK)));
-    while (part === null);
-    if (part.stopped) return part;
+    let part: BlockResult | null;
+    do {
+      if (stop?.requested) return { sum: 0, count: 0, stopped: true };
+      part = await inSlice(() => (stop?.requested ? null : stepper.step(STEP_WORK)));
+    } while (part === null);
     if (mergeInto(total, part).error) break;
   }
-  return total;
+  return toKernelResult(total);
 }
 
 /** runBlocks for the async functions: the same blocks and sums, a block per step. */

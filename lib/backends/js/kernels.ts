@@ -6,15 +6,18 @@
 import { lengthOfView } from '../../facade/arrays.js';
 import {
   Blocks,
+  mergeInto,
   runBlocks,
   runBlocksAsync,
   runSteppedBlocks,
   runSteppedBlocksAsync,
   type BlockFn,
+  type BlockResult,
   type SteppedBlockFn,
   type Stepper,
 } from './blocks.js';
-import type { KernelInputError, KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../contract.js';
+import type { KernelInputError, Kernels, SigmoidPlan, SoftmaxPlan } from '../contract.js';
+import { ReproducibleSum } from '../../reduce/reproducible-sum.js';
 import { meanOf } from '../../facade/call.js';
 import {
   isValidSigmoidTarget,
@@ -34,7 +37,7 @@ function isFloatArray(a: ArrayLike<number>): boolean {
 }
 
 /** Elements [begin, end) of a sigmoid plan; stops at the first bad target, weight or probability. */
-function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResult {
+function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): BlockResult {
   const {
     logits,
     targets,
@@ -49,7 +52,7 @@ function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResu
   } = plan;
   const eps = plan.probabilityEpsilon;
   const floatTargets = isFloatArray(targets);
-  let sum = 0;
+  const sum = new ReproducibleSum();
   for (let i = begin; i < end; i++) {
     const rawTarget = targets[i]!;
     if (!isValidSigmoidTarget(rawTarget, floatTargets)) {
@@ -67,7 +70,7 @@ function sigmoidBlock(plan: SigmoidPlan, begin: number, end: number): KernelResu
     const u = smoothedComplement(rawTarget, s);
     const a = sigmoidClassWeight(alpha, t, u);
     const lg = (probabilities ? sigmoidFocalFromProbability : sigmoidFocalFromLogit)(x, t, u, a, w, gamma, gradScale);
-    sum += lg.loss;
+    sum.add(lg.loss);
     if (lossOut) lossOut[i] = lg.loss;
     if (gradOut) gradOut[i] = lg.grad;
   }
@@ -94,7 +97,7 @@ function checkedArrays(plan: SoftmaxPlan): Checked {
 }
 
 /** Checks labels and weights of samples [begin, end) into `checked`; counts the samples not ignored. */
-function checkBlock(plan: SoftmaxPlan, checked: Checked, begin: number, end: number): KernelResult {
+function checkBlock(plan: SoftmaxPlan, checked: Checked, begin: number, end: number): BlockResult {
   const { labels, weights, classes, ignoreIndex } = plan;
   let count = 0;
   for (let s = begin; s < end; s++) {
@@ -105,17 +108,19 @@ function checkBlock(plan: SoftmaxPlan, checked: Checked, begin: number, end: num
         checked.labels![s] = -1;
         continue;
       }
-      if (!(y >= 0 && y < classes)) return { sum: 0, count, error: { kind: 'label', index: s, value: y } };
+      if (!(y >= 0 && y < classes))
+        return { sum: new ReproducibleSum(), count, error: { kind: 'label', index: s, value: y } };
       checked.labels![s] = y;
     }
     if (weights) {
       const w = weights[s]!;
-      if (!isValidWeight(w)) return { sum: 0, count, error: { kind: 'weight', index: s, value: w } };
+      if (!isValidWeight(w))
+        return { sum: new ReproducibleSum(), count, error: { kind: 'weight', index: s, value: w } };
       checked.weights![s] = w;
     }
     count++;
   }
-  return { sum: 0, count };
+  return { sum: new ReproducibleSum(), count };
 }
 
 // The passes over the classes of one softmax sample, in this order (each one skipped where it has
@@ -146,7 +151,7 @@ const FILL = 7; // a gradient row of one value: 0 (ignored or silenced) or NaN
  * The complement sum of the class with the largest |g| is accumulated on its own (see the C++).
  */
 class SoftmaxBlock implements Stepper {
-  private sum = 0;
+  private readonly sum = new ReproducibleSum();
   private sample: number;
   // The current sample: its pass, the next class of that pass, and what the passes so far found.
   private phase = START;
@@ -186,7 +191,7 @@ class SoftmaxBlock implements Stepper {
     this.sample = begin;
   }
 
-  step(budget: number): KernelResult | null {
+  step(budget: number): BlockResult | null {
     const C = this.plan.classes;
     while (this.sample < this.end) {
       if (budget <= 0) return null;
@@ -303,7 +308,7 @@ class SoftmaxBlock implements Stepper {
 
   /** The sample's loss into the block sum (and the 'none' losses); on to the next sample. */
   private finish(): void {
-    this.sum += this.loss;
+    this.sum.add(this.loss);
     if (this.plan.lossOut) this.plan.lossOut[this.sample] = this.loss;
     this.sample++;
     this.phase = START;
@@ -455,6 +460,24 @@ function sigmoidWork(plan: SigmoidPlan): [Blocks, BlockFn] {
   return [new Blocks(lengthOfView(plan.logits), 1), (begin, end) => sigmoidBlock(plan, begin, end)];
 }
 
+/**
+ * A sigmoid block in steps of `budget` elements (the async calls: a block of ~2e5 elements at once
+ * would hold the event loop for too long). The sum is order-free, so the steps' sums merged are the
+ * bits of the block in one go.
+ */
+function sigmoidStepper(plan: SigmoidPlan, begin: number, end: number): Stepper {
+  const total: BlockResult = { sum: new ReproducibleSum(), count: 0 };
+  let at = begin;
+  return {
+    step(budget) {
+      const to = Math.min(end, at + Math.max(1, budget));
+      const part = mergeInto(total, sigmoidBlock(plan, at, to));
+      at = to;
+      return part.error || at === end ? total : null;
+    },
+  };
+}
+
 /** The softmax blocks and their per-call state: checked labels and weights, gradient scratch, a row of targets. */
 function softmaxWork(plan: SoftmaxPlan): {
   blocks: Blocks;
@@ -475,16 +498,19 @@ function softmaxWork(plan: SoftmaxPlan): {
   };
 }
 
+/** A block of no work (the result of a softmax without samples: an empty sum). */
+const noBlock: BlockFn = () => ({ sum: new ReproducibleSum(), count: 0 });
+
 export const jsKernels: Kernels = {
   simd: null,
   sigmoid(plan) {
     return runBlocks(...sigmoidWork(plan));
   },
-  async sigmoidAsync(plan, stop) {
-    return runBlocksAsync(...sigmoidWork(plan), stop);
+  async sigmoidAsync(plan) {
+    return runSteppedBlocksAsync(sigmoidWork(plan)[0], (begin, end) => sigmoidStepper(plan, begin, end));
   },
   softmax(plan) {
-    if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 }; // nothing to read, whatever the classes
+    if (plan.outer * plan.inner === 0) return runBlocks(new Blocks(0, 1), noBlock); // nothing to read, whatever the classes
     const work = softmaxWork(plan);
     const checked = runBlocks(work.blocks, work.check);
     if (checked.error) return checked;
@@ -492,7 +518,7 @@ export const jsKernels: Kernels = {
     return { ...result, count: checked.count };
   },
   async softmaxAsync(plan, stop) {
-    if (plan.outer * plan.inner === 0) return { sum: 0, count: 0 };
+    if (plan.outer * plan.inner === 0) return runBlocks(new Blocks(0, 1), noBlock);
     const work = softmaxWork(plan);
     const checked = await runBlocksAsync(work.blocks, work.check, stop);
     if (checked.error || checked.stopped) return checked;

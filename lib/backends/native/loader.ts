@@ -19,6 +19,7 @@ import {
   ERROR_KINDS,
   PLAN_VERSION,
   RESULT_LENGTH,
+  REPRO_STATE_VERSION,
   RESULT_SLOTS,
   type SigmoidArguments,
   type SoftmaxArguments,
@@ -139,7 +140,19 @@ export function checkAddon(addon: Partial<Addon>, path: string): Addon {
 
 /** A result array the addon wrote (RESULT_SLOTS in lib/backends/protocol.ts) as a KernelResult. */
 export function readResult(slots: Float64Array): KernelResult {
-  const result: KernelResult = { sum: slots[RESULT_SLOTS.sum]!, count: slots[RESULT_SLOTS.count]! };
+  const nonFinite = slots[RESULT_SLOTS.sumNonFinite]!;
+  const result: KernelResult = {
+    sum: slots[RESULT_SLOTS.sum]!,
+    count: slots[RESULT_SLOTS.count]!,
+    // The canonical state of the addon's reproducible sum, as lib/reduce/reproducible-sum.ts writes one.
+    sumState: {
+      version: REPRO_STATE_VERSION,
+      index: slots[RESULT_SLOTS.sumIndex]!,
+      primaries: [slots[RESULT_SLOTS.sumPrimary0]!, slots[RESULT_SLOTS.sumPrimary1]!, slots[RESULT_SLOTS.sumPrimary2]!],
+      carries: [slots[RESULT_SLOTS.sumCarry0]!, slots[RESULT_SLOTS.sumCarry1]!, slots[RESULT_SLOTS.sumCarry2]!],
+      nonFinite: nonFinite === 0 ? null : nonFinite !== nonFinite ? 'NaN' : nonFinite > 0 ? 'Infinity' : '-Infinity',
+    },
+  };
   const kind = ERROR_KINDS[slots[RESULT_SLOTS.errorKind]! - 1];
   if (kind) result.error = { kind, index: slots[RESULT_SLOTS.errorIndex]!, value: slots[RESULT_SLOTS.errorValue]! };
   return result;
