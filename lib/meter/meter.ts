@@ -22,6 +22,7 @@ import type {
   NumericInput,
   Logits,
 } from '../types.js';
+import { maskIgnored, readSigmoidGrouping, readSigmoidLayout } from './sigmoid-classes.js';
 import {
   readShard,
   readState,
@@ -29,6 +30,7 @@ import {
   type FocalLossMeterState,
   type Identity,
   type MeterKind,
+  type SigmoidIdentity,
   type SoftmaxIdentity,
 } from './state.js';
 import { emptyTotals, mergeTotals, sharedShards, type Totals } from './totals.js';
@@ -44,10 +46,21 @@ export interface MeterBinding {
 }
 
 const METER_OPTIONS = {
-  sigmoid: ['gamma', 'alpha', 'labelSmoothing', 'input', 'shard', 'threads', 'simd'],
+  sigmoid: [
+    'gamma',
+    'alpha',
+    'labelSmoothing',
+    'input',
+    'numClasses',
+    'ignoreIndex',
+    'perClass',
+    'shard',
+    'threads',
+    'simd',
+  ],
   softmax: ['numClasses', 'gamma', 'alpha', 'ignoreIndex', 'labelSmoothing', 'perClass', 'shard', 'threads', 'simd'],
 } as const;
-const ADD_OPTIONS = { sigmoid: ['weights'], softmax: ['weights', 'shape', 'classAxis'] } as const;
+const ADD_OPTIONS = { sigmoid: ['weights', 'shape', 'classAxis'], softmax: ['weights', 'shape', 'classAxis'] } as const;
 const FACTORY = { sigmoid: 'sigmoidFocalLossMeter', softmax: 'softmaxFocalLossMeter' } as const;
 
 function prepare(
@@ -64,7 +77,12 @@ function prepare(
 }
 
 /** The identity (the options every loss depends on) of a validated plan: one place for the defaults, the facade's. */
-function identityOf(kind: MeterKind, plan: Plan, perClass: boolean): Identity {
+function identityOf(
+  kind: MeterKind,
+  plan: Plan,
+  perClass: boolean,
+  grouping: { numClasses: number | null; ignoreIndex: number | null },
+): Identity {
   if (kind === 'sigmoid') {
     const p = plan as SigmoidPlan;
     return {
@@ -72,6 +90,9 @@ function identityOf(kind: MeterKind, plan: Plan, perClass: boolean): Identity {
       alpha: p.alpha,
       labelSmoothing: p.labelSmoothing,
       input: p.probabilities ? 'probabilities' : 'logits',
+      numClasses: grouping.numClasses,
+      ignoreIndex: grouping.ignoreIndex,
+      perClass,
     };
   }
   const p = plan as SoftmaxPlan;
@@ -89,8 +110,10 @@ function identityOf(kind: MeterKind, plan: Plan, perClass: boolean): Identity {
 /** The loss functions' options that give every chunk the meter's identity. */
 function callOptionsOf(kind: MeterKind, identity: Identity, run: Record<string, unknown>): Record<string, unknown> {
   const options: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (kind === 'sigmoid') Object.assign(options, identity);
-  else {
+  if (kind === 'sigmoid') {
+    const { gamma, alpha, labelSmoothing, input } = identity as SigmoidIdentity;
+    Object.assign(options, { gamma, alpha, labelSmoothing, input });
+  } else {
     const { numClasses, gamma, alpha, ignoreIndex, labelSmoothing } = identity as SoftmaxIdentity;
     Object.assign(options, { numClasses, gamma, ignoreIndex, labelSmoothing });
     options.alpha = Array.isArray(alpha) ? Float64Array.from(alpha) : alpha;
@@ -98,6 +121,13 @@ function callOptionsOf(kind: MeterKind, identity: Identity, run: Record<string, 
   if (run.threads !== undefined) options.threads = run.threads;
   if (run.simd !== undefined) options.simd = run.simd;
   return options;
+}
+
+/** A copy of a caller's array (read once), which the meter may change. */
+function ownCopy<A extends FloatArray | IntegerArray>(array: A): A {
+  const copy = new (baseConstructor(array))(lengthOfView(array)) as A;
+  copyRange(copy, array, 0, copy.length);
+  return copy;
 }
 
 function sameIdentity(a: Identity, b: Identity, name: string): void {
@@ -147,14 +177,21 @@ export class FocalLossMeter {
     }
     const options = readOptions(optionsArg, FACTORY[kind], METER_OPTIONS[kind]);
     const shard = options.shard === undefined ? randomUUID() : readShard(options.shard, 'options.shard');
-    const perClass = kind === 'softmax' && readBoolean(options.perClass, 'options.perClass', false);
+    const perClass = readBoolean(options.perClass, 'options.perClass', false);
+    // Sigmoid numClasses and ignoreIndex are the meter's own (sigmoid-classes.ts), not the loss function's.
+    const grouping =
+      kind === 'sigmoid' ? readSigmoidGrouping(options, perClass) : { numClasses: null, ignoreIndex: null };
     const { shard: _s, perClass: _p, ...callOptions } = options;
+    if (kind === 'sigmoid') {
+      delete callOptions.numClasses;
+      delete callOptions.ignoreIndex;
+    }
     // An empty call validates every option, with the loss function's messages, and resolves the defaults.
     const empty =
       kind === 'sigmoid' ? [new Float64Array(0), new Float64Array(0)] : [new Float64Array(0), new Int32Array(0)];
     const { plan } = runSync(prepare(kind, binding, empty[0], empty[1], { ...callOptions, reduction: 'none' }));
-    const identity = identityOf(kind, plan, perClass);
-    const classes = perClass ? (identity as SoftmaxIdentity).numClasses : null;
+    const identity = identityOf(kind, plan, perClass, grouping);
+    const classes = perClass ? identity.numClasses : null;
     return new FocalLossMeter(kind, binding, identity, options, emptyTotals(shard, classes));
   }
 
@@ -165,23 +202,51 @@ export class FocalLossMeter {
     return new FocalLossMeter(kind, binding, identity, {}, totals);
   }
 
-  #prepare(logits: unknown, targets: unknown, addOptions: unknown): Generator<void, Prepared<Plan>> {
+  /** The chunk's call, and (sigmoid) the `inner` of its layout once the logits' length is known. */
+  #prepare(
+    logits: unknown,
+    targets: unknown,
+    addOptions: unknown,
+  ): { steps: Generator<void, Prepared<Plan>>; innerOf: (length: number) => number } {
     const add = readOptions(addOptions, `${FACTORY[this.#kind]}().add`, ADD_OPTIONS[this.#kind]);
-    return prepare(this.#kind, this.#binding, logits, targets, {
+    let innerOf = (_length: number) => 1;
+    if (this.#kind === 'sigmoid') {
+      // The sigmoid loss function has no layout: the meter reads it for its classes.
+      const { shape, classAxis } = add;
+      delete add.shape;
+      delete add.classAxis;
+      innerOf = readSigmoidLayout(shape, classAxis, (this.#identity as SigmoidIdentity).numClasses);
+    }
+    const steps = prepare(this.#kind, this.#binding, logits, targets, {
       ...this.#callOptions,
       ...add,
       // The per-sample losses, each added to the sums (and to its class's).
       reduction: 'none',
     });
+    return { steps, innerOf };
+  }
+
+  /** Sigmoid with an ignoreIndex: the ignored elements of `plan.targets` (which must be the meter's own). */
+  #ignoredOf(plan: Plan): Uint8Array | null {
+    const ignoreIndex = this.#kind === 'sigmoid' ? (this.#identity as SigmoidIdentity).ignoreIndex : null;
+    return ignoreIndex === null ? null : maskIgnored((plan as SigmoidPlan).targets, ignoreIndex);
   }
 
   /** Adds one chunk: the same arguments as the loss function (options: weights, and shape / classAxis for softmax). */
   add(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): this {
-    const call = runSync(this.#prepare(logits, targets, options));
+    const { steps, innerOf } = this.#prepare(logits, targets, options);
+    const call = runSync(steps);
     if (call.empty) return this;
     assertLive(call.plan);
     const plan = call.plan;
-    if (this.#totals.perClass) (plan as SoftmaxPlan).labels = this.#ownLabels(plan as SoftmaxPlan);
+    const inner = innerOf(lengthOfView(plan.logits));
+    if (this.#kind === 'softmax' && this.#totals.perClass) {
+      (plan as SoftmaxPlan).labels = this.#ownLabels(plan as SoftmaxPlan);
+    }
+    if (this.#kind === 'sigmoid' && (this.#identity as SigmoidIdentity).ignoreIndex !== null) {
+      (plan as SigmoidPlan).targets = ownCopy((plan as SigmoidPlan).targets);
+    }
+    const ignored = this.#ignoredOf(plan);
     const kernel = (this.#kind === 'sigmoid' ? this.#binding.kernels.sigmoid : this.#binding.kernels.softmax) as (
       p: Plan,
     ) => KernelResult;
@@ -190,30 +255,34 @@ export class FocalLossMeter {
     const ceOut = new (baseConstructor(plan.lossOut!))(lengthOfView(plan.lossOut!));
     const ce = kernel({ ...plan, gamma: 0, lossOut: ceOut });
     call.complete(ce);
-    this.#deposit(plan, focal, plan.lossOut!, ceOut);
+    this.#deposit(plan, focal, plan.lossOut!, ceOut, ignored, inner);
     return this;
   }
 
   /** {@link add} off the main thread (the loss function's async path); the meter changes when it resolves. */
   async addAsync(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): Promise<this> {
-    const ready = runSliced(this.#prepare(logits, targets, options));
+    const { steps, innerOf } = this.#prepare(logits, targets, options);
+    const ready = runSliced(steps);
     const call = ready instanceof Promise ? await ready : ready;
     if (call.empty) return this;
     const { pool, copyOwned, kernels } = this.#binding;
-    if (this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
-    // The snapshot copies every caller array: the labels the kernel checks are the ones counted per class.
+    if (this.#kind === 'softmax' && this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
+    const inner = innerOf(lengthOfView(call.plan.logits));
+    // The snapshot copies every caller array: the labels the kernel checks are the ones counted per
+    // class, and the targets masked for the ignore index are the meter's own.
     const own = await snapshot(call.plan, call.arrays, pool, copyOwned);
     const kernel = (this.#kind === 'sigmoid' ? kernels.sigmoidAsync : kernels.softmaxAsync) as (
       p: Plan,
     ) => Promise<KernelResult>;
     let ceOut: FloatArray | null = null;
     try {
+      const ignored = this.#ignoredOf(own.plan);
       const focal = await kernel(own.plan);
       call.complete(focal);
       ceOut = borrowLike(own.plan.lossOut!, pool);
       const ce = await kernel({ ...own.plan, gamma: 0, lossOut: ceOut });
       call.complete(ce);
-      this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut);
+      this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut, ignored, inner);
     } finally {
       own.release();
       if (ceOut) pool.give(bufferOfView(ceOut) as ArrayBuffer);
@@ -234,27 +303,51 @@ export class FocalLossMeter {
     return copy;
   }
 
-  #deposit(plan: Plan, focal: KernelResult, losses: FloatArray, crossEntropies: FloatArray): void {
+  /**
+   * Adds a chunk's losses to the sums: all of them, or (per class, or leaving out the sigmoid
+   * elements marked `ignored`) one by one. Softmax classes are the labels (the ignored label is
+   * left out); sigmoid classes are the columns of the layout: element i is in class (i / inner) % C.
+   */
+  #deposit(
+    plan: Plan,
+    focal: KernelResult,
+    losses: FloatArray,
+    crossEntropies: FloatArray,
+    ignored: Uint8Array | null,
+    inner: number,
+  ): void {
     const totals = this.#totals;
-    totals.count += focal.count;
-    if (!totals.perClass) {
+    const classes = totals.perClass;
+    if (!classes && !ignored) {
+      totals.count += focal.count;
       totals.sum.addAll(losses);
       totals.crossEntropy.addAll(crossEntropies);
       return;
     }
-    const { labels, ignoreIndex } = plan as SoftmaxPlan;
-    const classes = totals.perClass;
+    const labels = this.#kind === 'softmax' ? (plan as SoftmaxPlan).labels : null;
+    const labelIgnored = this.#kind === 'softmax' ? (plan as SoftmaxPlan).ignoreIndex : 0;
+    const C = classes?.length ?? 1;
+    let count = 0;
     for (let i = 0; i < losses.length; i++) {
-      const y = labels![i]!;
-      if (y === ignoreIndex) continue;
-      const c = classes[y]!; // the kernel checked every label that is not ignored
-      c.count++;
-      c.sum.add(losses[i]!);
-      c.crossEntropy.add(crossEntropies[i]!);
+      if (ignored?.[i]) continue;
+      let k = 0;
+      if (labels) {
+        k = labels[i]!;
+        if (k === labelIgnored) continue;
+      } else {
+        k = Math.floor(i / inner) % C;
+      }
+      count++;
+      totals.sum.add(losses[i]!);
+      totals.crossEntropy.add(crossEntropies[i]!);
+      if (classes) {
+        const c = classes[k]!; // the kernel checked every label that is not ignored
+        c.count++;
+        c.sum.add(losses[i]!);
+        c.crossEntropy.add(crossEntropies[i]!);
+      }
     }
-    // The totals are kept alongside: the merge of the classes' sums, which is the same value.
-    totals.sum.addAll(losses);
-    totals.crossEntropy.addAll(crossEntropies);
+    totals.count += count;
   }
 
   /**
