@@ -17,6 +17,7 @@ import { cliPath, expectOneLineError, root, runCli, type CliRun } from './cli-ru
 
 const evalModule = pathToFileURL(join(root, 'dist', 'cli', 'eval.js')).href;
 const errorsModule = pathToFileURL(join(root, 'dist', 'cli', 'errors.js')).href;
+const reportModule = pathToFileURL(join(root, 'dist', 'cli', 'report.js')).href;
 let dir = '';
 
 beforeAll(() => {
@@ -216,7 +217,8 @@ describe('focal-loss eval: random headers (one child process, evaluate() as main
       cases.push({ logits: paths[0]!, labels: paths[1]!, args });
     }
     const script = `
-      import { evaluate, renderReport } from ${JSON.stringify(evalModule)};
+      import { evaluate } from ${JSON.stringify(evalModule)};
+      import { renderReport } from ${JSON.stringify(reportModule)};
       import { CliError } from ${JSON.stringify(errorsModule)};
       const cases = JSON.parse(process.argv[1]);
       const results = [];
@@ -228,8 +230,9 @@ describe('focal-loss eval: random headers (one child process, evaluate() as main
         if (c.args[0] === '--chunk-rows') options.chunkRows = 1;
         let code = 0, message = '';
         try {
-          const report = evaluate(options);
+          const { report, state } = evaluate(options);
           renderReport(report);
+          JSON.stringify(state);
           JSON.stringify(report);
         } catch (error) {
           code = error instanceof CliError ? error.exitCode : 1;

@@ -244,7 +244,10 @@ describe.each(backends)('meters ($name)', (b) => {
     const plain = (k: number | null) => {
       const idx = kept(k);
       const p = b.api.focalLossMeter('sigmoid', { gamma: 1.5, alpha: 0.3, shard: 'p' });
-      p.add(Float64Array.from(idx, (i) => logits[i]!), Int8Array.from(idx, (i) => targets[i]!));
+      p.add(
+        Float64Array.from(idx, (i) => logits[i]!),
+        Int8Array.from(idx, (i) => targets[i]!),
+      );
       return p.result();
     };
     expect(r.perClass).toHaveLength(C);
@@ -271,7 +274,10 @@ describe.each(backends)('meters ($name)', (b) => {
     expect(back.result().count).toBe(2 * r.count);
     // [N, C] without a shape: the column.
     const cols = b.api.focalLossMeter('sigmoid', { perClass: true, numClasses: C * S, shard: 'c' });
-    cols.add(logits, targets.map((t) => (t === -1 ? 0 : t)));
+    cols.add(
+      logits,
+      targets.map((t) => (t === -1 ? 0 : t)),
+    );
     expect(cols.result().perClass!.map((c) => c.count)).toEqual(Array.from({ length: C * S }, () => N));
   });
 
