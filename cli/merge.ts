@@ -29,10 +29,16 @@ function readJson(file: string): unknown {
   }
 }
 
-/** The library's TypeError / RangeError about the state, told as a fault of the file. */
+/**
+ * The library's TypeError / RangeError about the state, told as a fault of the file, naming the
+ * property (the error's `argument`, e.g. state.options.gamma) when its message does not.
+ */
 function inFile(file: string, error: unknown): unknown {
   if (!(error instanceof RangeError || error instanceof TypeError)) return error;
-  return new CliError(`${file}: ${error.message.split('\n')[0]}`);
+  const message = error.message.split('\n')[0]!;
+  const argument = (error as { argument?: unknown }).argument;
+  const named = typeof argument === 'string' && !message.includes(argument) ? `${argument}: ${message}` : message;
+  return new CliError(`${file}: ${named}`);
 }
 
 export function merge(files: readonly string[]): Merged {

@@ -179,10 +179,13 @@ describe('merge: bad state files are one line naming the file and the property, 
 
   it('a shard in two files, other options, the other loss, a missing file', () => {
     write('g.json', good());
-    expectOneLineError(cli(['merge', 'g.json', 'g.json']), /^focal-loss: g\.json: shard 'g' is already in /);
+    expectOneLineError(
+      cli(['merge', 'g.json', 'g.json']),
+      /^focal-loss: g\.json: state\.shards: shard 'g' is already in /,
+    );
     const other = softmaxFocalLossMeter({ numClasses: 2, perClass: true, gamma: 1, shard: 'h' }).state();
     write('h.json', other);
-    expectOneLineError(cli(['merge', 'g.json', 'h.json']), /^focal-loss: h\.json: .*gamma/);
+    expectOneLineError(cli(['merge', 'g.json', 'h.json']), /^focal-loss: h\.json: state\.options\.gamma: .*gamma 1/);
     write('s.json', sigmoidFocalLossMeter({ shard: 's' }).state());
     expectOneLineError(
       cli(['merge', 'g.json', 's.json']),
