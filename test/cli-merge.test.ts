@@ -50,8 +50,10 @@ interface Data {
 
 function datasets(): Data[] {
   const rng = mulberry32(13);
-  const logits = (n: number, f32: boolean) =>
-    (f32 ? Float32Array : Float64Array).from({ length: n }, () => (rng() - 0.5) * 10);
+  const logits = (n: number, f32: boolean) => {
+    const values = Array.from({ length: n }, () => (rng() - 0.5) * 10);
+    return f32 ? Float32Array.from(values) : Float64Array.from(values);
+  };
   const [N, C, H] = [101, 4, 3];
   return [
     {
@@ -208,5 +210,11 @@ describe('merge: bad state files are one line naming the file and the property, 
     expect([state.loss, state.shards]).toEqual(['softmax', ['z.npy']]);
     // A library meter reads what eval wrote.
     expect(softmaxFocalLossMeter.fromState(state as never).result().count).toBe(2);
+    // And merge reads what a library meter of the same options wrote.
+    const program = softmaxFocalLossMeter({ numClasses: 2, perClass: true, shard: 'program' });
+    program.add([0, 1, 1, 0], [1, 0]);
+    write('p.json', program.state());
+    const both = JSON.parse(ok(['merge', 's.json', 'p.json', '--json'])) as { count: number; shards: string[] };
+    expect([both.count, both.shards]).toEqual([4, ['program', 'z.npy']]);
   });
 });
