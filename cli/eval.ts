@@ -28,8 +28,9 @@ export const DEFAULT_ALPHA: Record<Mode, number | null> = { sigmoid: 0.25, softm
 /**
  * The most classes (axis 1) eval reports on. The header alone sets the class count when N is 0, and
  * the report has one entry per class (--json: one JSON text, which V8 caps at 2^29 characters, about
- * 2.5 million classes). At 2^18 an empty report of that many classes peaks near 230 MB and takes about
- * a second; more classes than any classification vocabulary in use. docs/CLI.md states it.
+ * 2.5 million classes). At 2^18 an empty report of that many classes peaks near 600 MB and takes about
+ * 3 s (the meter's two reproducible sums per class, and its state); more classes than any
+ * classification vocabulary in use. docs/CLI.md states it.
  */
 export const MAX_CLASSES = 2 ** 18;
 
@@ -303,7 +304,8 @@ function run(logits: NpyReader, labels: NpyReader, options: EvalOptions): Evalua
   }
 
   const info = (r: NpyReader) => ({ file: r.name, dtype: r.header.dtype.name, shape: [...r.header.shape] });
-  return { report: evalReport(meter, info(logits), info(labels), backend().name), state: meter.state() };
+  const state = meter.state();
+  return { report: evalReport(state, meter.result(), info(logits), info(labels), backend().name), state };
 }
 
 /**

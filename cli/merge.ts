@@ -61,5 +61,6 @@ export function merge(files: readonly string[]): Merged {
     }
   }
   if (meter === undefined) throw new CliError('merge: no state files given');
-  return { report: mergeReport(meter, [...files]), state: meter.state() };
+  const state = meter.state();
+  return { report: mergeReport(state, meter.result(), [...files]), state };
 }

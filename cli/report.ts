@@ -3,7 +3,7 @@
  * an `eval` over all the data and a `merge` of `eval --state` over its parts print the same report,
  * but for the header (the files read, the shards).
  */
-import type { FocalLossMeter } from 'focal-loss';
+import type { FocalLossMeterResult, FocalLossMeterState } from 'focal-loss';
 import { formatNumber, formatPercent, renderTable } from './format.js';
 import { formatShape } from './npy.js';
 
@@ -60,11 +60,12 @@ export type MergeReport = Pick<LossReport, 'mode' | 'labelKind'> & { states: str
     'mode' | 'labelKind'
   >;
 
-/** The report of a meter that eval made (or merged from states that evals wrote). */
-export function lossReport(meter: FocalLossMeter): LossReport {
-  const state = meter.state();
+/**
+ * The report of a meter that eval made (or merged from states that evals wrote), from its state
+ * (the options and shards; taken once by the caller, who also writes it) and its result.
+ */
+export function lossReport(state: FocalLossMeterState, result: FocalLossMeterResult): LossReport {
   const options = state.options as unknown as Record<string, unknown>;
-  const result = meter.result();
   const mode = state.loss;
   // eval keeps classes for integer softmax labels and for sigmoid [N, C, ...]; soft softmax targets
   // have none (a sample has no one class), and no ignore index.
@@ -93,13 +94,19 @@ export function lossReport(meter: FocalLossMeter): LossReport {
   };
 }
 
-export function evalReport(meter: FocalLossMeter, logits: FileInfo, labels: FileInfo, backend: string): EvalReport {
-  const { mode, labelKind, ...rest } = lossReport(meter);
+export function evalReport(
+  state: FocalLossMeterState,
+  result: FocalLossMeterResult,
+  logits: FileInfo,
+  labels: FileInfo,
+  backend: string,
+): EvalReport {
+  const { mode, labelKind, ...rest } = lossReport(state, result);
   return { mode, labelKind, logits, labels, backend, ...rest };
 }
 
-export function mergeReport(meter: FocalLossMeter, states: string[]): MergeReport {
-  const { mode, labelKind, ...rest } = lossReport(meter);
+export function mergeReport(state: FocalLossMeterState, result: FocalLossMeterResult, states: string[]): MergeReport {
+  const { mode, labelKind, ...rest } = lossReport(state, result);
   return { mode, labelKind, states, ...rest };
 }
 

@@ -393,12 +393,14 @@ export class FocalLossMeter {
     };
     if (t.perClass) {
       result.perClass = t.perClass.map((c, k) => {
-        const classSum = c.sum.toDouble();
+        // A class nothing was added to has sums of exactly 0: no need to round them (which, for
+        // hundreds of thousands of empty classes, took seconds).
+        const classSum = c.count > 0 ? c.sum.toDouble() : 0;
         return {
           class: k,
           count: c.count,
           loss: meanOf(classSum, c.count),
-          crossEntropy: meanOf(c.crossEntropy.toDouble(), c.count),
+          crossEntropy: meanOf(c.count > 0 ? c.crossEntropy.toDouble() : 0, c.count),
           share: sum > 0 ? classSum / sum : 0,
         };
       });
