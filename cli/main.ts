@@ -4,7 +4,8 @@
  *
  *   focal-loss table                    the seed article's table, exact
  *   focal-loss plot [--gamma] [--out]   Figure 1 of the paper as an SVG
- *   focal-loss eval --logits --labels   the focal loss of a batch stored as .npy files
+ *   focal-loss eval --logits --labels   the focal loss of a batch stored as .npy files [--state]
+ *   focal-loss merge a.json b.json …    the report of one eval over the data of eval --state files
  *
  * Exit codes: 0 success, 2 bad usage or bad input (one line on stderr: "focal-loss: <what>"), 1 a bug.
  * The CLI uses the library only through its public entry, imported by the package's own name
@@ -15,8 +16,10 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { parseAlpha, parseGamma, parseGammaList, parseInt32, parsePositiveInt } from './args.js';
 import { CliError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, fileErrorMessage } from './errors.js';
-import { DEFAULT_ALPHA, DEFAULT_CHUNK_BYTES, DEFAULT_GAMMA, evaluate, renderReport, type Mode } from './eval.js';
+import { DEFAULT_ALPHA, DEFAULT_CHUNK_BYTES, DEFAULT_GAMMA, evaluate, type Mode } from './eval.js';
 import { formatGamma } from './format.js';
+import { merge } from './merge.js';
+import { renderReport } from './report.js';
 import { DEFAULT_PLOT_GAMMAS, focalCurves, renderPlot } from './plot.js';
 import { renderSeedTable, seedTable } from './table.js';
 
@@ -26,6 +29,15 @@ function packageVersion(): string {
 
 function write(text: string): void {
   process.stdout.write(text);
+}
+
+/** --state: a meter's state as a JSON file (what `merge` reads). */
+function writeStateFile(file: string, state: unknown): void {
+  try {
+    writeFileSync(file, JSON.stringify(state) + '\n');
+  } catch (error) {
+    throw new CliError(fileErrorMessage(file, error));
+  }
 }
 
 export function buildProgram(): Command {
@@ -103,6 +115,8 @@ export function buildProgram(): Command {
         'label value that counts nowhere (default: -100 for softmax, none for sigmoid)',
       ).argParser(parseInt32),
     )
+    .option('--shard <name>', "the name of this data in the meter's state (default: the logits file's base name)")
+    .option('--state <file>', "also write the meter's state (JSON) to this file, for focal-loss merge")
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress bar (it is only ever drawn when stderr is a terminal)')
     .addOption(
@@ -120,24 +134,40 @@ export function buildProgram(): Command {
         gamma: number;
         alpha?: number | number[] | 'none';
         ignoreIndex?: number;
+        shard?: string;
+        state?: string;
         json?: boolean;
         progress: boolean;
         chunkRows?: number;
       }) => {
         const mode: Mode | undefined = opts.sigmoid ? 'sigmoid' : opts.softmax ? 'softmax' : undefined;
-        const report = evaluate({
+        const { report, state } = evaluate({
           logits: opts.logits,
           labels: opts.labels,
           mode,
           gamma: opts.gamma,
           alpha: opts.alpha === 'none' ? null : opts.alpha,
           ignoreIndex: opts.ignoreIndex,
+          shard: opts.shard,
           chunkRows: opts.chunkRows,
           progress: opts.progress,
         });
+        if (opts.state !== undefined) writeStateFile(opts.state, state);
         write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
       },
     );
+
+  program
+    .command('merge')
+    .description("merge meter states written by 'eval --state' and print the report of one eval over all their data")
+    .argument('<states...>', 'state files (JSON); a shard in two of them is an error')
+    .option('--state <file>', 'also write the merged state (JSON) to this file')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((files: string[], opts: { state?: string; json?: boolean }) => {
+      const { report, state } = merge(files);
+      if (opts.state !== undefined) writeStateFile(opts.state, state);
+      write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
+    });
 
   return program;
 }

@@ -210,12 +210,12 @@ export function softmaxFocalLossAsync<
  * `'mean'`). The sums are reproducible sums of the per-element losses (docs/NUMERICS.md), so they do
  * not depend on how the data was split.
  *
- * @param options - gamma, alpha, labelSmoothing, input (as for {@link sigmoidFocalLoss}), shard
- *   (the name of this meter's data; default a random UUID), threads, simd. See
- *   {@link SigmoidFocalLossMeterOptions}.
- * @returns A meter: `add(logits, targets, { weights }?)` (returns the chunk's own result),
- *   `addAsync(..., { signal }?)`, `merge(meterOrState)`, `state()`, `result()`, `shards`. See
- *   {@link FocalLossMeter}.
+ * @param options - gamma, alpha, labelSmoothing, input (as for {@link sigmoidFocalLoss}), perClass
+ *   and numClasses (per-column totals), ignoreIndex (targets that count nowhere), shard (the name
+ *   of this meter's data; default a random UUID), threads, simd. See {@link SigmoidFocalLossMeterOptions}.
+ * @returns A meter: `add(logits, targets, { weights, shape, classAxis }?)` (returns the chunk's own
+ *   result), `addAsync(..., { signal }?)`, `merge(meterOrState)`, `state()`, `result()`, `shards`.
+ *   See {@link FocalLossMeter}.
  * @throws The errors of {@link sigmoidFocalLoss} for bad options, now; those of its arguments from `add`.
  * @example
  * ```ts

@@ -209,6 +209,20 @@ export interface SigmoidFocalLossMeterOptions {
   /** As for {@link SigmoidFocalLossOptions}. Default `'logits'`. */
   input?: 'logits' | 'probabilities';
   /**
+   * Also keep count, loss and cross-entropy per class, the class of an element being its column:
+   * in a chunk laid out `[N, C, ...inner]` (`[N, C]` unless `add` is given a `shape`), element i is
+   * in class `(i / inner) % C`. Needs `numClasses`. Default false.
+   */
+  perClass?: boolean;
+  /** The number of classes C (with `perClass`, and only with it): every chunk is `[N, C, ...]`. */
+  numClasses?: number;
+  /**
+   * Elements whose target equals this integer count nowhere (not in the sums, the count or their
+   * class), as if they had been cut out of the chunk; the loss function has no such option, so a
+   * meter with it equals one call over the other elements. Default none.
+   */
+  ignoreIndex?: number;
+  /**
    * The name of the data this meter adds (a file, a shard of a distributed run). A meter's state
    * lists the shards in it, and merging a state whose shards are already in the meter is an error,
    * so a retried shard can never be counted twice. Default: a random UUID.
@@ -244,16 +258,19 @@ export interface SoftmaxFocalLossMeterOptions {
 export interface FocalLossMeterAddOptions {
   /** Weights of this chunk's elements (sigmoid) or samples (softmax), as for the loss functions. */
   weights?: FloatArray | readonly number[];
-  /** Softmax only: this chunk's shape `[N, C, ...]` (C must be the meter's numClasses), as for softmaxFocalLoss. */
+  /**
+   * This chunk's shape `[N, C, ...]` (C must be the meter's numClasses), as for softmaxFocalLoss;
+   * for a sigmoid meter, only with `perClass`, where it says which class (column) each element is in.
+   */
   shape?: readonly number[];
-  /** Softmax only: the class axis of `shape` (default 1). */
+  /** The class axis of `shape` (default 1). */
   classAxis?: number;
 }
 
-/** One class in a softmax meter's result (with `perClass: true`). */
+/** One class in a meter's result (with `perClass: true`). */
 export interface FocalLossMeterClass {
   class: number;
-  /** Samples of this class that were not ignored. */
+  /** Samples of this class (softmax) or elements of this column (sigmoid) that were not ignored. */
   count: number;
   /** The mean focal loss of those samples (0 when there are none). */
   loss: number;

@@ -17,6 +17,7 @@ import { cliPath, expectOneLineError, root, runCli, type CliRun } from './cli-ru
 
 const evalModule = pathToFileURL(join(root, 'dist', 'cli', 'eval.js')).href;
 const errorsModule = pathToFileURL(join(root, 'dist', 'cli', 'errors.js')).href;
+const reportModule = pathToFileURL(join(root, 'dist', 'cli', 'report.js')).href;
 let dir = '';
 
 beforeAll(() => {
@@ -113,10 +114,10 @@ describe('focal-loss eval: an empty batch is an empty report (exit 0)', () => {
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout);
-    expect(report).toMatchObject({ count: 0, ignored: 0, focalLoss: 0, crossEntropy: 0, chunks: 0, chunkRows: 0 });
+    expect(report).toMatchObject({ count: 0, sum: 0, focalLoss: 0, crossEntropy: 0 });
     expect(report.classes).toHaveLength(classes);
     for (const k of report.classes) {
-      expect(k).toMatchObject({ count: 0, elements: 0, meanLoss: null, meanCrossEntropy: null, share: null });
+      expect(k).toMatchObject({ count: 0, meanLoss: null, meanCrossEntropy: null, share: null });
     }
     const text = cli(['eval', '--logits', 'e-z.npy', '--labels', 'e-y.npy'], heapMB);
     expect(text.stderr).toBe('');
@@ -127,7 +128,8 @@ describe('focal-loss eval: an empty batch is an empty report (exit 0)', () => {
   }
 
   it('softmax (0, 3) with labels (0,)', () => expectEmpty(['<f4', '(0, 3)'], ['<i8', '(0,)'], 3, 'samples'));
-  it('sigmoid (0,)', () => expectEmpty(['<f8', '(0,)'], ['|u1', '(0,)'], 2, 'elements'));
+  it('sigmoid (0,)', () => expectEmpty(['<f8', '(0,)'], ['|u1', '(0,)'], 0, 'elements'));
+  it('sigmoid (0, 4): four empty columns', () => expectEmpty(['<f8', '(0, 4)'], ['|u1', '(0, 4)'], 4, 'elements'));
   it('sigmoid (2^53 - 1, 0): rows without elements are not read one chunk at a time', () =>
     expectEmpty(['<f4', `(${2 ** 53 - 1}, 0)`], ['<f4', `(${2 ** 53 - 1}, 0)`], 0, 'elements'));
   it('softmax (0, 3, 2^53 - 1, 2^53 - 1): spatial dimensions no buffer could hold', () =>
@@ -216,7 +218,8 @@ describe('focal-loss eval: random headers (one child process, evaluate() as main
       cases.push({ logits: paths[0]!, labels: paths[1]!, args });
     }
     const script = `
-      import { evaluate, renderReport } from ${JSON.stringify(evalModule)};
+      import { evaluate } from ${JSON.stringify(evalModule)};
+      import { renderReport } from ${JSON.stringify(reportModule)};
       import { CliError } from ${JSON.stringify(errorsModule)};
       const cases = JSON.parse(process.argv[1]);
       const results = [];
@@ -228,8 +231,9 @@ describe('focal-loss eval: random headers (one child process, evaluate() as main
         if (c.args[0] === '--chunk-rows') options.chunkRows = 1;
         let code = 0, message = '';
         try {
-          const report = evaluate(options);
+          const { report, state } = evaluate(options);
           renderReport(report);
+          JSON.stringify(state);
           JSON.stringify(report);
         } catch (error) {
           code = error instanceof CliError ? error.exitCode : 1;

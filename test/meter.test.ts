@@ -245,6 +245,111 @@ describe.each(backends)('meters ($name)', (b) => {
     );
   });
 
+  it('sigmoid perClass: element i of [N, C, ...inner] is in class (i / inner) % C; ignoreIndex leaves elements out', async () => {
+    const [N, C, S] = [37, 3, 5];
+    const rng = mulberry32(5);
+    const logits = Float64Array.from({ length: N * C * S }, () => (rng() - 0.5) * 20);
+    const targets = Int8Array.from({ length: N * C * S }, () => {
+      const r = rng();
+      return r < 0.1 ? -1 : r < 0.4 ? 1 : 0;
+    });
+    const before = Int8Array.from(targets);
+    const options = { perClass: true, numClasses: C, ignoreIndex: -1, gamma: 1.5, alpha: 0.3 };
+    const m = b.api.focalLossMeter('sigmoid', { ...options, shard: 'a' });
+    const rows = [0, 10, 11, N];
+    for (let j = 0; j + 1 < rows.length; j++) {
+      const [begin, end] = [rows[j]! * C * S, rows[j + 1]! * C * S];
+      const shape = [rows[j + 1]! - rows[j]!, C, S];
+      if (j === 1) await m.addAsync(logits.subarray(begin, end), targets.subarray(begin, end), { shape });
+      else m.add(logits.subarray(begin, end), targets.subarray(begin, end), { shape });
+    }
+    expect(targets, 'the caller\u2019s targets are not changed').toEqual(before);
+    const r = m.result();
+    // Each class: the same bits as a plain meter over the kept elements of that column alone.
+    const kept = (k: number | null) =>
+      [...targets.keys()].filter((i) => targets[i] !== -1 && (k === null || Math.floor(i / S) % C === k));
+    const plain = (k: number | null) => {
+      const idx = kept(k);
+      const p = b.api.focalLossMeter('sigmoid', { gamma: 1.5, alpha: 0.3, shard: 'p' });
+      p.add(
+        Float64Array.from(idx, (i) => logits[i]!),
+        Int8Array.from(idx, (i) => targets[i]!),
+      );
+      return p.result();
+    };
+    expect(r.perClass).toHaveLength(C);
+    const all = plain(null);
+    expect([r.sum, r.count, r.crossEntropy]).toEqual([all.sum, all.count, all.crossEntropy]);
+    for (let k = 0; k < C; k++) {
+      const one = plain(k);
+      expect(r.perClass![k]).toEqual({
+        class: k,
+        count: one.count,
+        loss: one.loss,
+        crossEntropy: one.crossEntropy,
+        share: one.sum / r.sum,
+      });
+    }
+    // The same data as [N * C * S] chunks of another layout give the same classes: (N, C, S) with
+    // classAxis 1 is (N, C, S) whatever the rows per chunk; as one chunk, and through a state.
+    const whole = b.api.focalLossMeter('sigmoid', { ...options, shard: 'w' });
+    whole.add(logits, targets, { shape: [N, C, S], classAxis: -2 });
+    expect(bitsOf(whole)).toBe(bitsOf(m));
+    const back = b.api.focalLossMeterFromState('sigmoid', JSON.parse(JSON.stringify(m.state())));
+    expect(bitsOf(back)).toBe(bitsOf(m));
+    expect(() => back.merge(whole.state())).not.toThrow();
+    expect(back.result().count).toBe(2 * r.count);
+    // [N, C] without a shape: the column.
+    const cols = b.api.focalLossMeter('sigmoid', { perClass: true, numClasses: C * S, shard: 'c' });
+    cols.add(
+      logits,
+      targets.map((t) => (t === -1 ? 0 : t)),
+    );
+    expect(cols.result().perClass!.map((c) => c.count)).toEqual(Array.from({ length: C * S }, () => N));
+  });
+
+  it('sigmoid perClass options and add options are validated', () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ perClass: true }, /options\.numClasses/],
+      [{ numClasses: 3 }, /options\.numClasses needs options\.perClass/],
+      [{ perClass: true, numClasses: 0 }, /options\.numClasses/],
+      [{ perClass: true, numClasses: 2.5 }, /options\.numClasses/],
+      [{ ignoreIndex: 0.5 }, /options\.ignoreIndex/],
+      [{ ignoreIndex: '1' }, /options\.ignoreIndex/],
+    ];
+    for (const [options, message] of bad) {
+      expect(() => b.api.focalLossMeter('sigmoid', options), JSON.stringify(options)).toThrow(message);
+    }
+    const plain = b.api.focalLossMeter('sigmoid', { shard: 'x' });
+    expect(() => plain.add([0, 1], [0, 1], { shape: [1, 2] })).toThrow(/options\.shape needs a meter with perClass/);
+    const m = b.api.focalLossMeter('sigmoid', { perClass: true, numClasses: 2, shard: 'y' });
+    expect(() => m.add([0, 1, 2], [0, 1, 0])).toThrow(/multiple of numClasses \(2\)/);
+    expect(() => m.add([0, 1, 2, 3], [0, 1, 0, 1], { shape: [2, 3] })).toThrow(/options\.shape\[1\] \(3\)/);
+    expect(() => m.add([0, 1, 2, 3], [0, 1, 0, 1], { shape: [3, 2] })).toThrow(/logits of length 6/);
+    expect(() => m.add([0, 1], [0, 1], { classAxis: 0 })).toThrow(/options\.classAxis needs options\.shape/);
+    expect(() => m.add([0, 1], [0, 1], { shape: [1, 2], classAxis: 2 })).toThrow(/options\.classAxis/);
+    expect(() => m.add([0, 1], [0, 1], { shape: [1, 'two'] as never })).toThrow(/options\.shape/);
+    expect(m.result().count).toBe(0);
+    // A sigmoid state's perClass and numClasses are checked together.
+    m.add([0, 1], [0, 1]);
+    const good = () => JSON.parse(JSON.stringify(m.state()));
+    const s1 = good();
+    s1.options.numClasses = null;
+    expect(() => b.api.focalLossMeterFromState('sigmoid', s1)).toThrow(/state\.options\.numClasses/);
+    const s2 = good();
+    s2.options.perClass = false;
+    expect(() => b.api.focalLossMeterFromState('sigmoid', s2)).toThrow(/state\.options\.numClasses/);
+    const s3 = good();
+    s3.perClass.pop();
+    expect(() => b.api.focalLossMeterFromState('sigmoid', s3)).toThrow(/state\.perClass/);
+    const s4 = good();
+    s4.options.ignoreIndex = 'x';
+    expect(() => b.api.focalLossMeterFromState('sigmoid', s4)).toThrow(/state\.options\.ignoreIndex/);
+    // Other per-class options do not merge.
+    const other = b.api.focalLossMeter('sigmoid', { perClass: true, numClasses: 2, ignoreIndex: -1, shard: 'z' });
+    expect(() => other.merge(m)).toThrow(/ignoreIndex/);
+  });
+
   it('reads a state from outside once and checks it', () => {
     const m = b.api.focalLossMeter('softmax', { numClasses: 2, perClass: true, shard: 's' });
     m.add([0, 3, 1, 0], [1, 0]);
@@ -261,7 +366,7 @@ describe.each(backends)('meters ($name)', (b) => {
       ['shard type', (s) => (s.shards = [3]), /state\.shards\[0\]/],
       ['sum primaries', (s) => (s.sum.primaries = [1, 2]), /state\.sum\.primaries/],
       ['sum not canonical', (s) => (s.sum.primaries[0] *= 1.5), /state\.sum\.primaries/],
-      ['class sum', (s) => (s.perClass[0].sum.carries[2] += 1), /state\.perClass/],
+      ['class count', (s) => (s.perClass[0].count += 1), /state\.perClass/],
       ['options', (s) => (s.options.gamma = 'two'), /state\.options\.gamma/],
       ['perClass length', (s) => s.perClass.pop(), /state\.perClass/],
     ];

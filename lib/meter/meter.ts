@@ -23,6 +23,8 @@ import type {
   NumericInput,
   Logits,
 } from '../types.js';
+import { readReproducibleSumState } from '../reduce/reproducible-state.js';
+import { maskIgnored, readSigmoidGrouping, readSigmoidLayout } from './sigmoid-classes.js';
 import {
   readShard,
   readState,
@@ -30,6 +32,7 @@ import {
   type FocalLossMeterState,
   type Identity,
   type MeterKind,
+  type SigmoidIdentity,
   type SoftmaxIdentity,
 } from './state.js';
 import { emptyTotals, mergeTotals, sharedShards, type Totals } from './totals.js';
@@ -45,10 +48,21 @@ export interface MeterBinding {
 }
 
 const METER_OPTIONS = {
-  sigmoid: ['gamma', 'alpha', 'labelSmoothing', 'input', 'shard', 'threads', 'simd'],
+  sigmoid: [
+    'gamma',
+    'alpha',
+    'labelSmoothing',
+    'input',
+    'numClasses',
+    'ignoreIndex',
+    'perClass',
+    'shard',
+    'threads',
+    'simd',
+  ],
   softmax: ['numClasses', 'gamma', 'alpha', 'ignoreIndex', 'labelSmoothing', 'perClass', 'shard', 'threads', 'simd'],
 } as const;
-const ADD_OPTIONS = { sigmoid: ['weights'], softmax: ['weights', 'shape', 'classAxis'] } as const;
+const ADD_OPTIONS = { sigmoid: ['weights', 'shape', 'classAxis'], softmax: ['weights', 'shape', 'classAxis'] } as const;
 const ADD_ASYNC_OPTIONS = {
   sigmoid: [...ADD_OPTIONS.sigmoid, 'signal'],
   softmax: [...ADD_OPTIONS.softmax, 'signal'],
@@ -72,7 +86,12 @@ function prepare(
 }
 
 /** The identity (the options every loss depends on) of a validated plan: one place for the defaults, the facade's. */
-function identityOf(kind: MeterKind, plan: Plan, perClass: boolean): Identity {
+function identityOf(
+  kind: MeterKind,
+  plan: Plan,
+  perClass: boolean,
+  grouping: { numClasses: number | null; ignoreIndex: number | null },
+): Identity {
   if (kind === 'sigmoid') {
     const p = plan as SigmoidPlan;
     return {
@@ -80,6 +99,9 @@ function identityOf(kind: MeterKind, plan: Plan, perClass: boolean): Identity {
       alpha: p.alpha,
       labelSmoothing: p.labelSmoothing,
       input: p.probabilities ? 'probabilities' : 'logits',
+      numClasses: grouping.numClasses,
+      ignoreIndex: grouping.ignoreIndex,
+      perClass,
     };
   }
   const p = plan as SoftmaxPlan;
@@ -97,8 +119,10 @@ function identityOf(kind: MeterKind, plan: Plan, perClass: boolean): Identity {
 /** The loss functions' options that give every chunk the meter's identity. */
 function callOptionsOf(kind: MeterKind, identity: Identity, run: Record<string, unknown>): Record<string, unknown> {
   const options: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (kind === 'sigmoid') Object.assign(options, identity);
-  else {
+  if (kind === 'sigmoid') {
+    const { gamma, alpha, labelSmoothing, input } = identity as SigmoidIdentity;
+    Object.assign(options, { gamma, alpha, labelSmoothing, input });
+  } else {
     const { numClasses, gamma, alpha, ignoreIndex, labelSmoothing } = identity as SoftmaxIdentity;
     Object.assign(options, { numClasses, gamma, ignoreIndex, labelSmoothing });
     options.alpha = Array.isArray(alpha) ? Float64Array.from(alpha) : alpha;
@@ -106,6 +130,13 @@ function callOptionsOf(kind: MeterKind, identity: Identity, run: Record<string, 
   if (run.threads !== undefined) options.threads = run.threads;
   if (run.simd !== undefined) options.simd = run.simd;
   return options;
+}
+
+/** A copy of a caller's array (read once), which the meter may change. */
+function ownCopy<A extends FloatArray | IntegerArray>(array: A): A {
+  const copy = new (baseConstructor(array))(lengthOfView(array)) as A;
+  copyRange(copy, array, 0, copy.length);
+  return copy;
 }
 
 function sameIdentity(a: Identity, b: Identity, name: string): void {
@@ -155,14 +186,21 @@ export class FocalLossMeter {
     }
     const options = readOptions(optionsArg, FACTORY[kind], METER_OPTIONS[kind]);
     const shard = options.shard === undefined ? randomUUID() : readShard(options.shard, 'options.shard');
-    const perClass = kind === 'softmax' && readBoolean(options.perClass, 'options.perClass', false);
+    const perClass = readBoolean(options.perClass, 'options.perClass', false);
+    // Sigmoid numClasses and ignoreIndex are the meter's own (sigmoid-classes.ts), not the loss function's.
+    const grouping =
+      kind === 'sigmoid' ? readSigmoidGrouping(options, perClass) : { numClasses: null, ignoreIndex: null };
     const { shard: _s, perClass: _p, ...callOptions } = options;
+    if (kind === 'sigmoid') {
+      delete callOptions.numClasses;
+      delete callOptions.ignoreIndex;
+    }
     // An empty call validates every option, with the loss function's messages, and resolves the defaults.
     const empty =
       kind === 'sigmoid' ? [new Float64Array(0), new Float64Array(0)] : [new Float64Array(0), new Int32Array(0)];
     const { plan } = runSync(prepare(kind, binding, empty[0], empty[1], { ...callOptions, reduction: 'none' }));
-    const identity = identityOf(kind, plan, perClass);
-    const classes = perClass ? (identity as SoftmaxIdentity).numClasses : null;
+    const identity = identityOf(kind, plan, perClass, grouping);
+    const classes = perClass ? identity.numClasses : null;
     return new FocalLossMeter(kind, binding, identity, options, emptyTotals(shard, classes));
   }
 
@@ -173,30 +211,65 @@ export class FocalLossMeter {
     return new FocalLossMeter(kind, binding, identity, {}, totals);
   }
 
-  #prepare(logits: unknown, targets: unknown, addOptions: unknown, async: boolean): Generator<void, Prepared<Plan>> {
+  /** The chunk's call, and (sigmoid) the `inner` of its layout once the logits' length is known. */
+  #prepare(
+    logits: unknown,
+    targets: unknown,
+    addOptions: unknown,
+    async: boolean,
+  ): { steps: Generator<void, Prepared<Plan>>; innerOf: (length: number) => number } {
     const add = async
       ? readOptions(addOptions, `${FACTORY[this.#kind]}().addAsync`, ADD_ASYNC_OPTIONS[this.#kind])
       : readOptions(addOptions, `${FACTORY[this.#kind]}().add`, ADD_OPTIONS[this.#kind]);
-    const options = {
-      ...this.#callOptions,
-      ...add,
-      // The per-sample losses, each added to the sums (and to its class's).
-      reduction: 'none',
-    };
-    return prepare(this.#kind, this.#binding, logits, targets, options, async);
+    let innerOf = (_length: number) => 1;
+    if (this.#kind === 'sigmoid') {
+      // The sigmoid loss function has no layout: the meter reads it for its classes.
+      const { shape, classAxis } = add;
+      delete add.shape;
+      delete add.classAxis;
+      innerOf = readSigmoidLayout(shape, classAxis, (this.#identity as SigmoidIdentity).numClasses);
+    }
+    const steps = prepare(
+      this.#kind,
+      this.#binding,
+      logits,
+      targets,
+      {
+        ...this.#callOptions,
+        ...add,
+        // The per-sample losses, each added to the sums (and to its class's).
+        reduction: 'none',
+      },
+      async,
+    );
+    return { steps, innerOf };
+  }
+
+  /** Sigmoid with an ignoreIndex: the ignored elements of `plan.targets` (which must be the meter's own). */
+  #ignoredOf(plan: Plan): Uint8Array | null {
+    const ignoreIndex = this.#kind === 'sigmoid' ? (this.#identity as SigmoidIdentity).ignoreIndex : null;
+    return ignoreIndex === null ? null : maskIgnored((plan as SigmoidPlan).targets, ignoreIndex);
   }
 
   /**
    * Adds one chunk: the same arguments as the loss function (options: weights, and shape /
-   * classAxis for softmax). Returns the chunk's own result (as {@link result} of a meter given only
-   * this chunk): a server can answer a batch and keep the running total in one computation.
+   * classAxis). Returns the chunk's own result (as {@link result} of a meter given only this
+   * chunk): a server can answer a batch and keep the running total in one computation.
    */
   add(logits: Logits, targets: NumericInput, options?: FocalLossMeterAddOptions): FocalLossMeterResult {
-    const call = runSync(this.#prepare(logits, targets, options, false));
+    const { steps, innerOf } = this.#prepare(logits, targets, options, false);
+    const call = runSync(steps);
     if (call.empty) return this.#emptyResult();
     assertLive(call.plan);
     const plan = call.plan;
-    if (this.#totals.perClass) (plan as SoftmaxPlan).labels = this.#ownLabels(plan as SoftmaxPlan);
+    const inner = innerOf(lengthOfView(plan.logits));
+    if (this.#kind === 'softmax' && this.#totals.perClass) {
+      (plan as SoftmaxPlan).labels = this.#ownLabels(plan as SoftmaxPlan);
+    }
+    if (this.#kind === 'sigmoid' && (this.#identity as SigmoidIdentity).ignoreIndex !== null) {
+      (plan as SigmoidPlan).targets = ownCopy((plan as SigmoidPlan).targets);
+    }
+    const ignored = this.#ignoredOf(plan);
     const kernel = (this.#kind === 'sigmoid' ? this.#binding.kernels.sigmoid : this.#binding.kernels.softmax) as (
       p: Plan,
     ) => KernelResult;
@@ -205,7 +278,7 @@ export class FocalLossMeter {
     const ceOut = new (baseConstructor(plan.lossOut!))(lengthOfView(plan.lossOut!));
     const ce = kernel({ ...plan, gamma: 0, lossOut: ceOut });
     call.complete(ce);
-    return this.#deposit(plan, focal, plan.lossOut!, ceOut);
+    return this.#deposit(plan, focal, ce, plan.lossOut!, ceOut, ignored, inner);
   }
 
   /**
@@ -217,15 +290,18 @@ export class FocalLossMeter {
     targets: NumericInput,
     options?: FocalLossMeterAddOptions & { signal?: AbortSignal },
   ): Promise<FocalLossMeterResult> {
-    const ready = runSliced(this.#prepare(logits, targets, options, true));
+    const { steps, innerOf } = this.#prepare(logits, targets, options, true);
+    const ready = runSliced(steps);
     const call = ready instanceof Promise ? await ready : ready;
     const abort = new CallAbort(call.signal);
     try {
       abort.check();
       if (call.empty) return this.#emptyResult();
-      if (this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
       const { pool, copyOwned, kernels } = this.#binding;
-      // The snapshot copies every caller array: the labels the kernel checks are the ones counted per class.
+      if (this.#kind === 'softmax' && this.#totals.perClass) this.#requireLabels(call.plan as SoftmaxPlan);
+      const inner = innerOf(lengthOfView(call.plan.logits));
+      // The snapshot copies every caller array: the labels the kernel checks are the ones counted per
+      // class, and the targets masked for the ignore index are the meter's own.
       const own = await snapshot(call.plan, call.arrays, pool, copyOwned, abort);
       const kernel = (this.#kind === 'sigmoid' ? kernels.sigmoidAsync : kernels.softmaxAsync) as (
         p: Plan,
@@ -233,6 +309,7 @@ export class FocalLossMeter {
       ) => Promise<KernelResult>;
       let ceOut: FloatArray | null = null;
       try {
+        const ignored = this.#ignoredOf(own.plan);
         const focal = await kernel(own.plan, abort);
         abort.check();
         call.complete(focal);
@@ -240,7 +317,7 @@ export class FocalLossMeter {
         const ce = await kernel({ ...own.plan, gamma: 0, lossOut: ceOut }, abort);
         abort.check();
         call.complete(ce);
-        return this.#deposit(own.plan, focal, own.plan.lossOut!, ceOut);
+        return this.#deposit(own.plan, focal, ce, own.plan.lossOut!, ceOut, ignored, inner);
       } finally {
         own.release();
         if (ceOut) pool.give(bufferOfView(ceOut) as ArrayBuffer);
@@ -263,21 +340,54 @@ export class FocalLossMeter {
     return copy;
   }
 
-  /** The chunk's totals (added to this meter's), and its result. */
-  #deposit(plan: Plan, focal: KernelResult, losses: FloatArray, crossEntropies: FloatArray): FocalLossMeterResult {
-    const chunk = emptyTotals(null, this.#totals.perClass ? this.#totals.perClass.length : null);
-    chunk.count = focal.count;
-    chunk.sum.addAll(losses);
-    chunk.crossEntropy.addAll(crossEntropies);
-    if (chunk.perClass) {
-      const { labels, ignoreIndex } = plan as SoftmaxPlan;
+  /**
+   * A chunk's totals, merged into the meter's; returns the chunk's result. The totals are the
+   * kernels' own reproducible sums (so the meter's sum is the loss functions' 'sum', bit for bit),
+   * unless sigmoid elements are ignored (the loss functions do not know them): then, like the
+   * classes, they are summed here from the per-element losses. Softmax classes are the labels (the
+   * ignored label is left out); sigmoid classes are the columns of the layout: element i is in
+   * class (i / inner) % C.
+   */
+  #deposit(
+    plan: Plan,
+    focal: KernelResult,
+    ce: KernelResult,
+    losses: FloatArray,
+    crossEntropies: FloatArray,
+    ignored: Uint8Array | null,
+    inner: number,
+  ): FocalLossMeterResult {
+    const classes = this.#totals.perClass;
+    const chunk = emptyTotals(null, classes ? classes.length : null);
+    if (!ignored) {
+      chunk.count = focal.count;
+      chunk.sum = readReproducibleSumState(focal.sumState, 'the kernel result');
+      chunk.crossEntropy = readReproducibleSumState(ce.sumState, 'the kernel result');
+    }
+    if (classes || ignored) {
+      const labels = this.#kind === 'softmax' ? (plan as SoftmaxPlan).labels : null;
+      const labelIgnored = this.#kind === 'softmax' ? (plan as SoftmaxPlan).ignoreIndex : 0;
+      const C = classes?.length ?? 1;
       for (let i = 0; i < losses.length; i++) {
-        const y = labels![i]!;
-        if (y === ignoreIndex) continue;
-        const c = chunk.perClass[y]!; // the kernel checked every label that is not ignored
-        c.count++;
-        c.sum.add(losses[i]!);
-        c.crossEntropy.add(crossEntropies[i]!);
+        if (ignored?.[i]) continue;
+        let k = 0;
+        if (labels) {
+          k = labels[i]!;
+          if (k === labelIgnored) continue;
+        } else {
+          k = Math.floor(i / inner) % C;
+        }
+        if (ignored) {
+          chunk.count++;
+          chunk.sum.add(losses[i]!);
+          chunk.crossEntropy.add(crossEntropies[i]!);
+        }
+        if (chunk.perClass) {
+          const c = chunk.perClass[k]!; // the kernel checked every label that is not ignored
+          c.count++;
+          c.sum.add(losses[i]!);
+          c.crossEntropy.add(crossEntropies[i]!);
+        }
       }
     }
     mergeTotals(this.#totals, chunk);
@@ -334,16 +444,19 @@ function resultOf(t: Totals): FocalLossMeterResult {
     crossEntropy: meanOf(t.crossEntropy.toDouble(), t.count),
   };
   if (t.perClass) {
-    result.perClass = t.perClass.map((c, k) => {
-      const classSum = c.sum.toDouble();
-      return {
-        class: k,
-        count: c.count,
-        loss: meanOf(classSum, c.count),
-        crossEntropy: meanOf(c.crossEntropy.toDouble(), c.count),
-        share: sum > 0 ? classSum / sum : 0,
-      };
-    });
+    // A class nothing was added to has sums of exactly 0: no need to round them (which, for
+    // hundreds of thousands of empty classes, took seconds).
+    const sums = t.perClass.map((c) => (c.count > 0 ? c.sum.toDouble() : 0));
+    // Shares of the classes' own total, so that they add up to 1 (for float32 the classes hold the
+    // losses as returned, rounded to float32, the total the kernels' sums of them as computed).
+    const classTotal = sums.reduce((a, b) => a + b, 0);
+    result.perClass = t.perClass.map((c, k) => ({
+      class: k,
+      count: c.count,
+      loss: meanOf(sums[k]!, c.count),
+      crossEntropy: meanOf(c.count > 0 ? c.crossEntropy.toDouble() : 0, c.count),
+      share: classTotal > 0 ? sums[k]! / classTotal : 0,
+    }));
   }
   return result;
 }
