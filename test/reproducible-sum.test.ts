@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import DecimalImport from 'decimal.js';
 import { ReproducibleSum, TOP_BIN, binOf, pow2, unitExponent } from '../lib/reduce/reproducible-sum.js';
 import { readReproducibleSumState } from '../lib/reduce/reproducible-state.js';
+import { mulberry32 } from './helpers.js';
 
 const DBL_MAX = Number.MAX_VALUE;
 const MIN_SUB = 5e-324;
@@ -100,22 +101,11 @@ function shuffledMerged(values: readonly number[], rng: () => number): Reproduci
   return parts[0]!;
 }
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('reproducible sum: order-free', () => {
   it('the same multiset in any order, chunking and merge tree gives the same state and value', () => {
     fc.assert(
       fc.property(fc.array(anyDouble, { maxLength: 60 }), fc.integer(), (values, seed) => {
-        const rng = mulberry(seed);
+        const rng = mulberry32(seed);
         const one = sumOf(values);
         const state = one.state();
         for (let t = 0; t < 3; t++) {
@@ -129,7 +119,7 @@ describe('reproducible sum: order-free', () => {
   });
 
   it('stays order-free past many renormalizations (thousands of values of one sign and mixed)', () => {
-    const rng = mulberry(SEED + 1);
+    const rng = mulberry32(SEED + 1);
     const values = Array.from({ length: 5000 }, (_, i) =>
       i % 3 === 0 ? rng() * 1e-3 : (rng() - 0.3) * 10 ** Math.floor(rng() * 20 - 10),
     );

@@ -26,6 +26,7 @@ import type {
 import { readReproducibleSumState } from '../reduce/reproducible-state.js';
 import { maskIgnored, readSigmoidGrouping, readSigmoidLayout } from './sigmoid-classes.js';
 import {
+  IDENTITY_KEYS,
   readShard,
   readState,
   writeState,
@@ -47,20 +48,10 @@ export interface MeterBinding {
   copyOwned: boolean;
 }
 
+/** The identity's options, the shard's name and how to run. */
 const METER_OPTIONS = {
-  sigmoid: [
-    'gamma',
-    'alpha',
-    'labelSmoothing',
-    'input',
-    'numClasses',
-    'ignoreIndex',
-    'perClass',
-    'shard',
-    'threads',
-    'simd',
-  ],
-  softmax: ['numClasses', 'gamma', 'alpha', 'ignoreIndex', 'labelSmoothing', 'perClass', 'shard', 'threads', 'simd'],
+  sigmoid: [...IDENTITY_KEYS.sigmoid, 'shard', 'threads', 'simd'],
+  softmax: [...IDENTITY_KEYS.softmax, 'shard', 'threads', 'simd'],
 } as const;
 const ADD_OPTIONS = { sigmoid: ['weights', 'shape', 'classAxis'], softmax: ['weights', 'shape', 'classAxis'] } as const;
 const ADD_ASYNC_OPTIONS = {

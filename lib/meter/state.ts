@@ -38,6 +38,12 @@ export interface SoftmaxIdentity {
 }
 
 export type MeterKind = 'sigmoid' | 'softmax';
+
+/** The options of each kind's identity, as a state's `options` holds them (the meters take these, and more). */
+export const IDENTITY_KEYS = {
+  sigmoid: ['gamma', 'alpha', 'labelSmoothing', 'input', 'numClasses', 'ignoreIndex', 'perClass'],
+  softmax: ['numClasses', 'gamma', 'alpha', 'ignoreIndex', 'labelSmoothing', 'perClass'],
+} as const;
 export type Identity = SigmoidIdentity | SoftmaxIdentity;
 
 export interface ClassState {
@@ -138,15 +144,7 @@ function readInteger(value: unknown, name: string): number {
 
 function readIdentity(kind: MeterKind, value: unknown, name: string): Identity {
   if (kind === 'sigmoid') {
-    const o = readRecord(value, name, [
-      'gamma',
-      'alpha',
-      'labelSmoothing',
-      'input',
-      'numClasses',
-      'ignoreIndex',
-      'perClass',
-    ]);
+    const o = readRecord(value, name, IDENTITY_KEYS.sigmoid);
     const alpha = o.alpha === null ? null : readNumberIn(o.alpha, `${name}.alpha`, 0, 1);
     if (o.input !== 'logits' && o.input !== 'probabilities') {
       throw rangeError("'logits' or 'probabilities'", `${name}.input`, o.input);
@@ -168,7 +166,7 @@ function readIdentity(kind: MeterKind, value: unknown, name: string): Identity {
       perClass: o.perClass,
     };
   }
-  const o = readRecord(value, name, ['numClasses', 'gamma', 'alpha', 'ignoreIndex', 'labelSmoothing', 'perClass']);
+  const o = readRecord(value, name, IDENTITY_KEYS.softmax);
   const numClasses = readPositiveInteger(o.numClasses, `${name}.numClasses`);
   let alpha: number | number[] | null = null;
   if (typeof o.alpha === 'number') alpha = readNumberIn(o.alpha, `${name}.alpha`, 0, 1);
