@@ -315,7 +315,15 @@ export function backend(): BackendInfo {
 }
 
 export type { FocalLossMeter } from './meter/meter.js';
-export type { FocalLossMeterState } from './meter/state.js';
+export type {
+  ClassState,
+  FocalLossMeterState,
+  Identity,
+  MeterKind,
+  SigmoidIdentity,
+  SoftmaxIdentity,
+} from './meter/state.js';
+export type { ReproducibleSumState } from './reduce/reproducible-sum.js';
 export type {
   AsyncOptions,
   BackendInfo,
