@@ -10,6 +10,8 @@ import type { BufferPool } from '../async/buffer-pool.js';
 import { CallAbort } from '../async/abort.js';
 import { assertLive, snapshot } from '../async/snapshot.js';
 import type { KernelResult, Kernels, SigmoidPlan, SoftmaxPlan } from '../backends/contract.js';
+
+type ResultAllocator = NonNullable<Kernels['allocateResult']>;
 import { baseConstructor, borrowLike, bufferOfView, copyRange, lengthOfView } from '../facade/arrays.js';
 import { meanOf, runSliced, runSync, type Prepared } from '../facade/call.js';
 import { prepareSigmoid } from '../facade/sigmoid.js';
@@ -69,10 +71,14 @@ function prepare(
   async = false,
 ) {
   const simd = binding.kernels.simd;
+  // The per-element losses of a chunk are scratch: on the pool's memory, given back after the chunk
+  // (chunk after chunk, a new array each would leave the collector a chunk-sized array per call).
+  const scratch: ResultAllocator = (Ctor, length) =>
+    new Ctor(binding.pool.borrow(length * Ctor.BYTES_PER_ELEMENT), 0, length);
   return (
     kind === 'sigmoid'
-      ? prepareSigmoid(logits, targets, options, simd, undefined, async)
-      : prepareSoftmax(logits, targets, options, simd, undefined, async)
+      ? prepareSigmoid(logits, targets, options, simd, scratch, async)
+      : prepareSoftmax(logits, targets, options, simd, scratch, async)
   ) as Generator<void, Prepared<Plan>>;
 }
 
@@ -264,12 +270,18 @@ export class FocalLossMeter {
     const kernel = (this.#kind === 'sigmoid' ? this.#binding.kernels.sigmoid : this.#binding.kernels.softmax) as (
       p: Plan,
     ) => KernelResult;
-    const focal = kernel(plan);
-    call.complete(focal); // throws for a bad element: nothing is added
-    const ceOut = new (baseConstructor(plan.lossOut!))(lengthOfView(plan.lossOut!));
-    const ce = kernel({ ...plan, gamma: 0, lossOut: ceOut });
-    call.complete(ce);
-    return this.#deposit(plan, focal, ce, plan.lossOut!, ceOut, ignored, inner);
+    const { pool } = this.#binding;
+    const ceOut = borrowLike(plan.lossOut!, pool);
+    try {
+      const focal = kernel(plan);
+      call.complete(focal); // throws for a bad element: nothing is added
+      const ce = kernel({ ...plan, gamma: 0, lossOut: ceOut });
+      call.complete(ce);
+      return this.#deposit(plan, focal, ce, plan.lossOut!, ceOut, ignored, inner);
+    } finally {
+      pool.give(bufferOfView(plan.lossOut!) as ArrayBuffer);
+      pool.give(bufferOfView(ceOut) as ArrayBuffer);
+    }
   }
 
   /**
@@ -312,6 +324,8 @@ export class FocalLossMeter {
       } finally {
         own.release();
         if (ceOut) pool.give(bufferOfView(ceOut) as ArrayBuffer);
+        // The call's own loss array (release() gave back the snapshot's copies, not it).
+        pool.give(bufferOfView(call.plan.lossOut!) as ArrayBuffer);
       }
     } finally {
       abort.dispose();
