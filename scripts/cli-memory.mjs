@@ -77,7 +77,6 @@ try {
     `logits ${fileMB.toFixed(0)} MiB [${rows}, ${classes}] float32, backend ${report.backend}: ` +
       `peak RSS ${peak.toFixed(0)} MiB, ${seconds.toFixed(1)} s ` +
       `(${((rows * classes) / seconds / 1e6).toFixed(0)} M logits/s), ` +
-      `${report.chunks} chunks of ${report.chunkRows} rows, ` +
       `mean focal loss ${report.focalLoss.toPrecision(6)}`,
   );
 } finally {
