@@ -20,6 +20,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --python PATH        Python with torch (default: $FOCAL_BENCH_PYTHON, /usr/bin/python3, python3)
   --baseline DIR       a built checkout of the commit before issue 12 (npm ci there): its float64
                        sigmoid is timed side by side for the float64 target (else a recorded figure)
+  --sum-baseline DIR   a built checkout of the commit before the reproducible sum (1d3ed73, npm ci
+                       there): its one-shot reduction 'sum' call is timed in turns with this build's,
+                       for the reproducible sum's cost (issue 13)
   --no-small-batch     skip the small-batch table (time per call at N = ${SMALL_BATCH.elements.join(', ')})
   --markdown           write the report to --out (the default for a full run with default options)
   --no-markdown        never write it
@@ -59,6 +62,7 @@ export function readArgs(argv = process.argv.slice(2)) {
       threads: { type: 'string' },
       python: { type: 'string' },
       baseline: { type: 'string' },
+      'sum-baseline': { type: 'string' },
       'no-small-batch': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
       'no-markdown': { type: 'boolean', default: false },
@@ -90,6 +94,7 @@ export function readArgs(argv = process.argv.slice(2)) {
     threads: [...new Set(threads)].sort((a, b) => a - b),
     python: values.python,
     baseline: values.baseline,
+    sumBaseline: values['sum-baseline'],
     smallBatch: !values['no-small-batch'],
     markdown: !values['no-markdown'] && (values.markdown || defaults),
     out: values.out,

@@ -65,6 +65,10 @@ const floor = selected('floor') ? loadFloor() : skipped;
 const baseline = args.baseline
   ? { ...(await loadNative(resolve(args.baseline))), commit: commitOf(resolve(args.baseline)) }
   : { available: false, reason: 'no --baseline checkout given' };
+/** The kernels before the reproducible sum (--sum-baseline DIR, a built checkout of 1d3ed73). */
+const sumBaseline = args.sumBaseline
+  ? { ...(await loadNative(resolve(args.sumBaseline))), commit: commitOf(resolve(args.sumBaseline)) }
+  : { available: false, reason: 'no --sum-baseline checkout given' };
 const nativeThreads = native.available ? (native.threadsOption ? args.threads : [native.info.threads]) : [];
 /** PyTorch's two malloc settings: row id prefix, whether glibc malloc is tuned, label. */
 const torchMallocs = [
@@ -108,6 +112,7 @@ const status = [
   `PyTorch: ${torch.available ? `${torch.torch}, ${torch.formula} (${torch.python}); ${torchMallocs.map((m) => m.label).join(' and ') || 'not selected'}` : torch.reason}`,
   `tfjs: ${tfjs.available ? `${tfjs.version} on '${tfjs.backendName}'` : tfjs.reason}`,
   `floor: ${floor.available ? 'yes' : floor.reason}`,
+  `baseline (one-shot sum): ${sumBaseline.available ? `${args.sumBaseline}, commit ${sumBaseline.commit}` : sumBaseline.reason}`,
   `baseline (float64 sigmoid): ${baseline.available ? `${args.baseline}, commit ${baseline.commit}` : baseline.reason}`,
   `sizes: ${args.sizes.map((s) => s.id).join(', ')}; gammas: ${args.gammas.join(', ')}; thread counts: ${args.threads.join(', ')}${args.smallBatch ? '; small-batch table' : ''}${args.quick ? '; --quick' : ''}`,
 ];
@@ -119,6 +124,7 @@ for (const [name, b] of [
   ['tfjs', tfjs],
   ['floor', floor],
   ...(args.baseline ? [['--baseline', baseline]] : []),
+  ...(args.sumBaseline ? [['--sum-baseline', sumBaseline]] : []),
 ]) {
   if (!b.available && b !== skipped) notes.push(`${name}: ${b.reason}.`);
 }
@@ -129,6 +135,9 @@ function missing(rowId, column) {
   const base = name.startsWith('native') ? 'native' : name;
   const backends = { native, js, tfjs, torch, 'torch-default-malloc': torch, onnxruntime: ort, floor };
   if (base === 'baseline-f64') return baseline.available ? `${rowId} has no figure` : baseline.reason;
+  if (base === 'baseline-sum' || name === 'native-sum') {
+    return sumBaseline.available ? `${rowId} has no figure` : sumBaseline.reason;
+  }
   const backend = backends[base];
   if (!backend) return `${rowId} has no figure`;
   if (!selected(base)) return `${base}: ${skipped.reason}`;
@@ -181,6 +190,7 @@ const ROW_ORDER = [
   'torch',
   'torch-default-malloc',
   'baseline-f64',
+  'baseline-sum',
   'tfjs',
   'floor',
 ];
@@ -202,15 +212,15 @@ async function timeSize(size) {
   for (const [variant, { suffix, label }] of Object.entries(VARIANTS)) {
     const applies = (c) => variantApplies(variant, data, c);
     if (variant === 'out' || t === undefined || !columns.some(applies)) continue;
+    // The float64 call in turns with --baseline's, the one-shot sum with --sum-baseline's.
+    const before = { f64: [baseline, 'baseline-f64'], sum: [sumBaseline, 'baseline-sum'] }[variant];
+    if (variant === 'sum' && !sumBaseline.available) continue;
     const row = { id: `native${suffix}@${t}`, label: `native, ${threadsLabel(t)}${label}`, cells: {} };
     const call = (d, c) => native.call(d, c, t, variant);
-    if (variant === 'f64' && baseline.available) {
-      const old = {
-        id: `baseline-f64@${t}`,
-        label: `baseline ${baseline.commit}, ${threadsLabel(t)}${label}`,
-        cells: {},
-      };
-      const oldCall = (d, c) => baseline.call(d, c, t, variant);
+    if (before?.[0].available) {
+      const [checkout, id] = before;
+      const old = { id: `${id}@${t}`, label: `baseline ${checkout.commit}, ${threadsLabel(t)}${label}`, cells: {} };
+      const oldCall = (d, c) => checkout.call(d, c, t, variant);
       rows.push(...(await timeRowsAlternating(size.label, data, [row, old], [call, oldCall], applies)));
     } else {
       rows.push(await timeRow(size.label, data, row, call, applies));

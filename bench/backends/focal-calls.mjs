@@ -11,13 +11,16 @@ export const SIGMOID_ALPHA = 0.25;
  * - out: the main call: float32 logits, Uint8 targets (sigmoid), the gradient into `out`;
  * - new: the default call, a new gradient array each time (its forward-only call is the main one's);
  * - f32t: float32 targets instead of Uint8 (sigmoid);
- * - f64: float64 logits and gradient (sigmoid), for the float64 kernels.
+ * - f64: float64 logits and gradient (sigmoid), for the float64 kernels;
+ * - sum: the main call with reduction 'sum' (the one-shot sum, whose reproducible summation issue 13
+ *   added: timed in turns with the --sum-baseline checkout's same call).
  */
 export const VARIANTS = {
   out: { suffix: '', label: '' },
   new: { suffix: '-new', label: ', new gradient array', gradientOnly: true },
   f32t: { suffix: '-f32t', label: ', float32 targets', sigmoidOnly: true },
   f64: { suffix: '-f64', label: ', float64 logits', sigmoidOnly: true },
+  sum: { suffix: '-sum', label: ", reduction 'sum'", needsSumBaseline: true },
 };
 
 /** Does `variant` have a figure for this data set and column? */
@@ -41,9 +44,10 @@ function inputsFor(data, gradient, variant) {
 export function focalCall(api, data, { gamma, gradient }, { extra = {}, variant = 'out', async = false } = {}) {
   const { logits, targets, out } = inputsFor(data, gradient, variant);
   const sigmoid = data.size.kind === 'sigmoid';
+  const reduction = variant === 'sum' ? { reduction: 'sum' } : {};
   const options = sigmoid
-    ? { gamma, alpha: SIGMOID_ALPHA, gradient, ...out, ...extra }
-    : { numClasses: data.size.classes, gamma, gradient, ...out, ...extra };
+    ? { gamma, alpha: SIGMOID_ALPHA, gradient, ...reduction, ...out, ...extra }
+    : { numClasses: data.size.classes, gamma, gradient, ...reduction, ...out, ...extra };
   const name = `${sigmoid ? 'sigmoid' : 'softmax'}FocalLoss${async ? 'Async' : ''}`;
   const fn = api[name];
   if (async) return () => fn(logits, targets, options).then((r) => r.loss);
