@@ -14,6 +14,7 @@ import type { KernelResult, Kernels, StopRequest } from '../lib/backends/contrac
 import { jsKernels } from '../lib/backends/js/kernels.js';
 import { loadNative } from '../lib/backends/native/loader.js';
 import { callSigmoidPlan, RESULT_LENGTH } from '../lib/backends/protocol.js';
+import { sigmoidPlan } from './fixtures/plans.mjs';
 
 const native = loadNative();
 
@@ -296,21 +297,8 @@ describe.runIf(nativeBackend)('native: a stopped job skips the blocks not yet st
       const logits = on(Float32Array, n * 4).fill(0.5);
       const targets = on(Uint8Array, n).fill(1);
       const gradOut = on(Float32Array, n * 4).fill(Number.NaN);
-      const plan = {
-        logits,
-        targets,
-        weights: null,
-        lossOut: null,
-        gradOut,
-        gamma: 2,
-        alpha: 0.25,
-        labelSmoothing: 0,
-        probabilities: false,
-        probabilityEpsilon: 1e-7,
-        gradScale: 1,
-        threads,
-        simd: native.kernels!.simd!.levels[native.kernels!.simd!.default]!,
-      };
+      const simd = native.kernels!.simd!.levels[native.kernels!.simd!.default]!;
+      const plan = sigmoidPlan(n, { logits, targets, gradOut, threads, simd });
       const result = new Float64Array(RESULT_LENGTH);
       const call = callSigmoidPlan(addon.sigmoidAsync, plan, result);
       addon.stopAsync!(result);
