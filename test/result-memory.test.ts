@@ -159,8 +159,11 @@ describe.skipIf(!nativeBackend)('native result memory', () => {
           '});',
         { eval: true },
       );
+      // The exit listener first: a worker that exits before its message is read has the message
+      // emitted and then 'exit' in one turn (Node drains the port on exit), before an await returns.
+      const exited = new Promise((r) => worker.once('exit', r));
       const fromWorker = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
-      await new Promise((r) => worker.once('exit', r));
+      await exited;
       report({ what: 'worker', same: same(fromWorker, expectedWorker), left: (await drain(beforeWorker)).regionsOut - beforeWorker });
     `,
       { FOCAL_DIST: new URL('../dist/index.js', import.meta.url).href },
