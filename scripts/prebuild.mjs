@@ -34,7 +34,9 @@ function has(command) {
 
 function build(label, args, env) {
   console.log(`prebuild: ${label} (OpenMP: ${detectOpenMP(env) ? 'yes' : 'no'})`);
-  const r = spawnSync(process.execPath, [prebuildify, ...COMMON, ...args], { cwd: root, env, stdio: 'inherit' });
+  // node-gyp compiles one file at a time unless JOBS says otherwise (as scripts/install.mjs's --jobs=max).
+  const jobs = { JOBS: 'max', ...env };
+  const r = spawnSync(process.execPath, [prebuildify, ...COMMON, ...args], { cwd: root, env: jobs, stdio: 'inherit' });
   if (r.status !== 0) {
     console.error(`prebuild: ${label} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
     process.exit(1);
